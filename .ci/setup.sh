@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Creates or updates the two Python environments when their pinned requirements change.
+#   .venv          Rasa + actions (Python 3.10)     from requirements.lock
+#   .venv-handoff  handoff_service (Python >= 3.11) from handoff_service/requirements.lock
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ensure_venv() {  # <dir> <python> <lockfile>
+  local dir=$1 py=$2 lock=$3 stamp
+  stamp=$(sha256sum "$lock" | cut -c1-16)
+  if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ]; then return 0; fi
+  echo "setup: installing $lock into $dir (with $py)"
+  [ -x "$dir/bin/python" ] || "$py" -m venv "$dir"
+  "$dir/bin/python" -m pip install --quiet --upgrade pip 2>&1 | grep -v 'is ignored' || true
+  "$dir/bin/python" -m pip install --quiet -r "$lock" 2>&1 | grep -v 'is ignored' || true
+  "$dir/bin/python" -m pip check >/dev/null || { echo "setup: pip check failed in $dir" >&2; "$dir/bin/python" -m pip check; exit 1; }
+  echo "$stamp" > "$dir/.stamp"
+}
+
+py310=$(.ci/find-python310)
+ensure_venv .venv "$py310" requirements.lock
+if [ -f handoff_service/requirements.lock ]; then
+  ensure_venv .venv-handoff "$(.ci/find-python-handoff)" handoff_service/requirements.lock
+fi
+mkdir -p var models

@@ -1,0 +1,51 @@
+# The project's commands. `make run` and `make test` are the two that matter.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+RASA := .venv/bin/rasa
+PY := .venv/bin/python
+
+.PHONY: help setup system-deps train run test lint validate test-bot test-stories test-handoff bench clean
+
+help:
+	@echo "make run    - set up what is missing, train if needed, start everything on localhost"
+	@echo "make test   - set up what is missing and run every test"
+	@echo "make setup | train | bench | lint | clean"
+
+setup:
+	@.ci/setup.sh
+
+system-deps:
+	@.ci/system-deps.sh
+
+train: setup
+	@.ci/train.sh >/dev/null
+
+run: setup train
+	@.ci/serve.sh
+
+lint: setup
+	$(PY) -m bot.phrasing
+
+validate: setup
+	$(RASA) data validate --fail-on-warnings --quiet
+
+test-bot: setup
+	$(PY) -m pytest -c tests/pytest.ini tests/bot tests/actions tests/test_training_data.py
+
+test-stories: setup
+	@model=$$(.ci/train.sh) && $(RASA) test core --model "$$model" --stories tests/stories \
+	  --fail-on-prediction-errors --out var/results/stories --quiet
+
+test-handoff: setup system-deps
+	@if [ -x .ci/test-handoff.sh ]; then .ci/test-handoff.sh; else echo "test-handoff: nothing to run yet"; fi
+
+test: setup system-deps validate lint test-bot test-stories test-handoff
+	@echo "make test: all passed"
+
+bench: setup train
+	$(PY) bench/nlu_eval.py
+	$(PY) bench/latency.py
+	@if [ -f bench/handoff_load.py ]; then .venv-handoff/bin/python bench/handoff_load.py; fi
+
+clean:
+	rm -rf models var/results .pytest_cache
