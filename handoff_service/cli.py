@@ -1,0 +1,177 @@
+"""Command line: python -m handoff_service migrate|serve|create-user|create-token|revoke-token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from .clock import SystemClock
+from .config import Settings
+from .errors import DomainError
+from .security import ROLES, Passwords
+
+
+def _configure_logging(level: str) -> None:
+    from .pii import install_masking
+
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_masking()
+
+
+def _with_engine(settings: Settings, fn: Callable[[Any], Awaitable[Any]]) -> Any:
+    from .db import build_engine
+
+    async def run() -> Any:
+        engine = build_engine(settings.database_url, pool_size=1)
+        try:
+            return await fn(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from .migrate import upgrade
+
+    upgrade(settings.database_url)
+    print("database is at the latest revision")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from .app import create_app
+
+    if args.host:
+        settings = settings.with_(host=args.host)
+    if args.port:
+        settings = settings.with_(port=args.port)
+    _configure_logging(settings.log_level)
+    if args.migrate:
+        from .migrate import upgrade
+
+        upgrade(settings.database_url)
+    try:
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:  # optional speed-up
+        pass
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
+        print=lambda msg: print(f"handoff_service listening on http://{settings.host}:{settings.port}", flush=True),
+    )
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    env = os.environ.get("HANDOFF_NEW_PASSWORD")
+    if env:
+        return env
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise SystemExit("passwords differ")
+    return first
+
+
+def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
+    from .staff import create_user
+
+    password = _read_password(args)
+    pw = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism)
+    user = _with_engine(
+        settings,
+        lambda e: create_user(
+            e, SystemClock(), pw, username=args.username, password=password, role=args.role,
+            display_name=args.display_name, team=args.team,
+        ),
+    )
+    print(json.dumps(user, ensure_ascii=False))
+    return 0
+
+
+def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
+    from .staff import create_token
+
+    kind = "bot" if args.bot else "staff"
+    name = args.name or ("bot service" if args.bot else f"api token for {args.user}")
+    token, info = _with_engine(
+        settings, lambda e: create_token(e, SystemClock(), kind=kind, username=args.user, name=name)
+    )
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(token + "\n")
+        print(json.dumps({**info, "written_to": str(out)}), file=sys.stderr)
+    else:
+        print(json.dumps(info), file=sys.stderr)
+        print(token)
+    return 0
+
+
+def cmd_revoke_token(settings: Settings, args: argparse.Namespace) -> int:
+    from .staff import revoke_token
+
+    ok = _with_engine(settings, lambda e: revoke_token(e, SystemClock(), args.id))
+    print("revoked" if ok else "no such active token")
+    return 0 if ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m handoff_service", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="create/upgrade the database schema (Alembic)")
+    s = sub.add_parser("serve", help="run the HTTP service")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.add_argument("--migrate", action="store_true", help="migrate before serving")
+    u = sub.add_parser("create-user", help="create a staff account (password from a prompt, stdin or HANDOFF_NEW_PASSWORD)")
+    u.add_argument("username")
+    u.add_argument("--role", choices=ROLES, required=True)
+    u.add_argument("--team")
+    u.add_argument("--display-name")
+    u.add_argument("--password-stdin", action="store_true")
+    t = sub.add_parser("create-token", help="create a bearer token (printed once; only its hash is stored)")
+    g = t.add_mutually_exclusive_group(required=True)
+    g.add_argument("--user", help="staff token for this user")
+    g.add_argument("--bot", action="store_true", help="the bot service token (bot routes only)")
+    t.add_argument("--name")
+    t.add_argument("--out", help="write the token to this file (mode 0600), e.g. var/bot.token")
+    r = sub.add_parser("revoke-token", help="revoke a bearer token by id")
+    r.add_argument("id", type=int)
+    return p
+
+
+COMMANDS = {
+    "migrate": cmd_migrate,
+    "serve": cmd_serve,
+    "create-user": cmd_create_user,
+    "create-token": cmd_create_token,
+    "revoke-token": cmd_revoke_token,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    try:
+        return COMMANDS[args.command](settings, args)
+    except DomainError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        return 2

@@ -1,0 +1,119 @@
+"""Settings from environment variables (all prefixed HANDOFF_); see README."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_SLA_FILE = PACKAGE_DIR / "sla.yml"
+
+
+def _default_db_url() -> str:
+    return f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'handoff.db'}"
+
+
+def _bool(value: str) -> bool:
+    v = value.strip().lower()
+    if v in {"1", "true", "yes", "on"}:
+        return True
+    if v in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(v.strip().rstrip("/") for v in value.split(",") if v.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=_default_db_url)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str | None = None
+    # Browser origins allowed on the websocket; empty = http://{host}:{port} and localhost.
+    allowed_origins: tuple[str, ...] = ()
+    # "auto": Secure cookie when the request came over https; "true"/"false" force it.
+    cookie_secure: str = "auto"
+    session_hours: float = 12.0
+    max_body_bytes: int = 64 * 1024
+    sla_file: Path = DEFAULT_SLA_FILE
+    sla_interval_seconds: float = 30.0
+    case_number_tz: str = "Asia/Shanghai"
+    login_max_failures: int = 5
+    login_window_seconds: float = 300.0
+    # Delivery of agent replies to Rasa.
+    delivery_timeout_seconds: float = 10.0
+    delivery_max_attempts: int = 6
+    delivery_backoff_seconds: float = 1.0
+    delivery_backoff_max_seconds: float = 60.0
+    delivery_concurrency: int = 32
+    # argon2id cost; lower only in tests.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 2
+    db_pool_size: int = 10
+    # seconds a resolved bearer token/session is cached in memory (0 = off)
+    auth_cache_seconds: float = 5.0
+    log_level: str = "INFO"
+    access_log: bool = True
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        if self.allowed_origins:
+            return self.allowed_origins
+        return (
+            f"http://{self.host}:{self.port}",
+            f"http://127.0.0.1:{self.port}",
+            f"http://localhost:{self.port}",
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def with_(self, **kwargs: object) -> "Settings":
+        return replace(self, **kwargs)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        s = cls()
+        conv = {
+            "DATABASE_URL": ("database_url", str),
+            "HOST": ("host", str),
+            "PORT": ("port", int),
+            "RASA_URL": ("rasa_url", lambda v: v.rstrip("/")),
+            "RASA_TOKEN": ("rasa_token", lambda v: v or None),
+            "ALLOWED_ORIGINS": ("allowed_origins", _csv),
+            "COOKIE_SECURE": ("cookie_secure", str),
+            "SESSION_HOURS": ("session_hours", float),
+            "MAX_BODY_BYTES": ("max_body_bytes", int),
+            "SLA_FILE": ("sla_file", Path),
+            "SLA_INTERVAL_SECONDS": ("sla_interval_seconds", float),
+            "CASE_NUMBER_TZ": ("case_number_tz", str),
+            "LOGIN_MAX_FAILURES": ("login_max_failures", int),
+            "LOGIN_WINDOW_SECONDS": ("login_window_seconds", float),
+            "DELIVERY_TIMEOUT_SECONDS": ("delivery_timeout_seconds", float),
+            "DELIVERY_MAX_ATTEMPTS": ("delivery_max_attempts", int),
+            "DELIVERY_BACKOFF_SECONDS": ("delivery_backoff_seconds", float),
+            "DB_POOL_SIZE": ("db_pool_size", int),
+            "AUTH_CACHE_SECONDS": ("auth_cache_seconds", float),
+            "LOG_LEVEL": ("log_level", str),
+            "ACCESS_LOG": ("access_log", _bool),
+        }
+        values: dict[str, object] = {}
+        for suffix, (attr, fn) in conv.items():
+            raw = env.get(f"HANDOFF_{suffix}")
+            if raw is not None and raw != "":
+                values[attr] = fn(raw)
+            elif suffix == "RASA_TOKEN" and raw == "":
+                values[attr] = None
+        s = replace(s, **values)
+        if s.cookie_secure not in {"auto", "true", "false"}:
+            raise ValueError("HANDOFF_COOKIE_SECURE must be auto, true or false")
+        return s

@@ -1,0 +1,186 @@
+"""Conversation messages: customer messages relayed by the bot, agent replies
+(delivered to the customer through Rasa by the delivery worker)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from . import audit
+from .cases import C, SUPERVISORS, _load, _load_number, _kick
+from .context import Deps, Principal
+from .errors import Conflict, Forbidden, NotFound
+from .models import Delivery, Message
+from .states import CLOSED, IN_PROGRESS
+
+M = Message.__table__
+D = Delivery.__table__
+
+
+def delivery_json(d: Any) -> dict[str, Any] | None:
+    if d is None or d.d_id is None:
+        return None
+    return {
+        "id": d.d_id,
+        "status": d.d_status,
+        "attempts": d.d_attempts,
+        "last_error": d.d_last_error,
+        "idempotency_key": d.d_key,
+        "delivered_at": d.d_delivered_at.isoformat() if d.d_delivered_at else None,
+    }
+
+
+def message_json(deps: Deps, r: Any, number: str) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "case": number,
+        "conversation_id": r.conversation_id,
+        "direction": r.direction,
+        "author": deps.users.get(r.author_id),
+        "text": r.text,
+        "metadata": r.meta,
+        "created_at": r.created_at.isoformat(),
+        "delivery": delivery_json(r),
+    }
+
+
+_COLS = (
+    *M.c,
+    D.c.id.label("d_id"),
+    D.c.status.label("d_status"),
+    D.c.attempts.label("d_attempts"),
+    D.c.last_error.label("d_last_error"),
+    D.c.idempotency_key.label("d_key"),
+    D.c.delivered_at.label("d_delivered_at"),
+)
+
+
+async def _message(conn: AsyncConnection, message_id: int) -> Any:
+    return (
+        await conn.execute(select(*_COLS).select_from(M.outerjoin(D, M.c.delivery_id == D.c.id)).where(M.c.id == message_id))
+    ).one()
+
+
+def _audience(row: Any) -> set[int | None]:
+    return {row.owner_id, row.handler_id}
+
+
+async def relay_customer_message(deps: Deps, number: str, text: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    now = deps.clock.now()
+    async with deps.engine.begin() as conn:
+        case = await _load_number(conn, number)
+        if case.status == CLOSED:
+            raise Conflict(f"case {number} is closed", code="case_closed")
+        res = await conn.execute(
+            insert(M)
+            .values(
+                case_id=case.id, conversation_id=case.conversation_id, direction="customer",
+                author_id=None, text=text, meta=metadata, created_at=now,
+            )
+            .returning(M.c.id)
+        )
+        msg = await _message(conn, res.scalar_one())
+    out = message_json(deps, msg, number)
+    deps.hub.publish({"type": "message.new", "case_id": case.id, "message": out}, users=_audience(case), roles=SUPERVISORS)
+    return out
+
+
+async def agent_reply(deps: Deps, p: Principal, case_id: int, text: str) -> dict[str, Any]:
+    """Stores the reply and its delivery (same transaction), then hands it to the worker."""
+    now = deps.clock.now()
+    key = uuid.uuid4().hex
+    async with deps.engine.begin() as conn:
+        case = await _load(conn, case_id)
+        if case.status != IN_PROGRESS or case.handler_id != p.user_id:
+            raise Forbidden(
+                f"you are not the current handler of case {case.number}; only the handler may reply",
+                code="not_case_handler",
+            )
+        await deps.users.load(conn, {p.user_id})
+        res = await conn.execute(
+            insert(D)
+            .values(
+                case_id=case.id, kind="reply", conversation_id=case.conversation_id, idempotency_key=key,
+                payload={
+                    "steps": [{
+                        "type": "events",
+                        "events": [{
+                            "event": "bot",
+                            "text": text,
+                            "metadata": {"agent": p.username, "case": case.number, "idempotency_key": key},
+                        }],
+                    }],
+                    "done": 0,
+                },
+                status="pending", attempts=0, created_at=now,
+            )
+            .returning(D.c.id)
+        )
+        delivery_id = res.scalar_one()
+        res = await conn.execute(
+            insert(M)
+            .values(
+                case_id=case.id, conversation_id=case.conversation_id, direction="agent",
+                author_id=p.user_id, text=text, meta={}, delivery_id=delivery_id, created_at=now,
+            )
+            .returning(M.c.id)
+        )
+        msg = await _message(conn, res.scalar_one())
+        await audit.record(
+            conn, at=now, actor=p, action="case.reply", target_type="case", target_id=case.number,
+            details={"message_id": msg.id, "idempotency_key": key},
+        )
+    _kick(deps, delivery_id)
+    out = message_json(deps, msg, case.number)
+    deps.hub.publish({"type": "message.new", "case_id": case.id, "message": out}, users=_audience(case), roles=SUPERVISORS)
+    return out
+
+
+async def list_messages(deps: Deps, case_id: int, *, after_id: int | None, limit: int) -> list[dict[str, Any]]:
+    async with deps.read_engine.begin() as conn:
+        case = await _load(conn, case_id)
+        q = (
+            select(*_COLS)
+            .select_from(M.outerjoin(D, M.c.delivery_id == D.c.id))
+            .where(M.c.case_id == case_id)
+            .order_by(M.c.id)
+            .limit(limit)
+        )
+        if after_id is not None:
+            q = q.where(M.c.id > after_id)
+        rows = (await conn.execute(q)).all()
+        await deps.users.load(conn, {r.author_id for r in rows})
+    return [message_json(deps, r, case.number) for r in rows]
+
+
+async def retry_delivery(deps: Deps, p: Principal, case_id: int, message_id: int) -> dict[str, Any]:
+    """Puts a failed reply back in the outbox (same idempotency key, so no duplicate)."""
+    now = deps.clock.now()
+    async with deps.engine.begin() as conn:
+        case = await _load(conn, case_id)
+        msg = (await conn.execute(select(M).where(M.c.id == message_id, M.c.case_id == case_id))).first()
+        if msg is None or msg.delivery_id is None:
+            raise NotFound(f"case {case.number} has no agent reply {message_id}", code="message_not_found")
+        if case.handler_id != p.user_id and p.role != "supervisor":
+            raise Forbidden(f"you are not the current handler of case {case.number}", code="not_case_handler")
+        res = await conn.execute(
+            update(D)
+            .where(D.c.id == msg.delivery_id, D.c.status == "failed")
+            .values(status="pending", next_attempt_at=None, last_error=None)
+        )
+        if res.rowcount != 1:
+            raise Conflict("only a failed delivery can be retried", code="delivery_not_failed")
+        await audit.record(
+            conn, at=now, actor=p, action="case.retry_delivery", target_type="case", target_id=case.number,
+            details={"message_id": message_id},
+        )
+        out = await _message(conn, message_id)
+        await deps.users.load(conn, {out.author_id})
+    _kick(deps, msg.delivery_id)
+    return message_json(deps, out, case.number)
+
+
+__all__ = ["agent_reply", "list_messages", "relay_customer_message", "retry_delivery", "C"]

@@ -1,0 +1,114 @@
+"""The OpenAPI 3.0 document, generated from the route table and schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import __version__
+from .api import BOT, PUBLIC, RouteSpec
+from .schemas import RESPONSES, build_bodies
+
+_REF = "#/components/schemas/"
+
+
+def _list_of(key: str, item: str) -> dict[str, Any]:
+    return {"type": "object", "required": [key], "properties": {key: {"type": "array", "items": {"$ref": _REF + item}}}}
+
+
+WRAPPERS: dict[str, dict[str, Any]] = {
+    "Health": {"type": "object", "properties": {"status": {"type": "string"}}},
+    "Login": {"type": "object", "required": ["user", "csrf_token"], "properties": {
+        "user": {"$ref": _REF + "User"}, "csrf_token": {"type": "string"}, "expires_at": {"type": "string"}}},
+    "UserList": _list_of("staff", "User"),
+    "CaseCardList": _list_of("cases", "CaseCard"),
+    "Timeline": _list_of("events", "TimelineItem"),
+    "MessageList": _list_of("messages", "Message"),
+    "AuditList": {"type": "object", "required": ["entries"], "properties": {"entries": {"type": "array"}}},
+    "TimelineAck": {"type": "object", "properties": {
+        "case": {"type": "string"}, "action": {"type": "string"}, "at": {"type": "string"}}},
+    "HandoffAck": {"type": "object", "required": ["case", "queue_position", "agents_online"], "properties": {
+        "case": {"$ref": _REF + "Case"}, "queue_position": {"type": "integer"},
+        "agents_online": {"type": "integer"}, "first_response_due": {"type": "string"}}},
+}
+
+_ERROR_TEXT = {
+    400: "Malformed JSON, a wrong type or a missing field",
+    401: "Not authenticated",
+    403: "Wrong role or token kind, CSRF failure, or not the case's handler",
+    404: "Unknown id",
+    409: "Not allowed in the case's current state",
+    413: "Body too large",
+    415: "Body is not JSON",
+    429: "Too many attempts",
+}
+
+
+
+def _operation(spec: RouteSpec) -> dict[str, Any]:
+    op: dict[str, Any] = {"operationId": spec.operation_id, "summary": spec.summary, "tags": [spec.tag]}
+    params = []
+    for p in spec.path_params:
+        params.append({"name": p.name, "in": "path", "required": True, "description": p.description, "schema": p.schema})
+    for p in spec.query:
+        params.append({"name": p.name, "in": "query", "required": p.required, "description": p.description, "schema": p.schema})
+    if params:
+        op["parameters"] = params
+    if spec.body:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": _REF + spec.body}}},
+        }
+    responses: dict[str, Any] = {}
+    if spec.websocket:
+        responses["101"] = {"description": "Switched to the websocket protocol; events are JSON text frames"}
+    elif spec.status == 204:
+        responses["204"] = {"description": "Done"}
+    else:
+        content = {"application/json": {"schema": {"$ref": _REF + spec.response} if spec.response else {"type": "object"}}}
+        responses[str(spec.status)] = {"description": "Success", "content": content}
+    for code in spec.errors:
+        responses[str(code)] = {"$ref": f"#/components/responses/E{code}"}
+    op["responses"] = responses
+    if spec.auth == PUBLIC:
+        op["security"] = []
+    elif spec.auth == BOT:
+        op["security"] = [{"botToken": []}]
+    else:
+        op["security"] = [{"staffToken": []}, {"sessionCookie": []}]
+        op["x-roles"] = sorted(spec.auth)
+    return op
+
+
+def build_openapi(specs: list[RouteSpec], tier_names: list[str]) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
+    schemas: dict[str, Any] = {**build_bodies(tier_names), **RESPONSES, **WRAPPERS}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "handoff_service",
+            "version": __version__,
+            "description": (
+                "Cases, queue, SLA and first-responder ownership. Errors are always "
+                '{"error": {"code", "message"}}. Cookie-authenticated state-changing requests '
+                "must send the X-CSRF-Token header (value from login)."
+            ),
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "responses": {
+                f"E{code}": {
+                    "description": text,
+                    "content": {"application/json": {"schema": {"$ref": _REF + "Error"}}},
+                }
+                for code, text in _ERROR_TEXT.items()
+            },
+            "securitySchemes": {
+                "staffToken": {"type": "http", "scheme": "bearer", "description": "Staff API token (create-token)"},
+                "botToken": {"type": "http", "scheme": "bearer", "description": "Bot service token (create-token --bot)"},
+                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "handoff_session"},
+            },
+        },
+    }

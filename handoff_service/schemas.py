@@ -1,0 +1,143 @@
+"""JSON schemas (OpenAPI 3.0 subset): request bodies are validated against these,
+and the OpenAPI document is built from them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TEXT = {"type": "string", "minLength": 1, "maxLength": 4000, "x-nonblank": True}
+SHORT = {"type": "string", "minLength": 1, "maxLength": 64}
+NAME = {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"}
+NOTE = {"type": "string", "maxLength": 2000, "nullable": True}
+LIKERT = {"type": "integer", "minimum": 1, "maximum": 5}
+FREE_OBJECT = {"type": "object", "maxProperties": 50}
+CASE_NUMBER_PATTERN = r"^C[0-9]{8}-[0-9]{4,6}$"
+ACTION_PATTERN = r"^[a-z][a-z0-9_.]{0,63}$"
+
+
+def obj(props: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    s: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False, **extra}
+    if required:
+        s["required"] = required
+    return s
+
+
+def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
+    tier = {"type": "string", "enum": tier_names}
+    return {
+        "LoginRequest": obj(
+            {"username": {"type": "string", "minLength": 1, "maxLength": 64},
+             "password": {"type": "string", "minLength": 1, "maxLength": 1024}},
+            ["username", "password"],
+        ),
+        "CreateCase": obj(
+            {
+                "channel": SHORT,
+                "conversation_id": {"type": "string", "minLength": 1, "maxLength": 128},
+                "language": {"type": "string", "pattern": "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", "maxLength": 16},
+                "category": SHORT,
+                "tier": tier,
+                "description": {"type": "string", "maxLength": 4000},
+                "links": {
+                    "type": "array", "maxItems": 20,
+                    "items": obj({"rel": SHORT, "href": {"type": "string", "minLength": 1, "maxLength": 500}}, ["rel", "href"]),
+                },
+                "outage_notice": {"type": "string", "minLength": 1, "maxLength": 64, "nullable": True},
+            },
+            ["channel", "conversation_id", "language", "category"],
+        ),
+        "TimelineEntry": obj(
+            {"action": {"type": "string", "pattern": ACTION_PATTERN}, "details": FREE_OBJECT}, ["action"]
+        ),
+        "HandoffRequest": obj(
+            {
+                "summary": obj(
+                    {
+                        "problem": TEXT,
+                        "collected": FREE_OBJECT,
+                        "steps_tried": {"type": "array", "maxItems": 50, "items": {"type": "string", "maxLength": 500}},
+                        "emotion": {"type": "string", "maxLength": 32},
+                        "severity": {"type": "string", "maxLength": 32},
+                        "reason": {"type": "string", "maxLength": 64},
+                    },
+                    ["problem"],
+                ),
+                "tier": tier,
+            },
+            ["summary"],
+        ),
+        "CustomerMessage": obj({"text": TEXT, "metadata": FREE_OBJECT}, ["text"]),
+        "Csat": obj(
+            {"overall": LIKERT, "attitude": LIKERT, "speed": LIKERT, "solved": LIKERT,
+             "comment": {"type": "string", "maxLength": 2000, "nullable": True}},
+            ["overall"],
+        ),
+        "FollowUp": obj({"solved": {"type": "boolean"}, "comment": NOTE}, ["solved"]),
+        "Resolve": obj({"result": TEXT}, ["result"]),
+        "Transfer": obj(
+            {"to_agent": NAME, "to_team": NAME, "note": NOTE},
+            description="Exactly one of to_agent or to_team.",
+        ),
+        "Reason": obj({"reason": NOTE}),
+        "Note": obj({"note": NOTE}),
+        "TierChange": obj({"tier": tier, "reason": NOTE}, ["tier"]),
+        "Reply": obj({"text": TEXT}, ["text"]),
+    }
+
+
+USER = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"},
+        "role": {"type": "string"}, "team": {"type": "string", "nullable": True},
+    },
+}
+USER_REF = {"type": "object", "nullable": True, "properties": {
+    "id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"}}}
+DEADLINE = {"type": "object", "properties": {
+    "due": {"type": "string", "nullable": True}, "state": {"type": "string", "enum": ["pending", "warning", "breached", "met"]}}}
+
+RESPONSES: dict[str, dict[str, Any]] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}},
+        }},
+    },
+    "User": USER,
+    "Case": {
+        "type": "object",
+        "required": ["id", "number", "status", "owner", "handler", "sla"],
+        "properties": {
+            "id": {"type": "integer"}, "number": {"type": "string"}, "channel": {"type": "string"},
+            "conversation_id": {"type": "string"}, "language": {"type": "string"}, "category": {"type": "string"},
+            "tier": {"type": "string"}, "description": {"type": "string"},
+            "summary": {"type": "object", "nullable": True}, "result": {"type": "string", "nullable": True},
+            "status": {"type": "string", "enum": ["open", "queued", "in_progress", "transferred", "resolved", "closed"]},
+            "allowed_actions": {"type": "array", "items": {"type": "string"}},
+            "owner": USER_REF, "handler": USER_REF, "handler_team": {"type": "string", "nullable": True},
+            "links": {"type": "array"}, "outage_notice": {"type": "string", "nullable": True},
+            "reopen_count": {"type": "integer"}, "version": {"type": "integer"},
+            "sla": {"type": "object", "properties": {"first_response": DEADLINE, "result": DEADLINE, "follow_up": DEADLINE}},
+            "csat": {"type": "object", "nullable": True},
+        },
+    },
+    "CaseCard": {"type": "object", "required": ["id", "number", "status"], "properties": {
+        "id": {"type": "integer"}, "number": {"type": "string"}, "status": {"type": "string"},
+        "tier": {"type": "string"}, "owner": USER_REF, "handler": USER_REF, "position": {"type": "integer"}}},
+    "TimelineItem": {"type": "object", "required": ["id", "at", "actor_kind", "action"], "properties": {
+        "id": {"type": "integer"}, "at": {"type": "string"},
+        "actor_kind": {"type": "string", "enum": ["bot", "agent", "system"]},
+        "actor_id": {"type": "string", "nullable": True}, "action": {"type": "string"},
+        "status_from": {"type": "string", "nullable": True}, "status_to": {"type": "string", "nullable": True},
+        "owner": USER_REF, "handler": USER_REF, "details": {"type": "object"}}},
+    "Message": {"type": "object", "required": ["id", "direction", "text"], "properties": {
+        "id": {"type": "integer"}, "case": {"type": "string"}, "direction": {"type": "string", "enum": ["customer", "agent"]},
+        "text": {"type": "string"}, "author": USER_REF, "created_at": {"type": "string"},
+        "delivery": {"type": "object", "nullable": True, "properties": {
+            "status": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+            "attempts": {"type": "integer"}, "idempotency_key": {"type": "string"},
+            "last_error": {"type": "string", "nullable": True}}}}},
+}

@@ -1,0 +1,136 @@
+"""A small validator for the JSON-Schema subset used in the OpenAPI document,
+so the documented schemas are the ones enforced on input."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import Any
+
+from .errors import ValidationFailed
+
+MAX_DEPTH = 32
+
+
+class _Invalid(Exception):
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.text = message
+
+
+@lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _check_text(value: str, where: str) -> None:
+    if "\x00" in value:
+        raise _Invalid(where, "must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Invalid(where, "must be valid Unicode text") from None
+
+
+def _walk(value: Any, where: str, depth: int = 0) -> None:
+    """Reject text PostgreSQL/SQLite cannot store, and absurd nesting, anywhere in a value."""
+    if depth > MAX_DEPTH:
+        raise _Invalid(where, "is nested too deeply")
+    if isinstance(value, str):
+        _check_text(value, where)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_text(k, where)
+            _walk(v, f"{where}.{k}", depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _walk(v, f"{where}[{i}]", depth + 1)
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        raise _Invalid(where, "number is too large")
+
+
+_TYPES = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "boolean": bool,
+}
+
+
+def _type_ok(value: Any, typ: str) -> bool:
+    if typ == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if typ == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if typ == "null":
+        return value is None
+    return isinstance(value, _TYPES[typ])
+
+
+def _validate(value: Any, schema: dict[str, Any], where: str) -> None:
+    if value is None and schema.get("nullable"):
+        return
+    typ = schema.get("type")
+    if typ and not _type_ok(value, typ):
+        raise _Invalid(where, f"must be {'an' if typ[0] in 'aeiou' else 'a'} {typ}")
+    if "enum" in schema and value not in schema["enum"]:
+        raise _Invalid(where, f"must be one of {', '.join(map(str, schema['enum']))}")
+    if isinstance(value, str):
+        if len(value) < schema.get("minLength", 0):
+            raise _Invalid(where, "must not be empty" if schema.get("minLength") == 1 else "is too short")
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            raise _Invalid(where, f"must be at most {schema['maxLength']} characters")
+        if "pattern" in schema and not _regex(schema["pattern"]).search(value):
+            raise _Invalid(where, f"must match {schema['pattern']}")
+        if schema.get("x-nonblank") and not value.strip():
+            raise _Invalid(where, "must not be blank")
+    if _type_ok(value, "number"):
+        if "minimum" in schema and value < schema["minimum"]:
+            raise _Invalid(where, f"must be >= {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            raise _Invalid(where, f"must be <= {schema['maximum']}")
+    if isinstance(value, list):
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            raise _Invalid(where, f"must have at most {schema['maxItems']} items")
+        items = schema.get("items")
+        if items:
+            for i, v in enumerate(value):
+                _validate(v, items, f"{where}[{i}]")
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        for name in schema.get("required", []):
+            if name not in value:
+                raise _Invalid(f"{where}.{name}", "is required")
+        if schema.get("additionalProperties") is False:
+            extra = sorted(set(value) - set(props))
+            if extra:
+                raise _Invalid(where, f"unknown field {extra[0]!r}")
+        if "maxProperties" in schema and len(value) > schema["maxProperties"]:
+            raise _Invalid(where, f"must have at most {schema['maxProperties']} fields")
+        for name, sub in props.items():
+            if name in value:
+                _validate(value[name], sub, f"{where}.{name}")
+
+
+def validate(value: Any, schema: dict[str, Any], where: str = "body") -> Any:
+    try:
+        _walk(value, where)
+        _validate(value, schema, where)
+    except _Invalid as e:
+        raise ValidationFailed(f"{e.where}: {e.text}", code="invalid_field", field=e.where) from None
+    return value
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON: UTF-8 only, no NaN/Infinity, bounded nesting."""
+    try:
+        text = raw.decode("utf-8")
+        return json.loads(text, parse_constant=_no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ValidationFailed("the request body is not valid JSON", code="malformed_json") from None
