@@ -1,0 +1,15 @@
+"""Clients the actions talk to. Built lazily from the environment on first use; tests inject their own."""
+from __future__ import annotations
+
+from typing import Optional
+
+from actions.clients.orders import OrderBackend, order_backend_from_env
+
+_order_backend: Optional[OrderBackend] = None
+
+
+def default_order_backend() -> OrderBackend:
+    global _order_backend
+    if _order_backend is None:
+        _order_backend = order_backend_from_env()
+    return _order_backend

@@ -1,0 +1,211 @@
+"""Order backend clients: the shop's order API over HTTP, or the offline SQLite demo store.
+
+Both offer the same async methods and return plain `Order` / `Product` records, or
+None for an unknown number. `order_backend()` picks one from the environment:
+ORDER_BACKEND_URL set -> HTTP; otherwise the demo store at DEMO_STORE_PATH
+(default var/demo_store.db, created and seeded on first use).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Protocol
+
+import yaml
+
+SEED_FILE = Path(__file__).with_name("demo_store_seed.yml")
+DEFAULT_STORE = Path(__file__).resolve().parents[2] / "var" / "demo_store.db"
+
+CANCELLABLE = {"pending_payment", "paid"}
+MODIFIABLE = {"pending_payment", "paid"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Product:
+    sku: str
+    name_zh: str
+    name_en: str
+    price: int
+    stock: int
+    summary_zh: str
+    summary_en: str
+
+    def name(self, language: str) -> str:
+        return self.name_en if language == "en" else self.name_zh
+
+    def summary(self, language: str) -> str:
+        return self.summary_en if language == "en" else self.summary_zh
+
+
+@dataclasses.dataclass(frozen=True)
+class Order:
+    number: str
+    sku: str
+    status: str  # pending_payment | paid | shipped | delivered | cancelled
+    product_zh: str = ""
+    product_en: str = ""
+    carrier_zh: str = ""
+    carrier_en: str = ""
+    tracking: str = ""
+    eta: str = ""
+    delivered_at: str = ""
+    refund: str = "none"  # none | processing | refunded
+    refund_amount: int = 0
+    refund_requested_at: str = ""
+    refund_eta: str = ""
+    refunded_at: str = ""
+
+    def product(self, language: str) -> str:
+        return self.product_en if language == "en" else self.product_zh
+
+    def carrier(self, language: str) -> str:
+        return self.carrier_en if language == "en" else self.carrier_zh
+
+    @property
+    def cancellable(self) -> bool:
+        return self.status in CANCELLABLE
+
+    @property
+    def modifiable(self) -> bool:
+        return self.status in MODIFIABLE
+
+
+class OrderBackend(Protocol):
+    async def get_order(self, number: str) -> Optional[Order]: ...
+
+    async def cancel_order(self, number: str) -> Optional[Order]: ...
+
+    async def get_product(self, sku: str) -> Optional[Product]: ...
+
+    async def list_products(self) -> List[Product]: ...
+
+
+class DemoOrderStore:
+    """Offline backend: a SQLite file seeded from demo_store_seed.yml on first use."""
+
+    def __init__(self, path: Path | str, today: Optional[dt.date] = None) -> None:
+        self.path = Path(path)
+        self.today = today
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """One connection and one transaction; the store is created and seeded on first use."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.closing(sqlite3.connect(self.path, timeout=5)) as conn, conn:
+            conn.row_factory = sqlite3.Row
+            conn.execute("CREATE TABLE IF NOT EXISTS products (sku TEXT PRIMARY KEY, data TEXT NOT NULL)")
+            conn.execute("CREATE TABLE IF NOT EXISTS orders (number TEXT PRIMARY KEY, data TEXT NOT NULL)")
+            if conn.execute("SELECT COUNT(*) FROM products").fetchone()[0] == 0:
+                self._seed(conn)
+            yield conn
+
+    def _seed(self, conn: sqlite3.Connection) -> None:
+        seed = yaml.safe_load(SEED_FILE.read_text(encoding="utf-8"))
+        today = self.today or dt.date.today()
+        day = lambda offset: (today + dt.timedelta(days=offset)).isoformat()  # noqa: E731
+        products = {p["sku"]: p for p in seed["products"]}
+        for product in seed["products"]:
+            conn.execute("INSERT INTO products VALUES (?, ?)", (product["sku"], yaml.safe_dump(product)))
+        for raw in seed["orders"]:
+            product, carrier = products[raw["sku"]], seed["carriers"].get(raw.get("carrier"), {})
+            order = Order(
+                number=raw["number"], sku=raw["sku"], status=raw["status"],
+                product_zh=product["name_zh"], product_en=product["name_en"],
+                carrier_zh=carrier.get("zh", ""), carrier_en=carrier.get("en", ""), tracking=raw.get("tracking", ""),
+                eta=day(raw["eta_days"]) if "eta_days" in raw else "",
+                delivered_at=day(raw["delivered_days"]) if "delivered_days" in raw else "",
+                refund=raw.get("refund", "none"), refund_amount=raw.get("refund_amount", 0),
+                refund_requested_at=day(raw["refund_requested_days"]) if "refund_requested_days" in raw else "",
+                refund_eta=day(raw["refund_eta_days"]) if "refund_eta_days" in raw else "",
+                refunded_at=day(raw["refunded_days"]) if "refunded_days" in raw else "",
+            )
+            conn.execute("INSERT INTO orders VALUES (?, ?)", (order.number, yaml.safe_dump(dataclasses.asdict(order))))
+
+    def _get_order(self, number: str) -> Optional[Order]:
+        with self._connect() as conn:
+            row = conn.execute("SELECT data FROM orders WHERE number = ?", (number,)).fetchone()
+        return Order(**yaml.safe_load(row["data"])) if row else None
+
+    def _cancel_order(self, number: str) -> Optional[Order]:
+        with self._connect() as conn:  # read, check and write in one transaction
+            row = conn.execute("SELECT data FROM orders WHERE number = ?", (number,)).fetchone()
+            if row is None:
+                return None
+            order = Order(**yaml.safe_load(row["data"]))
+            if not order.cancellable:
+                return order
+            changes: Dict[str, Any] = {"status": "cancelled"}
+            if order.status == "paid":
+                changes.update(refund="processing", refund_requested_at=dt.date.today().isoformat())
+            order = dataclasses.replace(order, **changes)
+            conn.execute("UPDATE orders SET data = ? WHERE number = ?", (yaml.safe_dump(dataclasses.asdict(order)), number))
+        return order
+
+    def _get_product(self, sku: str) -> Optional[Product]:
+        with self._connect() as conn:
+            row = conn.execute("SELECT data FROM products WHERE sku = ?", (sku,)).fetchone()
+        return Product(**yaml.safe_load(row["data"])) if row else None
+
+    def _list_products(self) -> List[Product]:
+        with self._connect() as conn:
+            rows = conn.execute("SELECT data FROM products ORDER BY sku").fetchall()
+        return [Product(**yaml.safe_load(row["data"])) for row in rows]
+
+    async def get_order(self, number: str) -> Optional[Order]:
+        return await asyncio.to_thread(self._get_order, number)
+
+    async def list_products(self) -> List[Product]:
+        return await asyncio.to_thread(self._list_products)
+
+    async def cancel_order(self, number: str) -> Optional[Order]:
+        return await asyncio.to_thread(self._cancel_order, number)
+
+    async def get_product(self, sku: str) -> Optional[Product]:
+        return await asyncio.to_thread(self._get_product, sku)
+
+
+class HttpOrderBackend:
+    """The shop's order API: GET /orders/{n}, POST /orders/{n}/cancel, GET /products[/{sku}]; 404 = unknown."""
+
+    def __init__(self, base_url: str, token: str = "", timeout: float = 5.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.timeout = timeout
+
+    async def _call(self, method: str, path: str) -> Optional[Dict[str, Any]]:
+        import aiohttp
+
+        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        async with aiohttp.ClientSession(timeout=timeout, headers=self.headers) as session:
+            async with session.request(method, f"{self.base_url}{path}") as response:
+                if response.status == 404:
+                    return None
+                response.raise_for_status()
+                return await response.json()
+
+    async def get_order(self, number: str) -> Optional[Order]:
+        data = await self._call("GET", f"/orders/{number}")
+        return Order(**data) if data else None
+
+    async def cancel_order(self, number: str) -> Optional[Order]:
+        data = await self._call("POST", f"/orders/{number}/cancel")
+        return Order(**data) if data else None
+
+    async def get_product(self, sku: str) -> Optional[Product]:
+        data = await self._call("GET", f"/products/{sku}")
+        return Product(**data) if data else None
+
+    async def list_products(self) -> List[Product]:
+        return [Product(**item) for item in await self._call("GET", "/products") or []]
+
+
+def order_backend_from_env(env: Optional[Dict[str, str]] = None) -> OrderBackend:
+    env = dict(os.environ) if env is None else env
+    if env.get("ORDER_BACKEND_URL"):
+        return HttpOrderBackend(env["ORDER_BACKEND_URL"], env.get("ORDER_BACKEND_TOKEN", ""))
+    return DemoOrderStore(env.get("DEMO_STORE_PATH") or DEFAULT_STORE)

@@ -1,0 +1,29 @@
+"""Small helpers shared by the actions: the customer's language and localized labels from the domain."""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Text
+
+from rasa_sdk import Tracker
+
+from bot.text import to_traditional
+
+
+def language(tracker: Tracker) -> Text:
+    return "en" if tracker.get_slot("language") == "en" else "zh"
+
+
+def latest_intent(tracker: Tracker) -> Optional[Text]:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def label(domain: Dict[Text, Any], response: Text, tracker: Tracker) -> Text:
+    """The text of a short response (e.g. a button label) in the customer's language and script."""
+    lang = language(tracker)
+    for variation in domain.get("responses", {}).get(response, []):
+        conditions = variation.get("condition") or []
+        if any(c.get("name") == "language" and c.get("value") == lang for c in conditions):
+            text = variation.get("text", "")
+            if lang == "zh" and tracker.get_slot("script") == "traditional":
+                text = to_traditional(text)
+            return text
+    return response

@@ -1,0 +1,62 @@
+"""Two-stage fallback: first ask to rephrase with suggestions, then offer a person.
+
+Unusable input (empty, emoji only, markup only, too long) gets its own answer
+and does not count as a misunderstanding.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import label
+
+INPUT_ISSUE_RESPONSES = {
+    "empty": "utter_input_empty",
+    "symbols_only": "utter_input_symbols",
+    "markup_only": "utter_input_markup",
+    "too_long": "utter_input_too_long",
+}
+SUGGESTABLE = {
+    "order_status", "cancel_order", "modify_order", "return_exchange", "refund", "payment_issue",
+    "account_issue", "invoice", "product_inquiry", "service_outage", "complain", "request_human",
+}
+MAX_SUGGESTIONS = 3
+
+
+def consecutive_misunderstandings(tracker: Tracker) -> int:
+    """How many of the latest user messages in a row were not understood (unusable input not counted)."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        parse = event.get("parse_data") or {}
+        if (parse.get("intent") or {}).get("name") != "nlu_fallback":
+            break
+        if not parse.get("input_issue"):
+            count += 1
+    return count
+
+
+def suggestions(tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Text]]:
+    ranking = tracker.latest_message.get("intent_ranking") or []
+    intents = [item["name"] for item in ranking if item.get("name") in SUGGESTABLE][:MAX_SUGGESTIONS]
+    if "request_human" not in intents:
+        intents.append("request_human")
+    return [{"title": label(domain, f"utter_suggest_{intent}", tracker), "payload": f"/{intent}"} for intent in intents]
+
+
+class ActionHandleFallback(Action):
+    def name(self) -> Text:
+        return "action_handle_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        issue = tracker.latest_message.get("input_issue")
+        if issue in INPUT_ISSUE_RESPONSES:
+            dispatcher.utter_message(response=INPUT_ISSUE_RESPONSES[issue])
+        elif consecutive_misunderstandings(tracker) <= 1:
+            dispatcher.utter_message(response="utter_ask_rephrase", buttons=suggestions(tracker, domain))
+        else:
+            dispatcher.utter_message(response="utter_offer_human")
+        return []

@@ -1,0 +1,35 @@
+"""Product questions answered from the catalogue."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import language
+from actions.orders import OrderAction
+
+
+class ActionProductInfo(OrderAction):
+    def name(self) -> Text:
+        return "action_product_info"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        lang = language(tracker)
+        sku = tracker.get_slot("product")
+        product = await self.orders.get_product(sku) if sku else None
+        if product is None:
+            buttons = [
+                {"title": item.name(lang), "payload": f'/inform{{"product": "{item.sku}"}}'}
+                for item in await self.orders.list_products()
+            ]
+            dispatcher.utter_message(response="utter_ask_product", buttons=buttons)
+            return []
+        response = "utter_product_info" if product.stock > 0 else "utter_product_info_no_stock"
+        dispatcher.utter_message(
+            response=response,
+            product_name=product.name(lang),
+            product_summary=product.summary(lang),
+            product_price=product.price,
+        )
+        return []

@@ -1,0 +1,49 @@
+"""Response generation in the customer's language and script.
+
+Responses come from the domain (zh/en variations chosen by the `language` slot).
+Values filled into a response are HTML-escaped, and Chinese replies are converted
+to Traditional characters for customers who write Traditional.
+Configured in endpoints.yml as `nlg: {type: bot.nlg.LocalizedNLG}`.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any, Dict, Optional, Text
+
+from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.text import to_traditional
+
+
+def _escape(value: Any) -> Any:
+    if isinstance(value, str):
+        return html.escape(value, quote=False)
+    if isinstance(value, list):
+        return [_escape(item) for item in value]
+    return value
+
+
+def localize(response: Dict[Text, Any], slots: Dict[Text, Any]) -> Dict[Text, Any]:
+    """Converts a Chinese response to Traditional characters when the customer writes them."""
+    if slots.get("language") != "zh" or slots.get("script") != "traditional":
+        return response
+    if response.get("text"):
+        response["text"] = to_traditional(response["text"])
+    for button in response.get("buttons") or []:
+        if button.get("title"):
+            button["title"] = to_traditional(button["title"])
+    return response
+
+
+class LocalizedNLG(TemplatedNaturalLanguageGenerator):
+    def __init__(self, endpoint_config: Any = None, domain: Any = None) -> None:
+        super().__init__(domain.responses if domain is not None else {})
+
+    async def generate(
+        self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text, **kwargs: Any
+    ) -> Optional[Dict[Text, Any]]:
+        slots = {name: _escape(value) for name, value in tracker.current_slot_values().items()}
+        values = {name: _escape(value) for name, value in kwargs.items()}
+        response = self.generate_from_slots(utter_action, slots, output_channel, **values)
+        return localize(response, slots) if response is not None else None

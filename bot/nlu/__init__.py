@@ -1,0 +1,1 @@
+"""Custom NLU components, in pipeline order: input guard, language, script, tokenizer, entities."""

@@ -1,0 +1,73 @@
+import pytest
+from aiohttp import web
+
+from actions.clients.orders import DemoOrderStore, HttpOrderBackend, order_backend_from_env
+
+
+async def test_demo_store_is_seeded_once_and_keeps_changes(store, tmp_path):
+    assert (await store.get_order("20002")).status == "paid"
+    await store.cancel_order("20002")
+    reopened = DemoOrderStore(tmp_path / "demo_store.db")
+    assert (await reopened.get_order("20002")).status == "cancelled"
+    assert len(await reopened.list_products()) == 7
+
+
+async def test_demo_store_unknown_order_and_product(store):
+    assert await store.get_order("00000") is None
+    assert await store.cancel_order("00000") is None
+    assert await store.get_product("NOPE") is None
+
+
+def test_backend_is_chosen_from_the_environment(tmp_path):
+    assert isinstance(order_backend_from_env({"DEMO_STORE_PATH": str(tmp_path / "x.db")}), DemoOrderStore)
+    http = order_backend_from_env({"ORDER_BACKEND_URL": "http://127.0.0.1:9/", "ORDER_BACKEND_TOKEN": "t"})
+    assert isinstance(http, HttpOrderBackend) and http.headers == {"Authorization": "Bearer t"}
+
+
+@pytest.fixture
+async def order_api(unused_port):
+    """A small local HTTP server standing in for the shop's order API."""
+    seen = []
+
+    async def get_order(request):
+        seen.append((request.method, request.path, request.headers.get("Authorization")))
+        if request.match_info["number"] != "12345":
+            raise web.HTTPNotFound()
+        return web.json_response({"number": "12345", "sku": "K8", "status": "shipped", "carrier_en": "SF Express"})
+
+    async def cancel(request):
+        seen.append((request.method, request.path, request.headers.get("Authorization")))
+        return web.json_response({"number": "12345", "sku": "K8", "status": "cancelled"})
+
+    async def broken(request):
+        raise web.HTTPInternalServerError()
+
+    app = web.Application()
+    app.router.add_get("/orders/{number}", get_order)
+    app.router.add_post("/orders/{number}/cancel", cancel)
+    app.router.add_get("/products", broken)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = unused_port
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://127.0.0.1:{port}", seen
+    await runner.cleanup()
+
+
+async def test_http_backend_reads_and_cancels_orders(order_api):
+    url, seen = order_api
+    backend = HttpOrderBackend(url, token="secret")
+    order = await backend.get_order("12345")
+    assert order.status == "shipped" and order.carrier("en") == "SF Express"
+    assert await backend.get_order("99999") is None
+    assert (await backend.cancel_order("12345")).status == "cancelled"
+    assert seen[0] == ("GET", "/orders/12345", "Bearer secret")
+    assert seen[-1][:2] == ("POST", "/orders/12345/cancel")
+
+
+async def test_http_backend_raises_on_server_errors(order_api):
+    import aiohttp
+
+    url, _ = order_api
+    with pytest.raises(aiohttp.ClientResponseError):
+        await HttpOrderBackend(url).list_products()
