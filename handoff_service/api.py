@@ -34,7 +34,7 @@ SUPERVISOR_ONLY = frozenset({"supervisor"})
 ANY_STAFF = frozenset({"agent", "supervisor", "trainer"})
 
 Handler = Callable[..., Awaitable[web.StreamResponse]]
-PRINCIPAL = "principal"
+PRINCIPAL = web.RequestKey("principal", Principal)
 
 
 @dataclass
@@ -208,7 +208,8 @@ def _wrap(spec: RouteSpec) -> Handler:
         deps = request.app[DEPS]
         p = await authenticate(request, deps) if spec.auth != PUBLIC else None
         _authorize(spec, p)
-        request[PRINCIPAL] = p
+        if p is not None:
+            request[PRINCIPAL] = p
         kwargs: dict[str, Any] = {}
         try:
             for prm in spec.path_params:
