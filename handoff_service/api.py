@@ -284,8 +284,6 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    if response.prepared:
-        return
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "no-referrer")

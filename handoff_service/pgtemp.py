@@ -89,13 +89,17 @@ def temporary_postgres(dbname: str = "handoff") -> Iterator[str]:
         )
         yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/{dbname}"
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGINT)  # fast shutdown
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            # pg_ctl waits until the postmaster is gone (runuser does not forward signals)
+            subprocess.run(
+                _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "stop", "-m", "fast", "-w", "-t", "30"]),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            if (data / "postmaster.pid").exists():
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
         shutil.rmtree(root, ignore_errors=True)
 
 

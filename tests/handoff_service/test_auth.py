@@ -1,0 +1,166 @@
+"""Staff login, CSRF, cookie flags, bearer tokens, the bot token's scope, roles, rate limit."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from conftest import PASSWORD
+from handoff_service.models import ApiToken, StaffUser
+from handoff_service.staff import create_token, revoke_token
+
+
+async def _login(h, username="alice", password=PASSWORD, ip_headers=None):
+    resp = await h.client.post("/api/auth/login", json={"username": username, "password": password}, headers=ip_headers or {})
+    return resp, await resp.json()
+
+
+async def test_login_sets_secure_cookie_flags_and_returns_csrf(h):
+    await h.user("alice")
+    resp, body = await _login(h)
+    assert resp.status == 200
+    assert body["user"]["username"] == "alice" and body["csrf_token"]
+    cookies = resp.headers.getall("Set-Cookie")
+    session = next(c for c in cookies if c.startswith("handoff_session="))
+    csrf = next(c for c in cookies if c.startswith("handoff_csrf="))
+    assert "HttpOnly" in session and "SameSite=Strict" in session and "Path=/" in session
+    assert "HttpOnly" not in csrf and "SameSite=Strict" in csrf
+    assert "Secure" not in session  # plain http on localhost, HANDOFF_COOKIE_SECURE=false
+    status, me = await h.get("/api/auth/me")
+    assert status == 200 and me["username"] == "alice" and me["via"] == "session"
+
+
+async def test_secure_flag_when_configured(aiohttp_client, settings, clock, h):
+    from handoff_service.app import create_app
+
+    await h.user("alice")
+    client = await aiohttp_client(create_app(settings.with_(cookie_secure="true"), clock=clock, run_sla_monitor=False))
+    resp = await client.post("/api/auth/login", json={"username": "alice", "password": PASSWORD})
+    session = next(c for c in resp.headers.getall("Set-Cookie") if c.startswith("handoff_session="))
+    assert "Secure" in session
+
+
+async def test_wrong_password_and_unknown_user_look_the_same(h):
+    await h.user("alice")
+    r1, b1 = await _login(h, password="wrong password!")
+    r2, b2 = await _login(h, username="nobody")
+    assert r1.status == r2.status == 401
+    assert b1 == b2 == {"error": {"code": "invalid_credentials", "message": "wrong username or password"}}
+
+
+async def test_login_rate_limit_per_ip_and_username(h):
+    await h.user("alice")
+    await h.user("bob")
+    for _ in range(h.settings.login_max_failures):
+        resp, _ = await _login(h, password="nope nope nope")
+        assert resp.status == 401
+    resp, body = await _login(h)  # even the right password is refused now
+    assert resp.status == 429 and body["error"]["code"] == "rate_limited"
+    assert int(resp.headers["Retry-After"]) > 0
+    resp, _ = await _login(h, username="bob")  # another username is not affected
+    assert resp.status == 200
+
+
+async def test_csrf_required_for_cookie_state_changes(h):
+    await h.user("alice")
+    case = await h.queued_case()
+    _, body = await _login(h)
+    token = body["csrf_token"]
+    status, err = await h.post(f"/api/cases/{case['id']}/accept")
+    assert status == 403 and err["error"]["code"] == "csrf_failed"
+    status, err = await h.post(f"/api/cases/{case['id']}/accept", {"X-CSRF-Token": "forged"})
+    assert status == 403 and err["error"]["code"] == "csrf_failed"
+    status, ok = await h.post(f"/api/cases/{case['id']}/accept", {"X-CSRF-Token": token})
+    assert status == 200 and ok["owner"]["username"] == "alice"
+
+
+async def test_bearer_needs_no_csrf(h):
+    alice = await h.user("alice")
+    case = await h.queued_case()
+    status, _ = await h.post(f"/api/cases/{case['id']}/accept", alice)
+    assert status == 200
+
+
+async def test_logout_ends_the_session(h):
+    await h.user("alice")
+    _, body = await _login(h)
+    status, _ = await h.post("/api/auth/logout", {"X-CSRF-Token": body["csrf_token"]})
+    assert status == 204
+    h.client.session.cookie_jar.clear()
+    status, _ = await h.get("/api/auth/me")
+    assert status == 401
+
+
+async def test_stolen_cookie_is_useless_after_logout(h):
+    await h.user("alice")
+    resp, body = await _login(h)
+    cookie = resp.cookies["handoff_session"].value
+    await h.post("/api/auth/logout", {"X-CSRF-Token": body["csrf_token"]})
+    h.client.session.cookie_jar.clear()
+    status, _ = await h.get("/api/auth/me", {"Cookie": f"handoff_session={cookie}"})
+    assert status == 401
+
+
+async def test_bot_token_only_on_bot_routes_and_vice_versa(h):
+    alice = await h.user("alice")
+    sup = await h.user("sam", role="supervisor")
+    case = await h.queued_case()
+    for method, path in (("GET", "/api/queue"), ("POST", f"/api/cases/{case['id']}/accept"),
+                         ("GET", f"/api/cases/{case['id']}"), ("GET", "/api/audit"), ("GET", "/api/auth/me")):
+        status, body = await h.call(method, path, h.bot)
+        assert status == 403 and body["error"]["code"] == "staff_only", path
+    for headers in (alice, sup):
+        status, body = await h.get(f"/api/bot/cases/{case['number']}", headers)
+        assert status == 403 and body["error"]["code"] == "bot_only"
+        status, body = await h.post("/api/bot/cases", headers, {"channel": "w", "conversation_id": "c", "language": "en", "category": "x"})
+        assert status == 403 and body["error"]["code"] == "bot_only"
+
+
+async def test_roles(h):
+    alice = await h.user("alice")
+    tina = await h.user("tina", role="trainer")
+    sup = await h.user("sam", role="supervisor")
+    case = await h.queued_case()
+    status, body = await h.get("/api/queue", tina)
+    assert status == 403 and body["error"]["code"] == "wrong_role"
+    status, _ = await h.post(f"/api/cases/{case['id']}/accept", tina)
+    assert status == 403
+    status, _ = await h.get("/api/auth/me", tina)
+    assert status == 200
+    status, body = await h.get("/api/audit", alice)
+    assert status == 403 and body["error"]["code"] == "wrong_role"
+    status, _ = await h.get("/api/audit", sup)
+    assert status == 200
+
+
+async def test_unauthenticated_and_bad_tokens(h):
+    status, body = await h.get("/api/queue")
+    assert status == 401 and body["error"]["code"] == "unauthenticated"
+    status, body = await h.get("/api/queue", {"Authorization": "Bearer hsta_not-a-real-token"})
+    assert status == 401 and body["error"]["code"] == "invalid_token"
+    status, body = await h.get("/api/queue", {"Authorization": "Basic YWxpY2U6eA=="})
+    assert status == 401 and body["error"]["code"] == "invalid_token"
+
+
+async def test_revoked_token_is_refused(h):
+    await h.user("alice")
+    token, info = await create_token(h.deps.engine, h.clock, kind="staff", username="alice", name="t")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await h.get("/api/auth/me", headers))[0] == 200
+    assert await revoke_token(h.deps.engine, h.clock, info["id"])
+    assert (await h.get("/api/auth/me", headers))[0] == 401
+
+
+async def test_only_hashes_are_stored(h):
+    await h.user("alice")
+    token, _ = await create_token(h.deps.engine, h.clock, kind="bot", username=None, name="b")
+    async with h.deps.engine.connect() as conn:
+        hashes = (await conn.execute(select(ApiToken.token_hash))).scalars().all()
+        pw = (await conn.execute(select(StaffUser.password_hash).where(StaffUser.username == "alice"))).scalar_one()
+    assert token not in hashes and all(len(x) == 64 for x in hashes)
+    assert pw.startswith("$argon2id$") and PASSWORD not in pw
+
+
+async def test_security_headers(h):
+    resp = await h.client.get("/api/health")
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Cache-Control"] == "no-store"
