@@ -29,8 +29,8 @@ lint: setup
 validate: setup
 	$(RASA) data validate --fail-on-warnings --quiet
 
-test-bot: setup
-	$(PY) -m pytest -c tests/pytest.ini tests/bot tests/actions tests/test_training_data.py
+test-bot: setup train
+	RASA_MODEL=$$(.ci/train.sh) $(PY) -m pytest -c tests/pytest.ini tests/bot tests/actions tests/e2e tests/test_training_data.py
 
 test-stories: setup
 	@model=$$(.ci/train.sh) && $(RASA) test core --model "$$model" --stories tests/stories \
@@ -39,7 +39,7 @@ test-stories: setup
 test-handoff: setup system-deps
 	@if [ -x .ci/test-handoff.sh ]; then .ci/test-handoff.sh; else echo "test-handoff: nothing to run yet"; fi
 
-test: setup system-deps validate lint test-bot test-stories test-handoff
+test: setup system-deps validate lint train test-bot test-stories test-handoff
 	@echo "make test: all passed"
 
 bench: setup train

@@ -1,0 +1,85 @@
+"""The custom NLU components, run directly on Rasa messages."""
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.entities import SpacyRuleEntityExtractor, extract
+from bot.nlu.input_guard import InputIssueRouter, InputSanitizer
+from bot.nlu.language import LanguageDetector, ScriptNormalizer
+from bot.nlu.tokenizer import MixedTokenizer
+
+
+def run(component, sample):
+    message = Message(data={TEXT: sample})
+    component.process([message])
+    return message
+
+
+def guard(sample):
+    message = run(InputSanitizer({"max_chars": 500}), sample)
+    message.set(INTENT, {"name": "order_status", "confidence": 0.9})
+    InputIssueRouter({}).process([message])
+    return message
+
+
+def test_sanitizer_strips_markup_before_the_model_sees_it():
+    message = guard("<script>alert('x')</script>我的订单到哪了")
+    assert "<" not in message.get(TEXT)
+    assert message.get(INTENT)["name"] == "order_status"
+
+
+def test_unusable_input_is_routed_to_the_fallback_with_its_issue():
+    for sample, issue in [("", "empty"), ("   \n", "empty"), ("😀😀👍", "symbols_only"),
+                          ("<img src=x>", "markup_only"), ("投诉" * 2600, "too_long")]:
+        message = guard(sample)
+        assert message.get("input_issue") == issue, sample[:20]
+        assert message.get(INTENT)["name"] == "nlu_fallback"
+        assert len(message.get(TEXT)) <= 500
+
+
+def test_language_detector_reports_language_and_script():
+    message = run(LanguageDetector({}), "我的訂單還沒到")
+    assert (message.get("language"), message.get("script")) == ("zh", "traditional")
+    message = run(LanguageDetector({}), "where is my parcel")
+    assert (message.get("language"), message.get("script")) == ("en", None)
+    assert ENTITIES not in message.data or not message.get(ENTITIES)
+
+
+def test_script_normalizer_converts_traditional_for_the_model_and_training_data():
+    assert run(ScriptNormalizer({}), "我的訂單還沒到").get(TEXT) == "我的订单还没到"
+    data = TrainingData([Message(data={TEXT: "退貨怎麼辦", INTENT: "return_exchange"})])
+    ScriptNormalizer({}).process_training_data(data)
+    assert data.training_examples[0].get(TEXT) == "退货怎么办"
+
+
+def test_mixed_tokenizer_segments_chinese_and_english():
+    tokenizer = MixedTokenizer(MixedTokenizer.get_default_config())
+    tokens = tokenizer.tokenize(Message(data={TEXT: "我的order 12345 还没到"}), TEXT)
+    assert [t.text for t in tokens] == ["我", "的", "order", "12345", "还", "没到"]
+    assert tokenizer.tokenize(Message(data={TEXT: ""}), TEXT)  # never zero tokens
+
+
+def test_entities_order_phone_email_product():
+    found = {(e["entity"], e["value"]) for e in extract(
+        "订单号20240315001,手机13812345678,邮箱Li.Lei@Example.com,买的智能手表X2")}
+    assert found == {("order_number", "20240315001"), ("phone", "13812345678"),
+                     ("email", "li.lei@example.com"), ("product", "X2")}
+
+
+def test_a_mobile_number_is_not_an_order_number():
+    assert [e["entity"] for e in extract("138 1234 5678")] == ["phone"]
+    assert [e["entity"] for e in extract("13812345678")] == ["phone"]
+    assert extract("order 1234") == []  # too short for an order number
+
+
+def test_english_products_and_offsets():
+    sample = "does the robot vacuum r5 work on carpet"
+    [entity] = extract(sample)
+    assert entity["value"] == "R5"
+    assert sample[entity["start"]:entity["end"]] == "robot vacuum r5"
+
+
+def test_extractor_component_adds_entities_with_its_name():
+    message = run(SpacyRuleEntityExtractor({}), "my order 20003 is late")
+    [entity] = message.get(ENTITIES)
+    assert entity["entity"] == "order_number" and entity["extractor"] == "SpacyRuleEntityExtractor"

@@ -1,0 +1,40 @@
+from pathlib import Path
+
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.nlg import LocalizedNLG
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def nlg_and_tracker(**slots):
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    tracker = DialogueStateTracker.from_events("t", [SlotSet(k, v) for k, v in slots.items()], domain.slots)
+    return LocalizedNLG(domain=domain), tracker
+
+
+async def test_variation_follows_the_language_slot():
+    nlg, tracker = nlg_and_tracker(language="zh")
+    assert (await nlg.generate("utter_greet", tracker, "rest"))["text"].startswith("您好，欢迎光临")
+    nlg, tracker = nlg_and_tracker(language="en")
+    assert (await nlg.generate("utter_greet", tracker, "rest"))["text"].startswith("Hello, welcome")
+
+
+async def test_traditional_customers_get_traditional_text_and_buttons():
+    nlg, tracker = nlg_and_tracker(language="zh", script="traditional")
+    response = await nlg.generate("utter_order_not_found", tracker, "rest", order_number="12345")
+    assert "沒有查到訂單 12345" in response["text"]
+    assert response["buttons"][1]["title"] == "轉人工客服"
+
+
+async def test_filled_values_are_html_escaped():
+    nlg, tracker = nlg_and_tracker(language="en", order_number="<script>alert(1)</script>")
+    response = await nlg.generate("utter_order_lookup_restate", tracker, "rest")
+    assert "<script>" not in response["text"] and "&lt;script&gt;" in response["text"]
+
+
+async def test_unknown_response_gives_nothing():
+    nlg, tracker = nlg_and_tracker()
+    assert await nlg.generate("utter_does_not_exist", tracker, "rest") is None

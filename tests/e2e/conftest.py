@@ -1,0 +1,82 @@
+"""Starts a real action server and a real Rasa server with the current model."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 240) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(1)
+    raise RuntimeError(f"{url} did not come up:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def rasa_servers(tmp_path_factory):
+    """Yields the REST webhook URL; the model path comes from RASA_MODEL or .ci/train.sh."""
+    model = os.environ.get("RASA_MODEL") or subprocess.run(
+        [str(ROOT / ".ci" / "train.sh")], capture_output=True, text=True, check=True).stdout.strip()
+    work = tmp_path_factory.mktemp("rasa")
+    rasa_port, actions_port = free_port(), free_port()
+    (work / "endpoints.yml").write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\nnlg:\n  type: bot.nlg.LocalizedNLG\n',
+        encoding="utf-8")
+    env = {**os.environ, "SANIC_HOST": "127.0.0.1", "DEMO_STORE_PATH": str(work / "demo_store.db"),
+           "PYTHONPATH": str(ROOT)}
+    logs = {name: work / f"{name}.log" for name in ("actions", "rasa")}
+    actions = subprocess.Popen(
+        [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "-p", str(actions_port)],
+        cwd=ROOT, env=env, stdout=logs["actions"].open("w"), stderr=subprocess.STDOUT)
+    rasa = subprocess.Popen(
+        [str(BIN / "rasa"), "run", "--model", str(ROOT / model), "--interface", "127.0.0.1", "--port", str(rasa_port),
+         "--endpoints", str(work / "endpoints.yml"), "--credentials", str(ROOT / "credentials.yml")],
+        cwd=ROOT, env=env, stdout=logs["rasa"].open("w"), stderr=subprocess.STDOUT)
+    try:
+        wait_for(f"http://127.0.0.1:{actions_port}/health", actions, logs["actions"])
+        wait_for(f"http://127.0.0.1:{rasa_port}/", rasa, logs["rasa"])
+        yield f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", logs
+    finally:
+        for process in (rasa, actions):
+            process.terminate()
+        for process in (rasa, actions):
+            process.wait(timeout=30)
+
+
+@pytest.fixture
+def chat(rasa_servers, request):
+    """Sends one message as a fresh conversation per test; returns the reply texts."""
+    url, _ = rasa_servers
+    sender = f"{request.node.name}-{time.time_ns()}"
+
+    def send(message: str):
+        body = json.dumps({"sender": sender, "message": message}).encode()
+        req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as response:
+            assert response.status == 200
+            return json.loads(response.read())
+
+    return send

@@ -1,0 +1,75 @@
+"""Whole conversations through the REST channel, with real Rasa and action-server processes."""
+
+
+def texts(replies):
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+def test_chinese_reception_lookup_refund_goodbye(chat):
+    greeting = texts(chat("你好"))
+    assert greeting.startswith("您好，欢迎光临") and "？" in greeting
+    lookup = texts(chat("帮我看看订单12345到哪了"))
+    assert "明白，您要查询订单 12345 的状态，请稍等" in lookup
+    assert "顺丰速运" in lookup and "SF1402875531" in lookup
+    refund = texts(chat("退款一般多久到账"))
+    assert "1–3 个工作日" in refund
+    goodbye = texts(chat("好的，再见"))
+    assert "感谢" in goodbye and "400-820-8820" in goodbye and "打个分" in goodbye
+
+
+def test_english_reception_lookup_refund_goodbye(chat):
+    assert texts(chat("hi there")).startswith("Hello, welcome")
+    lookup = texts(chat("what's the status of order 20003"))
+    assert "Understood, you'd like the status of order 20003" in lookup and "ZTO Express" in lookup
+    assert "working days" in texts(chat("how long does a refund take"))
+    goodbye = texts(chat("great, goodbye"))
+    assert "Thank you" in goodbye and "400-820-8820" in goodbye and "rate" in goodbye
+
+
+def test_traditional_input_is_answered_in_traditional(chat):
+    reply = texts(chat("我的訂單12345還沒到"))
+    assert "查詢訂單 12345" in reply and "順豐速運" in reply
+
+
+def test_language_follows_the_customer_and_stays(chat):
+    assert texts(chat("你好")).startswith("您好")
+    assert texts(chat("how do i return something i bought")).startswith("Understood")
+    assert "Understood, you'd like the status of order 12345" in texts(chat("12345 status please"))
+    assert texts(chat("12345")).startswith("Got it")  # a number alone keeps English
+
+
+def test_order_number_is_asked_for_when_missing(chat):
+    assert "订单号" in texts(chat("我的快递到哪了"))
+    assert "已发货" in texts(chat("20003"))
+
+
+def test_unknown_order_number_gets_a_clear_answer_and_an_offer(chat):
+    reply = chat("查一下订单99999")
+    assert "没有查到订单 99999" in texts(reply)
+    assert any(b["payload"] == "/request_human" for r in reply for b in r.get("buttons", []))
+
+
+def test_bad_input_gets_polite_answers_and_markup_is_never_echoed(chat):
+    cases = {
+        "": "没有收到您的文字内容",
+        "   ": "没有收到您的文字内容",
+        "😀😀👍": "表情",
+        "<script>alert('x')</script>": None,
+        "投诉" + "很生气" * 1700: "消息比较长",
+        "<img src=x onerror=alert(1)>": "网页代码",
+    }
+    for message, expected in cases.items():
+        reply = chat(message)
+        assert reply, f"no answer to {message[:30]!r}"
+        body = texts(reply)
+        assert "<script" not in body and "<img" not in body
+        if expected:
+            assert expected in body, (message[:30], body)
+
+
+def test_gibberish_first_asks_to_rephrase_then_offers_a_person(chat):
+    first = chat("qzxv bnmlk wrtp")
+    assert "换个说法" in texts(first) or "say it another way" in texts(first)
+    assert any(b["payload"] == "/request_human" for r in first for b in r.get("buttons", []))
+    second = texts(chat("hjkl zxcvb qwpo"))
+    assert "转接人工客服" in second or "put you through to a colleague" in second
