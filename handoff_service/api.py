@@ -95,10 +95,16 @@ def install(app: web.Application, specs: list[RouteSpec]) -> None:
 # ---------------------------------------------------------------- request helpers
 
 
+def dumps(data: Any) -> bytes:
+    """UTF-8 JSON; falls back to \\u escapes if free-form data holds lone surrogates."""
+    try:
+        return json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(data, ensure_ascii=True, default=str).encode("ascii")
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response(
-        data, status=status, headers=headers, dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str)
-    )
+    return web.Response(body=dumps(data), status=status, headers=headers, content_type="application/json")
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -132,7 +138,7 @@ def _query_values(request: web.Request, params: list[Param]) -> dict[str, Any]:
         value: Any = raw
         typ = p.schema.get("type")
         if typ == "integer":
-            if not re.fullmatch(r"-?[0-9]{1,12}", raw):
+            if not re.fullmatch(r"-?[0-9]{1,16}", raw):
                 raise ValidationFailed(f"query.{p.name}: must be an integer", code="invalid_field")
             value = int(raw)
         elif typ == "boolean":

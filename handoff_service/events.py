@@ -57,7 +57,11 @@ class EventHub:
     ) -> int:
         """Send to every socket whose user is in `users` or whose role is in `roles`.
         With neither given, send to all staff sockets. Returns the receiver count."""
-        data = json.dumps(event, default=str, ensure_ascii=False)
+        try:
+            data = json.dumps(event, default=str, ensure_ascii=False)
+            data.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates in free-form data
+            data = json.dumps(event, default=str)
         n = 0
         for sub in list(self._subs):
             if users is not None or roles is not None:

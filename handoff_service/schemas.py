@@ -5,10 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-TEXT = {"type": "string", "minLength": 1, "maxLength": 4000, "x-nonblank": True}
-SHORT = {"type": "string", "minLength": 1, "maxLength": 64}
+# Text fields: no NUL (PostgreSQL text cannot hold it); lone surrogates are refused too.
+PLAIN = "^[^\\u0000]*$"
+
+
+def text(min_len: int = 0, max_len: int = 4000, **extra: Any) -> dict[str, Any]:
+    s: dict[str, Any] = {"type": "string", "maxLength": max_len, "pattern": PLAIN, **extra}
+    if min_len:
+        s["minLength"] = min_len
+    return s
+
+
+TEXT = text(1, 4000, **{"x-nonblank": True})
+SHORT = text(1, 64)
 NAME = {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"}
-NOTE = {"type": "string", "maxLength": 2000, "nullable": True}
+NOTE = text(0, 2000, nullable=True)
 LIKERT = {"type": "integer", "minimum": 1, "maximum": 5}
 FREE_OBJECT = {"type": "object", "maxProperties": 50}
 CASE_NUMBER_PATTERN = r"^C[0-9]{8}-[0-9]{4,6}$"
@@ -26,23 +37,22 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
     tier = {"type": "string", "enum": tier_names}
     return {
         "LoginRequest": obj(
-            {"username": {"type": "string", "minLength": 1, "maxLength": 64},
-             "password": {"type": "string", "minLength": 1, "maxLength": 1024}},
+            {"username": text(1, 64), "password": text(1, 1024)},
             ["username", "password"],
         ),
         "CreateCase": obj(
             {
                 "channel": SHORT,
-                "conversation_id": {"type": "string", "minLength": 1, "maxLength": 128},
+                "conversation_id": text(1, 128),
                 "language": {"type": "string", "pattern": "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", "maxLength": 16},
                 "category": SHORT,
                 "tier": tier,
-                "description": {"type": "string", "maxLength": 4000},
+                "description": text(0, 4000),
                 "links": {
                     "type": "array", "maxItems": 20,
-                    "items": obj({"rel": SHORT, "href": {"type": "string", "minLength": 1, "maxLength": 500}}, ["rel", "href"]),
+                    "items": obj({"rel": SHORT, "href": text(1, 500)}, ["rel", "href"]),
                 },
-                "outage_notice": {"type": "string", "minLength": 1, "maxLength": 64, "nullable": True},
+                "outage_notice": text(1, 64, nullable=True),
             },
             ["channel", "conversation_id", "language", "category"],
         ),
@@ -55,10 +65,10 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
                     {
                         "problem": TEXT,
                         "collected": FREE_OBJECT,
-                        "steps_tried": {"type": "array", "maxItems": 50, "items": {"type": "string", "maxLength": 500}},
-                        "emotion": {"type": "string", "maxLength": 32},
-                        "severity": {"type": "string", "maxLength": 32},
-                        "reason": {"type": "string", "maxLength": 64},
+                        "steps_tried": {"type": "array", "maxItems": 50, "items": text(0, 500)},
+                        "emotion": text(0, 32),
+                        "severity": text(0, 32),
+                        "reason": text(0, 64),
                     },
                     ["problem"],
                 ),
@@ -69,7 +79,7 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
         "CustomerMessage": obj({"text": TEXT, "metadata": FREE_OBJECT}, ["text"]),
         "Csat": obj(
             {"overall": LIKERT, "attitude": LIKERT, "speed": LIKERT, "solved": LIKERT,
-             "comment": {"type": "string", "maxLength": 2000, "nullable": True}},
+             "comment": text(0, 2000, nullable=True)},
             ["overall"],
         ),
         "FollowUp": obj({"solved": {"type": "boolean"}, "comment": NOTE}, ["solved"]),
@@ -77,6 +87,8 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
         "Transfer": obj(
             {"to_agent": NAME, "to_team": NAME, "note": NOTE},
             description="Exactly one of to_agent or to_team.",
+            oneOf=[{"required": ["to_agent"]}, {"required": ["to_team"]}],
+            **{"x-oneOf-message": "give exactly one of to_agent or to_team", "x-error-code": "invalid_transfer_target"},
         ),
         "Reason": obj({"reason": NOTE}),
         "Note": obj({"note": NOTE}),

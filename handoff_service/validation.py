@@ -35,20 +35,15 @@ def _check_text(value: str, where: str) -> None:
 
 
 def _walk(value: Any, where: str, depth: int = 0) -> None:
-    """Reject text PostgreSQL/SQLite cannot store, and absurd nesting, anywhere in a value."""
+    """Reject absurd nesting anywhere in a value (free-form objects included)."""
     if depth > MAX_DEPTH:
         raise _Invalid(where, "is nested too deeply")
-    if isinstance(value, str):
-        _check_text(value, where)
-    elif isinstance(value, dict):
+    if isinstance(value, dict):
         for k, v in value.items():
-            _check_text(k, where)
-            _walk(v, f"{where}.{k}", depth + 1)
+            _walk(v, where, depth + 1)
     elif isinstance(value, list):
-        for i, v in enumerate(value):
-            _walk(v, f"{where}[{i}]", depth + 1)
-    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
-        raise _Invalid(where, "number is too large")
+        for v in value:
+            _walk(v, where, depth + 1)
 
 
 _TYPES = {
@@ -77,7 +72,13 @@ def _validate(value: Any, schema: dict[str, Any], where: str) -> None:
         raise _Invalid(where, f"must be {'an' if typ[0] in 'aeiou' else 'a'} {typ}")
     if "enum" in schema and value not in schema["enum"]:
         raise _Invalid(where, f"must be one of {', '.join(map(str, schema['enum']))}")
+    if "oneOf" in schema:
+        matches = sum(1 for sub in schema["oneOf"] if _matches(value, sub, where))
+        if matches != 1:
+            raise _Invalid(where, schema.get("x-oneOf-message", "must match exactly one alternative"))
     if isinstance(value, str):
+        # text columns cannot hold NUL (PostgreSQL) or lone surrogates (UTF-8)
+        _check_text(value, where)
         if len(value) < schema.get("minLength", 0):
             raise _Invalid(where, "must not be empty" if schema.get("minLength") == 1 else "is too short")
         if "maxLength" in schema and len(value) > schema["maxLength"]:
@@ -114,12 +115,21 @@ def _validate(value: Any, schema: dict[str, Any], where: str) -> None:
                 _validate(value[name], sub, f"{where}.{name}")
 
 
+def _matches(value: Any, schema: dict[str, Any], where: str) -> bool:
+    try:
+        _validate(value, schema, where)
+    except _Invalid:
+        return False
+    return True
+
+
 def validate(value: Any, schema: dict[str, Any], where: str = "body") -> Any:
     try:
         _walk(value, where)
         _validate(value, schema, where)
     except _Invalid as e:
-        raise ValidationFailed(f"{e.where}: {e.text}", code="invalid_field", field=e.where) from None
+        code = schema.get("x-error-code", "invalid_field") if e.where == where else "invalid_field"
+        raise ValidationFailed(f"{e.where}: {e.text}", code=code, field=e.where) from None
     return value
 
 
