@@ -33,7 +33,7 @@ test-bot: setup train
 	RASA_MODEL=$$(.ci/train.sh) $(PY) -m pytest -c tests/pytest.ini tests/bot tests/actions tests/e2e tests/test_training_data.py
 
 test-stories: setup
-	@model=$$(.ci/train.sh) && $(RASA) test core --model "$$model" --stories tests/stories \
+	@model=$$(.ci/train.sh) && $(RASA) test core --e2e --model "$$model" --stories tests/stories \
 	  --fail-on-prediction-errors --out var/results/stories --quiet
 
 test-handoff: setup system-deps

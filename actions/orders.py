@@ -122,6 +122,7 @@ class ActionCancelOrder(OrderAction):
         if after is not None and after.status == "cancelled" and before.cancellable:
             done = "utter_cancel_pending_payment_done" if before.status == "pending_payment" else "utter_cancel_done"
             dispatcher.utter_message(response=done, **details)
+            dispatcher.utter_message(response="utter_anything_else")
         else:
             state = (after or before).status
             dispatcher.utter_message(response=NOT_CANCELLABLE_RESPONSES.get(state, "utter_cancel_shipped"), **details)
