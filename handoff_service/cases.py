@@ -3,7 +3,6 @@ every change appended to the timeline (and, for staff, to the audit log)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
@@ -17,6 +16,7 @@ from . import audit
 from .context import Deps, Principal
 from .errors import Conflict, Forbidden, NotFound
 from .models import Case, CaseCounter, CaseEvent, Delivery, StaffUser
+from .outbox import Claim, new_delivery
 from .states import (
     ACTIVE,
     CLOSED,
@@ -556,21 +556,9 @@ def _resume_handoff_payload(row: Any) -> dict[str, Any]:
     }
 
 
-async def _outbox(conn: AsyncConnection, row: Any, kind: str, payload: dict[str, Any], now: datetime, key: str) -> int:
-    res = await conn.execute(
-        insert(D)
-        .values(
-            case_id=row.id, kind=kind, conversation_id=row.conversation_id, idempotency_key=key,
-            payload=payload, status="pending", attempts=0, created_at=now,
-        )
-        .returning(D.c.id)
-    )
-    return res.scalar_one()
-
-
-def _kick(deps: Deps, delivery_id: int | None) -> None:
-    if delivery_id is not None and deps.on_delivery is not None:
-        deps.on_delivery(delivery_id)
+def _kick(deps: Deps, claim: Claim | None) -> None:
+    if claim is not None and deps.on_delivery is not None:
+        deps.on_delivery(claim.id, claim)
 
 
 async def resolve(deps: Deps, p: Principal, case_id: int, result: str) -> dict[str, Any]:
@@ -586,16 +574,18 @@ async def resolve(deps: Deps, p: Principal, case_id: int, result: str) -> dict[s
             result=result, resolved_at=now, follow_up_due=now + tier.follow_up,
             sla_result=_sla_done(old.sla_result, now, old.result_due), sla_follow_up="pending",
         )
-        delivery_id = await _outbox(conn, row, "end_handoff", _end_handoff_payload(row), now, uuid.uuid4().hex)
+        delivery = await new_delivery(
+            conn, deps.settings, case=row, kind="end_handoff", payload=_end_handoff_payload(row), now=now
+        )
         await _names(deps, conn, [row])
-    _kick(deps, delivery_id)
+    _kick(deps, delivery)
     _publish_case(deps, row)
     return case_json(deps, row)
 
 
 async def _reopen_in(
     conn: AsyncConnection, deps: Deps, p: Principal, old: Any, now: datetime, details: dict[str, Any]
-) -> tuple[Any, int | None]:
+) -> tuple[Any, Claim | None]:
     if old.owner_id is not None:
         row = await _transition(
             conn, old, "reopen", now, p, details=details,
@@ -603,8 +593,10 @@ async def _reopen_in(
             follow_up_due=None, sla_follow_up="pending",
             sla_result="pending" if old.sla_result == "met" else old.sla_result,
         )
-        delivery_id = await _outbox(conn, row, "resume_handoff", _resume_handoff_payload(row), now, uuid.uuid4().hex)
-        return row, delivery_id
+        delivery = await new_delivery(
+            conn, deps.settings, case=row, kind="resume_handoff", payload=_resume_handoff_payload(row), now=now
+        )
+        return row, delivery
     row = await _transition(
         conn, old, "reopen_unowned", now, p, event_action="reopen", details=details,
         reopen_count=old.reopen_count + 1, follow_up_due=None, sla_follow_up="pending",
@@ -623,9 +615,9 @@ async def reopen(deps: Deps, p: Principal, case_id: int, reason: str | None) -> 
         else:
             next_status(old.status, "reopen_unowned")
         _require_staff_on_case(p, old, who="owner, last handler or a supervisor")
-        row, delivery_id = await _reopen_in(conn, deps, p, old, now, {"reason": reason})
+        row, delivery = await _reopen_in(conn, deps, p, old, now, {"reason": reason})
         await _names(deps, conn, [row])
-    _kick(deps, delivery_id)
+    _kick(deps, delivery)
     _publish_case(deps, row, queue=row.status == QUEUED)
     return case_json(deps, row)
 
@@ -648,7 +640,7 @@ async def follow_up(deps: Deps, p: Principal, number_or_id: int | str, data: dic
     now = deps.clock.now()
     solved = bool(data["solved"])
     details = {"solved": solved, "comment": data.get("comment")}
-    delivery_id = None
+    delivery = None
     async with deps.engine.begin() as conn:
         old = await (_load(conn, number_or_id) if isinstance(number_or_id, int) else _load_number(conn, number_or_id))
         if p.kind == "staff":
@@ -666,9 +658,9 @@ async def follow_up(deps: Deps, p: Principal, number_or_id: int | str, data: dic
             )
         else:
             mid = await _update(conn, old, now, follow_up_at=now, follow_up_solved=False, sla_follow_up=state)
-            row, delivery_id = await _reopen_in(conn, deps, p, mid, now, {"reason": "follow-up: not solved", **details})
+            row, delivery = await _reopen_in(conn, deps, p, mid, now, {"reason": "follow-up: not solved", **details})
         await _names(deps, conn, [row])
-    _kick(deps, delivery_id)
+    _kick(deps, delivery)
     _publish_case(deps, row, queue=row.status == QUEUED)
     return case_json(deps, row)
 

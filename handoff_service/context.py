@@ -79,7 +79,7 @@ class Deps:
     delivery: "DeliveryWorker | None" = None
     sla_monitor: "SLAMonitor | None" = None
     # called after commit with a delivery id, to attempt it now
-    on_delivery: Callable[[int], None] | None = None
+    on_delivery: Callable[[int, Any], None] | None = None
 
 
 DEPS = web.AppKey("deps", Deps)

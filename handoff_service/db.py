@@ -39,8 +39,11 @@ def build_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 
 def readonly(engine: AsyncEngine) -> AsyncEngine:
-    """The same pool, but transactions start as plain (deferred) BEGIN on SQLite."""
-    return engine.execution_options(**{READONLY: True})
+    """The same pool for reads: autocommit, so a read costs no BEGIN/COMMIT round
+    trips (each statement still sees a consistent snapshot)."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{READONLY: True})  # _on_begin emits no BEGIN
+    return engine.execution_options(isolation_level="AUTOCOMMIT", **{READONLY: True})
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -61,7 +64,5 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn: Any) -> None:
         # Writers take the write lock up front, so concurrent read-then-write
         # transactions queue on busy_timeout instead of failing with SQLITE_BUSY.
-        if conn.get_execution_options().get(READONLY):
-            conn.exec_driver_sql("BEGIN")
-        else:
+        if not conn.get_execution_options().get(READONLY):
             conn.exec_driver_sql("BEGIN IMMEDIATE")

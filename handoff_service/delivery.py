@@ -26,6 +26,7 @@ from .cases import C
 from .clock import Clock, SystemClock
 from .context import Deps
 from .models import Delivery, Message
+from .outbox import Claim, lease_seconds
 
 log = logging.getLogger(__name__)
 D = Delivery.__table__
@@ -51,6 +52,7 @@ class DeliveryWorker:
         s = deps.settings
         self.timeout = aiohttp.ClientTimeout(total=s.delivery_timeout_seconds)
         self.max_attempts = s.delivery_max_attempts
+        self.lease = timedelta(seconds=lease_seconds(s))
         self._sem = asyncio.Semaphore(s.delivery_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._active: set[int] = set()
@@ -58,16 +60,17 @@ class DeliveryWorker:
 
     # -- scheduling
 
-    def kick(self, delivery_id: int) -> None:
+    def kick(self, delivery_id: int, claim: Claim | None = None) -> None:
+        """Attempt a delivery now: `claim` if this process already holds its lease."""
         if self._closing or delivery_id in self._active:
             return
         self._active.add(delivery_id)
-        task = asyncio.get_running_loop().create_task(self._run(delivery_id))
+        task = asyncio.get_running_loop().create_task(self._run(delivery_id, claim))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def recover(self) -> int:
-        """Picks up what was pending when the process stopped."""
+        """Picks up what was pending when the process stopped (after its lease)."""
         async with self.deps.read_engine.begin() as conn:
             ids = (await conn.execute(select(D.c.id).where(D.c.status == "pending").order_by(D.c.id))).scalars().all()
         for i in ids:
@@ -86,12 +89,21 @@ class DeliveryWorker:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def _run(self, delivery_id: int) -> None:
+    async def _run(self, delivery_id: int, claim: Claim | None) -> None:
         try:
             while True:
-                delay = await self._attempt(delivery_id)
+                if claim is None:
+                    claim_or_wait = await self._claim(delivery_id)
+                    if claim_or_wait is None:
+                        return
+                    if isinstance(claim_or_wait, float):
+                        await asyncio.sleep(claim_or_wait)
+                        continue
+                    claim = claim_or_wait
+                delay = await self._attempt(claim)
                 if delay is None:
                     return
+                claim = None
                 await asyncio.sleep(delay)
         except asyncio.CancelledError:
             raise
@@ -105,12 +117,9 @@ class DeliveryWorker:
         base = min(s.delivery_backoff_max_seconds, s.delivery_backoff_seconds * 2 ** (attempts - 1))
         return base * (1 + random.random() * 0.1)
 
-    # -- one attempt
-
-    async def _attempt(self, delivery_id: int) -> float | None:
-        """Returns seconds until the next attempt, or None when finished."""
+    async def _claim(self, delivery_id: int) -> Claim | float | None:
+        """Take the lease for one attempt: a Claim, seconds to wait, or None when done."""
         wall_now = self.wall.now()
-        lease = wall_now + timedelta(seconds=self.timeout.total * 2 + 5 if self.timeout.total else 30)
         async with self.deps.engine.begin() as conn:
             row = (
                 await conn.execute(
@@ -120,7 +129,7 @@ class DeliveryWorker:
                         D.c.status == "pending",
                         D.c.next_attempt_at.is_(None) | (D.c.next_attempt_at <= wall_now),
                     )
-                    .values(attempts=D.c.attempts + 1, next_attempt_at=lease)
+                    .values(attempts=D.c.attempts + 1, next_attempt_at=wall_now + self.lease)
                     .returning(*D.c)
                 )
             ).first()
@@ -129,50 +138,58 @@ class DeliveryWorker:
                 if cur is None or cur.status != "pending" or cur.next_attempt_at is None:
                     return None
                 return max(0.05, (cur.next_attempt_at - wall_now).total_seconds())
+        return Claim(
+            id=row.id, case_id=row.case_id, kind=row.kind, conversation_id=row.conversation_id,
+            idempotency_key=row.idempotency_key, payload=row.payload, attempts=row.attempts,
+        )
+
+    # -- one attempt
+
+    async def _attempt(self, claim: Claim) -> float | None:
+        """Returns seconds until the next attempt, or None when finished."""
         try:
             async with self._sem:
-                await self._deliver(row)
+                await self._deliver(claim)
         except DeliveryError as e:
-            return await self._failed_attempt(row, str(e), permanent=e.permanent)
+            return await self._failed_attempt(claim, str(e), permanent=e.permanent)
         async with self.deps.engine.begin() as conn:
             await conn.execute(
                 update(D)
-                .where(D.c.id == row.id)
+                .where(D.c.id == claim.id)
                 .values(status="delivered", delivered_at=self.deps.clock.now(), next_attempt_at=None, last_error=None)
             )
-        await self._publish(row.id)
+        await self._publish(claim, "delivered", None)
         return None
 
-    async def _failed_attempt(self, row: Any, error: str, *, permanent: bool) -> float | None:
-        final = permanent or row.attempts >= self.max_attempts
-        delay = None if final else self._backoff(row.attempts)
+    async def _failed_attempt(self, claim: Claim, error: str, *, permanent: bool) -> float | None:
+        final = permanent or claim.attempts >= self.max_attempts
+        delay = None if final else self._backoff(claim.attempts)
         values: dict[str, Any] = {"last_error": error[:500]}
         if final:
             values.update(status="failed", next_attempt_at=None)
         else:
             values["next_attempt_at"] = self.wall.now() + timedelta(seconds=delay or 0)
         async with self.deps.engine.begin() as conn:
-            await conn.execute(update(D).where(D.c.id == row.id).values(**values))
-        log.warning("delivery %s attempt %s failed: %s%s", row.id, row.attempts, error, " (giving up)" if final else "")
-        await self._publish(row.id)
+            await conn.execute(update(D).where(D.c.id == claim.id).values(**values))
+        log.warning("delivery %s attempt %s failed: %s%s", claim.id, claim.attempts, error, " (giving up)" if final else "")
+        await self._publish(claim, "failed" if final else "pending", error[:500])
         return delay
 
-    async def _deliver(self, row: Any) -> None:
-        steps: list[dict[str, Any]] = row.payload["steps"]
-        done: int = row.payload.get("done", 0)
+    async def _deliver(self, claim: Claim) -> None:
+        steps: list[dict[str, Any]] = claim.payload["steps"]
+        done: int = claim.payload.get("done", 0)
         seen: set[str] = set()
-        if row.attempts > 1:
+        if claim.attempts > 1:
             # An earlier attempt may have reached Rasa: look before sending again.
-            seen = await self._keys_in_tracker(row.conversation_id)
+            seen = await self._keys_in_tracker(claim.conversation_id)
         for i in range(done, len(steps)):
-            key = step_key(row.idempotency_key, i)
+            key = step_key(claim.idempotency_key, i)
             if key not in seen:
-                await self._send(row.conversation_id, steps[i], key)
+                await self._send(claim.conversation_id, steps[i], key)
             if i + 1 < len(steps):
+                claim.payload = {**claim.payload, "done": i + 1}
                 async with self.deps.engine.begin() as conn:
-                    await conn.execute(
-                        update(D).where(D.c.id == row.id).values(payload={**row.payload, "done": i + 1})
-                    )
+                    await conn.execute(update(D).where(D.c.id == claim.id).values(payload=claim.payload))
 
     # -- HTTP
 
@@ -227,31 +244,33 @@ class DeliveryWorker:
 
     # -- live status
 
-    async def _publish(self, delivery_id: int) -> None:
-        async with self.deps.read_engine.begin() as conn:
-            r = (
-                await conn.execute(
-                    select(D, C.c.owner_id, C.c.handler_id, M.c.id.label("message_id"))
-                    .select_from(D.join(C, D.c.case_id == C.c.id).outerjoin(M, M.c.delivery_id == D.c.id))
-                    .where(D.c.id == delivery_id)
-                )
-            ).first()
-        if r is None:
-            return
+    async def _publish(self, claim: Claim, status: str, last_error: str | None) -> None:
+        if claim.audience is None:
+            async with self.deps.read_engine.begin() as conn:
+                r = (
+                    await conn.execute(
+                        select(C.c.owner_id, C.c.handler_id, M.c.id.label("message_id"))
+                        .select_from(D.join(C, D.c.case_id == C.c.id).outerjoin(M, M.c.delivery_id == D.c.id))
+                        .where(D.c.id == claim.id)
+                    )
+                ).first()
+            if r is None:
+                return
+            claim.audience, claim.message_id = {r.owner_id, r.handler_id}, r.message_id
         self.deps.hub.publish(
             {
                 "type": "message.delivery",
-                "case_id": r.case_id,
-                "message_id": r.message_id,
-                "kind": r.kind,
+                "case_id": claim.case_id,
+                "message_id": claim.message_id,
+                "kind": claim.kind,
                 "delivery": {
-                    "id": r.id,
-                    "status": r.status,
-                    "attempts": r.attempts,
-                    "last_error": r.last_error,
-                    "idempotency_key": r.idempotency_key,
+                    "id": claim.id,
+                    "status": status,
+                    "attempts": claim.attempts,
+                    "last_error": last_error,
+                    "idempotency_key": claim.idempotency_key,
                 },
             },
-            users={r.owner_id, r.handler_id},
+            users=claim.audience,
             roles=frozenset({"supervisor"}),
         )

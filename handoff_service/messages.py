@@ -10,7 +10,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import audit
-from .cases import C, SUPERVISORS, _load, _load_number, _kick
+from .cases import C, SUPERVISORS, _kick, _load, _load_number
+from .outbox import new_delivery
 from .context import Deps, Principal
 from .errors import Conflict, Forbidden, NotFound
 from .models import Delivery, Message
@@ -100,40 +101,33 @@ async def agent_reply(deps: Deps, p: Principal, case_id: int, text: str) -> dict
                 code="not_case_handler",
             )
         await deps.users.load(conn, {p.user_id})
-        res = await conn.execute(
-            insert(D)
-            .values(
-                case_id=case.id, kind="reply", conversation_id=case.conversation_id, idempotency_key=key,
-                payload={
-                    "steps": [{
-                        "type": "events",
-                        "events": [{
-                            "event": "bot",
-                            "text": text,
-                            "metadata": {"agent": p.username, "case": case.number, "idempotency_key": key},
-                        }],
-                    }],
-                    "done": 0,
-                },
-                status="pending", attempts=0, created_at=now,
-            )
-            .returning(D.c.id)
-        )
-        delivery_id = res.scalar_one()
+        payload = {
+            "steps": [{
+                "type": "events",
+                "events": [{
+                    "event": "bot",
+                    "text": text,
+                    "metadata": {"agent": p.username, "case": case.number, "idempotency_key": key},
+                }],
+            }],
+            "done": 0,
+        }
+        delivery = await new_delivery(conn, deps.settings, case=case, kind="reply", payload=payload, now=now, key=key)
         res = await conn.execute(
             insert(M)
             .values(
                 case_id=case.id, conversation_id=case.conversation_id, direction="agent",
-                author_id=p.user_id, text=text, meta={}, delivery_id=delivery_id, created_at=now,
+                author_id=p.user_id, text=text, meta={}, delivery_id=delivery.id, created_at=now,
             )
             .returning(M.c.id)
         )
         msg = await _message(conn, res.scalar_one())
+        delivery.message_id = msg.id
         await audit.record(
             conn, at=now, actor=p, action="case.reply", target_type="case", target_id=case.number,
             details={"message_id": msg.id, "idempotency_key": key},
         )
-    _kick(deps, delivery_id)
+    _kick(deps, delivery)
     out = message_json(deps, msg, case.number)
     deps.hub.publish({"type": "message.new", "case_id": case.id, "message": out}, users=_audience(case), roles=SUPERVISORS)
     return out
@@ -179,7 +173,8 @@ async def retry_delivery(deps: Deps, p: Principal, case_id: int, message_id: int
         )
         out = await _message(conn, message_id)
         await deps.users.load(conn, {out.author_id})
-    _kick(deps, msg.delivery_id)
+    if deps.on_delivery is not None:
+        deps.on_delivery(msg.delivery_id, None)  # the worker claims it itself
     return message_json(deps, out, case.number)
 
 
