@@ -61,6 +61,7 @@ def create_app(
             hub=hub,
             passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism),
             limiter=LoginRateLimiter(settings.login_max_failures, settings.login_window_seconds),
+            write_lock=asyncio.Lock() if settings.is_sqlite else None,
         )
         worker = DeliveryWorker(deps, http)
         deps.delivery = worker

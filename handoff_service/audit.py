@@ -45,7 +45,7 @@ async def record(
 
 async def record_denied(deps: Deps, actor: Principal, action: str, code: str, target: str | None) -> None:
     """A refused staff action, in its own transaction (the use case rolled back)."""
-    async with deps.engine.begin() as conn:
+    async with deps.tx() as conn:
         await record(
             conn,
             at=deps.clock.now(),

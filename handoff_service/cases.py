@@ -115,6 +115,16 @@ def case_card(deps: Deps, r: Any) -> dict[str, Any]:
     }
 
 
+# the columns a case card needs (fewer values to decode per row in lists)
+CARD_COLS = [
+    C.c[n]
+    for n in (
+        "id", "number", "status", "tier", "category", "language", "channel", "summary", "owner_id",
+        "handler_id", "handler_team", "first_response_due", "result_due", "created_at",
+    )
+]
+
+
 async def _names(deps: Deps, conn: AsyncConnection, rows: Iterable[Any]) -> None:
     ids: set[int | None] = set()
     for r in rows:
@@ -261,7 +271,7 @@ async def get_case_by_number(deps: Deps, number: str) -> dict[str, Any]:
 
 async def queue(deps: Deps, p: Principal, *, team: str | None, limit: int) -> list[dict[str, Any]]:
     """Waiting cases ordered by tier, then first-response deadline."""
-    q = select(C).where(C.c.status.in_(IN_QUEUE))
+    q = select(*CARD_COLS).where(C.c.status.in_(IN_QUEUE))
     if p.role != "supervisor":
         # agents see the open queue plus what was transferred to their team
         q = q.where((C.c.status == QUEUED) | (C.c.handler_team == (p.team or "")))
@@ -277,7 +287,7 @@ async def queue(deps: Deps, p: Principal, *, team: str | None, limit: int) -> li
 async def list_cases(
     deps: Deps, p: Principal, *, status: str | None, mine: bool, limit: int, offset: int
 ) -> list[dict[str, Any]]:
-    q = select(C)
+    q = select(*CARD_COLS)
     if status is not None:
         q = q.where(C.c.status == status)
     if mine:
@@ -318,7 +328,7 @@ async def create_case(deps: Deps, data: dict[str, Any]) -> dict[str, Any]:
     now = deps.clock.now()
     tier = deps.sla.tier(data.get("tier"))
     day = now.astimezone(ZoneInfo(deps.settings.case_number_tz)).strftime("%Y%m%d")
-    async with deps.engine.begin() as conn:
+    async with deps.tx() as conn:
         number = await next_case_number(conn, day)
         res = await conn.execute(
             insert(C)
@@ -358,7 +368,7 @@ async def create_case(deps: Deps, data: dict[str, Any]) -> dict[str, Any]:
 
 async def bot_timeline_entry(deps: Deps, number: str, action: str, details: dict[str, Any]) -> dict[str, Any]:
     now = deps.clock.now()
-    async with deps.engine.begin() as conn:
+    async with deps.tx() as conn:
         row = await _load_number(conn, number)
         await _event(conn, row, at=now, actor_kind="bot", actor_id="bot", action=action, details=details)
     return {"case": number, "action": action, "at": now.isoformat()}
@@ -367,7 +377,7 @@ async def bot_timeline_entry(deps: Deps, number: str, action: str, details: dict
 async def request_handoff(deps: Deps, number: str, data: dict[str, Any]) -> dict[str, Any]:
     now = deps.clock.now()
     bot = Principal(kind="bot")
-    async with deps.engine.begin() as conn:
+    async with deps.tx() as conn:
         old = await _load_number(conn, number)
         extra: dict[str, Any] = {}
         if data.get("tier") and data["tier"] != old.tier:
@@ -400,7 +410,7 @@ async def request_handoff(deps: Deps, number: str, data: dict[str, Any]) -> dict
 
 async def bot_resolve(deps: Deps, number: str, result: str) -> dict[str, Any]:
     now = deps.clock.now()
-    async with deps.engine.begin() as conn:
+    async with deps.tx() as conn:
         old = await _load_number(conn, number)
         tier = deps.sla.tier(old.tier)
         row = await _transition(
@@ -415,7 +425,7 @@ async def bot_resolve(deps: Deps, number: str, result: str) -> dict[str, Any]:
 
 async def record_csat(deps: Deps, number: str, data: dict[str, Any]) -> dict[str, Any]:
     now = deps.clock.now()
-    async with deps.engine.begin() as conn:
+    async with deps.tx() as conn:
         old = await _load_number(conn, number)
         if old.status not in (RESOLVED, CLOSED):
             raise Conflict(
@@ -442,7 +452,7 @@ async def record_csat(deps: Deps, number: str, data: dict[str, Any]) -> dict[str
 async def accept(deps: Deps, p: Principal, case_id: int) -> dict[str, Any]:
     """First accept wins: a single conditional UPDATE decides the owner."""
     now = deps.clock.now()
-    async with deps.engine.begin() as conn:
+    async with deps.tx() as conn:
         res = await conn.execute(
             update(C)
             .where(C.c.id == case_id, C.c.owner_id.is_(None), C.c.status == QUEUED)
@@ -482,7 +492,7 @@ async def accept(deps: Deps, p: Principal, case_id: int) -> dict[str, Any]:
 async def claim(deps: Deps, p: Principal, case_id: int) -> dict[str, Any]:
     """A member of the team a case was transferred to picks it up."""
     now = deps.clock.now()
-    async with deps.engine.begin() as conn:
+    async with deps.tx() as conn:
         old = await _load(conn, case_id)
         next_status(old.status, "claim")
         if p.role != "supervisor" and (p.team is None or p.team != old.handler_team):
@@ -500,7 +510,7 @@ async def transfer(deps: Deps, p: Principal, case_id: int, data: dict[str, Any])
     """Changes the current handler (an agent or a team); the owner stays."""
     now = deps.clock.now()
     note = data.get("note")
-    async with deps.engine.begin() as conn:
+    async with deps.tx() as conn:
         old = await _load(conn, case_id)
         await _names(deps, conn, [old])
         to_agent, to_team = data.get("to_agent"), data.get("to_team")
@@ -563,7 +573,7 @@ def _kick(deps: Deps, claim: Claim | None) -> None:
 
 async def resolve(deps: Deps, p: Principal, case_id: int, result: str) -> dict[str, Any]:
     now = deps.clock.now()
-    async with deps.engine.begin() as conn:
+    async with deps.tx() as conn:
         old = await _load(conn, case_id)
         next_status(old.status, "resolve")
         if p.role != "supervisor" and p.user_id != old.handler_id:
@@ -608,7 +618,7 @@ async def _reopen_in(
 
 async def reopen(deps: Deps, p: Principal, case_id: int, reason: str | None) -> dict[str, Any]:
     now = deps.clock.now()
-    async with deps.engine.begin() as conn:
+    async with deps.tx() as conn:
         old = await _load(conn, case_id)
         if old.owner_id is not None:
             next_status(old.status, "reopen")
@@ -624,7 +634,7 @@ async def reopen(deps: Deps, p: Principal, case_id: int, reason: str | None) -> 
 
 async def close(deps: Deps, p: Principal, case_id: int, note: str | None) -> dict[str, Any]:
     now = deps.clock.now()
-    async with deps.engine.begin() as conn:
+    async with deps.tx() as conn:
         old = await _load(conn, case_id)
         next_status(old.status, "close")
         if p.role != "supervisor" and p.user_id != old.owner_id:
@@ -641,7 +651,7 @@ async def follow_up(deps: Deps, p: Principal, number_or_id: int | str, data: dic
     solved = bool(data["solved"])
     details = {"solved": solved, "comment": data.get("comment")}
     delivery = None
-    async with deps.engine.begin() as conn:
+    async with deps.tx() as conn:
         old = await (_load(conn, number_or_id) if isinstance(number_or_id, int) else _load_number(conn, number_or_id))
         if p.kind == "staff":
             _require_staff_on_case(p, old, who="owner, last handler or a supervisor")
@@ -683,7 +693,7 @@ def _tier_values(deps: Deps, old: Any, tier_name: str) -> dict[str, Any]:
 
 async def change_tier(deps: Deps, p: Principal, case_id: int, tier_name: str, reason: str | None) -> dict[str, Any]:
     now = deps.clock.now()
-    async with deps.engine.begin() as conn:
+    async with deps.tx() as conn:
         old = await _load(conn, case_id)
         if old.status == CLOSED:
             raise Conflict(f"case {old.number} is closed", code="case_closed")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 from aiohttp import web
 from sqlalchemy import select
@@ -78,8 +80,21 @@ class Deps:
     users: UserNames = field(default_factory=UserNames)
     delivery: "DeliveryWorker | None" = None
     sla_monitor: "SLAMonitor | None" = None
+    # SQLite: writers queue here instead of in SQLite's sleeping busy handler
+    write_lock: asyncio.Lock | None = None
     # called after commit with a delivery id, to attempt it now
     on_delivery: Callable[[int, Any], None] | None = None
+
+
+    @contextlib.asynccontextmanager
+    async def tx(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction (a use case)."""
+        if self.write_lock is None:
+            async with self.engine.begin() as conn:
+                yield conn
+        else:
+            async with self.write_lock, self.engine.begin() as conn:
+                yield conn
 
 
 DEPS = web.AppKey("deps", Deps)

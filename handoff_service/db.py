@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 READONLY = "handoff_readonly"
@@ -28,11 +28,20 @@ def build_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         kwargs["pool_size"] = pool_size
         kwargs["max_overflow"] = 0
         kwargs["pool_timeout"] = 60
+        # every use of a connection ends its own transaction (engine.begin()), and
+        # reads run without one: skip the extra ROLLBACK round trip on check-in
+        kwargs["pool_reset_on_return"] = None
     else:
         kwargs["pool_size"] = pool_size
         kwargs["max_overflow"] = pool_size
         kwargs["pool_timeout"] = 60
-    engine = create_async_engine(url, **kwargs)
+    target: str | URL = url
+    if backend == "sqlite" and make_url(url).get_driver_name() == "aiosqlite":
+        from . import sqlite_fast
+
+        sqlite_fast.register()
+        target = make_url(url).set(drivername="sqlite+handoff_aiosqlite")
+    engine = create_async_engine(target, **kwargs)
     if backend == "sqlite":
         _configure_sqlite(engine)
     return engine

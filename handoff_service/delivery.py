@@ -120,7 +120,7 @@ class DeliveryWorker:
     async def _claim(self, delivery_id: int) -> Claim | float | None:
         """Take the lease for one attempt: a Claim, seconds to wait, or None when done."""
         wall_now = self.wall.now()
-        async with self.deps.engine.begin() as conn:
+        async with self.deps.tx() as conn:
             row = (
                 await conn.execute(
                     update(D)
@@ -152,7 +152,7 @@ class DeliveryWorker:
                 await self._deliver(claim)
         except DeliveryError as e:
             return await self._failed_attempt(claim, str(e), permanent=e.permanent)
-        async with self.deps.engine.begin() as conn:
+        async with self.deps.tx() as conn:
             await conn.execute(
                 update(D)
                 .where(D.c.id == claim.id)
@@ -169,7 +169,7 @@ class DeliveryWorker:
             values.update(status="failed", next_attempt_at=None)
         else:
             values["next_attempt_at"] = self.wall.now() + timedelta(seconds=delay or 0)
-        async with self.deps.engine.begin() as conn:
+        async with self.deps.tx() as conn:
             await conn.execute(update(D).where(D.c.id == claim.id).values(**values))
         log.warning("delivery %s attempt %s failed: %s%s", claim.id, claim.attempts, error, " (giving up)" if final else "")
         await self._publish(claim, "failed" if final else "pending", error[:500])
@@ -188,7 +188,7 @@ class DeliveryWorker:
                 await self._send(claim.conversation_id, steps[i], key)
             if i + 1 < len(steps):
                 claim.payload = {**claim.payload, "done": i + 1}
-                async with self.deps.engine.begin() as conn:
+                async with self.deps.tx() as conn:
                     await conn.execute(update(D).where(D.c.id == claim.id).values(payload=claim.payload))
 
     # -- HTTP

@@ -71,7 +71,7 @@ def _audience(row: Any) -> set[int | None]:
 
 async def relay_customer_message(deps: Deps, number: str, text: str, metadata: dict[str, Any]) -> dict[str, Any]:
     now = deps.clock.now()
-    async with deps.engine.begin() as conn:
+    async with deps.tx() as conn:
         case = await _load_number(conn, number)
         if case.status == CLOSED:
             raise Conflict(f"case {number} is closed", code="case_closed")
@@ -93,7 +93,7 @@ async def agent_reply(deps: Deps, p: Principal, case_id: int, text: str) -> dict
     """Stores the reply and its delivery (same transaction), then hands it to the worker."""
     now = deps.clock.now()
     key = uuid.uuid4().hex
-    async with deps.engine.begin() as conn:
+    async with deps.tx() as conn:
         case = await _load(conn, case_id)
         if case.status != IN_PROGRESS or case.handler_id != p.user_id:
             raise Forbidden(
@@ -153,7 +153,7 @@ async def list_messages(deps: Deps, case_id: int, *, after_id: int | None, limit
 async def retry_delivery(deps: Deps, p: Principal, case_id: int, message_id: int) -> dict[str, Any]:
     """Puts a failed reply back in the outbox (same idempotency key, so no duplicate)."""
     now = deps.clock.now()
-    async with deps.engine.begin() as conn:
+    async with deps.tx() as conn:
         case = await _load(conn, case_id)
         msg = (await conn.execute(select(M).where(M.c.id == message_id, M.c.case_id == case_id))).first()
         if msg is None or msg.delivery_id is None:

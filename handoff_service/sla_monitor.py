@@ -91,7 +91,7 @@ class SLAMonitor:
         action = "sla_breached" if new_state == "breached" else "sla_warning"
         due_at: datetime = getattr(row, dl.due_col)
         details = {"deadline": dl.name, "due": due_at.isoformat(), "tier": row.tier}
-        async with self.deps.engine.begin() as conn:
+        async with self.deps.tx() as conn:
             res = await conn.execute(
                 update(C)
                 .where(C.c.id == row.id, state_col == old_state, C.c.status.in_(dl.statuses))

@@ -215,7 +215,7 @@ async def login(deps: Deps, *, username: str, password: str, ip: str) -> tuple[s
     mono = time.monotonic()
     wait = deps.limiter.retry_after(key, mono)
     if wait:
-        async with deps.engine.begin() as conn:
+        async with deps.tx() as conn:
             await audit.record(
                 conn, at=deps.clock.now(), actor=None, action="auth.login", outcome="denied",
                 ip=ip, details={"username": username, "code": "rate_limited"},
@@ -227,7 +227,7 @@ async def login(deps: Deps, *, username: str, password: str, ip: str) -> tuple[s
     now = deps.clock.now()
     if not ok or row is None or not row.active:
         deps.limiter.failed(key, mono)
-        async with deps.engine.begin() as conn:
+        async with deps.tx() as conn:
             await audit.record(
                 conn, at=now, actor=None, action="auth.login", outcome="denied",
                 ip=ip, details={"username": username, "code": "invalid_credentials"},
@@ -237,7 +237,7 @@ async def login(deps: Deps, *, username: str, password: str, ip: str) -> tuple[s
     cookie = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     expires = now + timedelta(hours=deps.settings.session_hours)
-    async with deps.engine.begin() as conn:
+    async with deps.tx() as conn:
         await conn.execute(
             insert(SES).values(
                 token_hash=token_hash(cookie), user_id=row.id, csrf_token=csrf, created_at=now, expires_at=expires
@@ -250,7 +250,7 @@ async def login(deps: Deps, *, username: str, password: str, ip: str) -> tuple[s
 
 
 async def logout(deps: Deps, p: Principal) -> None:
-    async with deps.engine.begin() as conn:
+    async with deps.tx() as conn:
         if p.session_hash:
             await conn.execute(delete(SES).where(SES.c.token_hash == p.session_hash))
         await audit.record(conn, at=deps.clock.now(), actor=p, action="auth.logout", target_type="staff", target_id=p.user_id)
