@@ -128,7 +128,8 @@ CARD_COLS = [
 async def _names(deps: Deps, conn: AsyncConnection, rows: Iterable[Any]) -> None:
     ids: set[int | None] = set()
     for r in rows:
-        ids.update((r.owner_id, r.handler_id, getattr(r, "csat_owner_id", None), getattr(r, "csat_handler_id", None)))
+        m = r._mapping
+        ids.update((m.get("owner_id"), m.get("handler_id"), m.get("csat_owner_id"), m.get("csat_handler_id")))
     await deps.users.load(conn, ids)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -38,23 +39,45 @@ NAMING_CONVENTION = {
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+_SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # what SQLAlchemy's SQLite DATETIME stores
+
+
+class _SQLiteText(SQLITE_DATETIME):
+    """SQLite DATETIME column whose values pass through as text (UTCDateTime converts)."""
+
+    def bind_processor(self, dialect: Any) -> None:
+        return None
+
+    def result_processor(self, dialect: Any, coltype: Any) -> None:
+        return None
+
+
 class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend (SQLite stores naive UTC)."""
+    """Timezone-aware UTC datetimes on every backend. SQLite keeps SQLAlchemy's
+    fixed-width text format (naive UTC, sorts correctly); it is read back with
+    datetime.fromisoformat instead of a regular expression."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_SQLiteText())
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> Any:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime")
         value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.strftime(_SQLITE_FORMAT) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
         if value is None:
             return None
+        if isinstance(value, str):
+            return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
