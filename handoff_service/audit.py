@@ -12,6 +12,7 @@ from .context import Deps, Principal
 from .models import AuditEntry
 
 T = AuditEntry.__table__
+INSERT = insert(T)
 
 
 async def record(
@@ -28,18 +29,19 @@ async def record(
     ip: str | None = None,
 ) -> None:
     await conn.execute(
-        insert(T).values(
-            at=at,
-            actor_kind=actor_kind or ("staff" if actor and actor.kind == "staff" else "anonymous"),
-            actor_id=actor.user_id if actor else None,
-            actor_name=actor.username if actor else None,
-            action=action,
-            outcome=outcome,
-            target_type=target_type,
-            target_id=None if target_id is None else str(target_id),
-            ip=ip or (actor.ip if actor else None),
-            details=details or {},
-        )
+        INSERT,
+        {
+            "at": at,
+            "actor_kind": actor_kind or ("staff" if actor and actor.kind == "staff" else "anonymous"),
+            "actor_id": actor.user_id if actor else None,
+            "actor_name": actor.username if actor else None,
+            "action": action,
+            "outcome": outcome,
+            "target_type": target_type,
+            "target_id": None if target_id is None else str(target_id),
+            "ip": ip or (actor.ip if actor else None),
+            "details": details or {},
+        },
     )
 
 

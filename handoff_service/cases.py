@@ -35,6 +35,9 @@ EV = CaseEvent.__table__
 CNT = CaseCounter.__table__
 U = StaffUser.__table__
 D = Delivery.__table__
+# statements built once (executing with a parameter dict skips per-call coercion)
+INSERT_CASE = insert(C).returning(*C.c)
+INSERT_EVENT = insert(EV)
 STAFF_ROLES = frozenset({"agent", "supervisor"})
 SUPERVISORS = frozenset({"supervisor"})
 
@@ -146,18 +149,19 @@ async def _event(
 ) -> None:
     """Append a timeline entry; owner and handler are those after the step."""
     await conn.execute(
-        insert(EV).values(
-            case_id=row.id,
-            at=at,
-            actor_kind=actor_kind,
-            actor_id=actor_id,
-            action=action,
-            status_from=status_from,
-            status_to=row.status,
-            owner_id=row.owner_id,
-            handler_id=row.handler_id,
-            details=details or {},
-        )
+        INSERT_EVENT,
+        {
+            "case_id": row.id,
+            "at": at,
+            "actor_kind": actor_kind,
+            "actor_id": actor_id,
+            "action": action,
+            "status_from": status_from,
+            "status_to": row.status,
+            "owner_id": row.owner_id,
+            "handler_id": row.handler_id,
+            "details": details or {},
+        },
     )
 
 
@@ -332,31 +336,30 @@ async def create_case(deps: Deps, data: dict[str, Any]) -> dict[str, Any]:
     async with deps.tx() as conn:
         number = await next_case_number(conn, day)
         res = await conn.execute(
-            insert(C)
-            .values(
-                number=number,
-                channel=data["channel"],
-                conversation_id=data["conversation_id"],
-                language=data["language"],
-                category=data["category"],
-                tier=tier.name,
-                tier_rank=tier.rank,
-                description=data.get("description", ""),
-                summary=None,
-                status=OPEN,
-                links=data.get("links", []),
-                outage_notice=data.get("outage_notice"),
-                reopen_count=0,
-                version=1,
-                created_at=now,
-                updated_at=now,
-                first_response_due=now + tier.first_response,
-                result_due=now + tier.result,
-                sla_first_response="pending",
-                sla_result="pending",
-                sla_follow_up="pending",
-            )
-            .returning(*C.c)
+            INSERT_CASE,
+            {
+                "number": number,
+                "channel": data["channel"],
+                "conversation_id": data["conversation_id"],
+                "language": data["language"],
+                "category": data["category"],
+                "tier": tier.name,
+                "tier_rank": tier.rank,
+                "description": data.get("description", ""),
+                "summary": None,
+                "status": OPEN,
+                "links": data.get("links", []),
+                "outage_notice": data.get("outage_notice"),
+                "reopen_count": 0,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+                "first_response_due": now + tier.first_response,
+                "result_due": now + tier.result,
+                "sla_first_response": "pending",
+                "sla_result": "pending",
+                "sla_follow_up": "pending",
+            },
         )
         row = res.one()
         await _event(
