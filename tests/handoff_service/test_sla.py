@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from handoff_service.config import DEFAULT_SLA_FILE
