@@ -1,0 +1,252 @@
+#!/usr/bin/env python
+"""Latency/throughput benchmark through the REST channel: prints figures, asserts nothing.
+
+  cd /work/main && .venv/bin/python bench/latency.py [--levels 1,10,50]
+
+Starts this assistant (action server + Rasa with the production model, in-memory
+tracker store, throwaway demo order store) and a plain `rasa init` project (moodbot,
+trained into a temp dir), warms both up, then runs 1, 10 and 50 concurrent
+conversations against each (interleaved per level, so background load hits both alike).
+Each conversation is its own sender id and sends several turns, one after the other.
+Prints reply latency p50/p95 and messages/s per level, and the throughput ratio
+ours/plain. All servers are stopped at the end, also on error or Ctrl-C.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
+
+C.setup()
+
+OURS_CONVERSATIONS: List[List[str]] = [
+    ["你好", "我的订单12345到哪了", "退款一般多久到账", "谢谢", "再见"],
+    ["hi there", "what's the status of order 20003", "how long does a refund take",
+     "what are your opening hours", "great, goodbye"],
+    ["您好", "我想退货", "退货运费谁出", "好的，谢谢"],
+    ["hello", "where is my package", "20003", "do you ship to other cities", "thanks, bye"],
+    ["你好", "你们客服几点上班", "支持哪些付款方式", "保修多久", "再见"],
+    ["hi", "I want a refund for order 12345", "how can I contact you", "are you a bot?", "bye"],
+    ["你好", "我的訂單12345還沒到", "謝謝", "再見"],
+    ["早上好", "帮我查一下订单20003", "发票怎么开", "好的", "拜拜"],
+]
+PLAIN_CONVERSATIONS: List[List[str]] = [
+    ["hello", "I am sad", "yes", "great", "bye"],
+    ["hi", "I am feeling very good", "bye"],
+    ["hey there", "I'm unhappy", "no", "goodbye"],
+    ["good morning", "are you a bot?", "great", "see you later"],
+    ["hello", "I am very sad", "yes", "thanks, bye"],
+]
+# conversations per concurrency level (workers take the next one when theirs ends)
+CONVERSATIONS_PER_LEVEL = {1: 12, 10: 40, 50: 100}
+
+
+# ---------------------------------------------------------------- servers
+
+
+def start_ours(procs: C.Processes, model: Path, work: Path):
+    rasa_port, actions_port = C.free_port(), C.free_port()
+    endpoints = work / "endpoints_ours.yml"
+    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+                         f"nlg:\n  type: bot.nlg.LocalizedNLG\n", encoding="utf-8")
+    env = {**os.environ, "SANIC_HOST": "127.0.0.1", "DEMO_STORE_PATH": str(work / "demo_store.db")}
+    actions = procs.start([C.PYTHON, "-m", "rasa_sdk", "--actions", "actions", "-p", actions_port],
+                          C.ROOT, work / "ours_actions.log", env)
+    rasa = procs.start([C.RASA, "run", "--model", model, "--interface", "127.0.0.1", "--port", rasa_port,
+                        "--endpoints", endpoints, "--credentials", C.ROOT / "credentials.yml"],
+                       C.ROOT, work / "ours_rasa.log", env)
+    return f"http://127.0.0.1:{rasa_port}", (actions, work / "ours_actions.log", actions_port), (rasa, work / "ours_rasa.log")
+
+
+def start_plain(procs: C.Processes, project: Path, work: Path):
+    models = sorted((project / "models").glob("*.tar.gz"))
+    if not models:
+        raise RuntimeError(f"rasa init produced no model:\n{C.tail(work / 'init.log')}")
+    port = C.free_port()
+    endpoints = work / "endpoints_plain.yml"
+    endpoints.write_text("{}\n", encoding="utf-8")
+    rasa = procs.start([C.RASA, "run", "--model", models[-1], "--interface", "127.0.0.1", "--port", port,
+                        "--endpoints", endpoints, "--credentials", project / "credentials.yml"],
+                       project, work / "plain_rasa.log")
+    return f"http://127.0.0.1:{port}", (rasa, work / "plain_rasa.log")
+
+
+# ---------------------------------------------------------------- load
+
+
+async def send(session, url: str, sender: str, message: str):
+    start = time.perf_counter()
+    async with session.post(url, json={"sender": sender, "message": message}) as response:
+        body = await response.json(content_type=None)
+        ok = response.status == 200
+    return time.perf_counter() - start, ok, bool(body) if ok else False
+
+
+async def run_level(base: str, scripts: Sequence[List[str]], concurrency: int, n_conv: int, tag: str):
+    import aiohttp
+
+    url = f"{base}/webhooks/rest/webhook"
+    run_id = uuid.uuid4().hex[:8]
+    queue = iter(range(n_conv))
+    latencies: List[float] = []
+    stats = {"errors": 0, "empty": 0, "messages": 0}
+    timeout = aiohttp.ClientTimeout(total=180)
+
+    async def worker(session) -> None:
+        for i in queue:  # a shared iterator: each conversation is taken once
+            sender = f"{tag}-{run_id}-c{concurrency}-{i}"
+            for message in scripts[i % len(scripts)]:
+                try:
+                    seconds, ok, nonempty = await send(session, url, sender, message)
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    stats["errors"] += 1
+                    continue
+                stats["messages"] += 1
+                latencies.append(seconds)
+                stats["errors"] += 0 if ok else 1
+                stats["empty"] += 0 if nonempty else 1
+
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        wall = time.perf_counter() - start
+    return {"p50": C.percentile(latencies, 50) * 1000, "p95": C.percentile(latencies, 95) * 1000,
+            "rate": stats["messages"] / wall, "wall": wall, "conversations": n_conv, **stats}
+
+
+async def warm_up(base: str, scripts: Sequence[List[str]], tag: str, deadline: float = 240) -> None:
+    """Until a full reply arrives (first message loads lazy parts), then a few conversations."""
+    import aiohttp
+
+    url = f"{base}/webhooks/rest/webhook"
+    end = time.time() + deadline
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
+        while True:
+            try:
+                _, ok, nonempty = await send(session, url, f"{tag}-warmup-0", scripts[0][0])
+                if ok and nonempty:
+                    break
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                pass
+            if time.time() > end:
+                raise RuntimeError(f"{tag}: no reply during warm-up")
+            await asyncio.sleep(1)
+    await run_level(base, scripts, 1, len(scripts), f"{tag}-warmup")
+    await run_level(base, scripts, 10, 10, f"{tag}-warmup")
+
+
+def log_problems(log: Path) -> List[str]:
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    return [line.strip()[:160] for line in lines
+            if " ERROR " in line or "[error" in line or line.startswith("Traceback")]
+
+
+# ---------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--levels", default="1,10,50", help="concurrent conversations, comma-separated")
+    args = parser.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+    t0 = time.time()
+    work = Path(tempfile.mkdtemp(prefix="latency_"))
+    project = work / "moodbot"
+    project.mkdir()
+    print("REST latency benchmark (figures only, no assertions)")
+    print(f"machine: {os.cpu_count()} cores, load average at start "
+          + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    try:
+        with C.Processes() as procs:
+            model = C.production_model()
+            print(f"ours : {model.relative_to(C.ROOT)} (in-memory tracker store, throwaway demo order store)")
+            # the plain project trains while our servers load (nothing is measured yet)
+            start = time.time()
+            init = procs.start([C.RASA, "init", "--no-prompt", "--init-dir", project], work,
+                               work / "init.log")
+            ours_url, (actions, actions_log, actions_port), (ours_rasa, ours_log) = start_ours(procs, model, work)
+            C.wait_for(f"http://127.0.0.1:{actions_port}/health", actions, actions_log)
+            C.wait_for(f"{ours_url}/", ours_rasa, ours_log)
+            code = init.wait(timeout=600)
+            if code != 0:
+                raise RuntimeError(f"rasa init failed ({code}):\n{C.tail(work / 'init.log')}")
+            print(f"plain: `rasa init` moodbot trained in {work.name}/moodbot "
+                  f"({C.fmt_duration(time.time() - start)}, our servers loading meanwhile)")
+            plain_url, (plain_rasa, plain_log) = start_plain(procs, project, work)
+            C.wait_for(f"{plain_url}/", plain_rasa, plain_log)
+            print(f"servers up after {C.fmt_duration(time.time() - t0)}; warming up...", flush=True)
+
+            async def bench() -> Dict[int, Dict[str, dict]]:
+                await warm_up(ours_url, OURS_CONVERSATIONS, "ours")
+                await warm_up(plain_url, PLAIN_CONVERSATIONS, "plain")
+                results: Dict[int, Dict[str, dict]] = {}
+                for level in levels:
+                    n_conv = CONVERSATIONS_PER_LEVEL.get(level, max(2 * level, 12))
+                    results[level] = {}
+                    for name, url, scripts, pids in (
+                            ("ours", ours_url, OURS_CONVERSATIONS, [ours_rasa.pid, actions.pid]),
+                            ("plain", plain_url, PLAIN_CONVERSATIONS, [plain_rasa.pid])):
+                        cpu = C.cpu_seconds(pids)
+                        cpu_rest = C.cpu_seconds(pids[1:])
+                        r = await run_level(url, scripts, level, n_conv, name)
+                        r["cpu_ms"] = (C.cpu_seconds(pids) - cpu) * 1000 / max(r["messages"], 1)
+                        r["cpu_ms_actions"] = (C.cpu_seconds(pids[1:]) - cpu_rest) * 1000 / max(r["messages"], 1)
+                        results[level][name] = r
+                    o, p = results[level]["ours"], results[level]["plain"]
+                    print(f"  level {level:>2} done: ours {o['messages']} msgs in {o['wall']:.1f} s, "
+                          f"plain {p['messages']} msgs in {p['wall']:.1f} s", flush=True)
+                return results
+
+            results = asyncio.run(bench())
+            server_logs = {"ours rasa": ours_log, "ours actions": actions_log, "plain rasa": plain_log}
+            for proc, log, name in ((ours_rasa, ours_log, "ours"), (plain_rasa, plain_log, "plain"),
+                                    (actions, actions_log, "actions")):
+                if proc.poll() is not None:
+                    print(f"WARNING: {name} server exited during the run:\n{C.tail(log)}")
+
+        print(f"\n{'conc.':>5} {'system':>6} {'convs':>6} {'msgs':>5} {'err':>4} {'empty':>5}"
+              f" {'p50 ms':>8} {'p95 ms':>8} {'msg/s':>7} {'CPU ms/msg':>10}   ours/plain msg/s (target >= 0.80)")
+        for level in levels:
+            for name in ("ours", "plain"):
+                r = results[level][name]
+                ratio = ""
+                if name == "ours":
+                    x = r["rate"] / results[level]["plain"]["rate"]
+                    ratio = f"{x:.2f}x {'(met)' if x >= 0.8 else '(NOT met)'}"
+                print(f"{level:>5} {name:>6} {r['conversations']:>6} {r['messages']:>5} {r['errors']:>4}"
+                      f" {r['empty']:>5} {r['p50']:>8.0f} {r['p95']:>8.0f} {r['rate']:>7.1f} {r['cpu_ms']:>10.0f}   {ratio}")
+        print("  turns per conversation: ours "
+              f"{sum(map(len, OURS_CONVERSATIONS)) / len(OURS_CONVERSATIONS):.1f} (zh/en mix: greetings, "
+              "order lookups via the action server, refunds, FAQs), plain "
+              f"{sum(map(len, PLAIN_CONVERSATIONS)) / len(PLAIN_CONVERSATIONS):.1f} (moodbot)")
+        print("  CPU ms/msg = server CPU time (ours: Rasa + action server; plain: Rasa) per message, "
+              "less sensitive to other load on the machine than msg/s; of which ours' action server: "
+              + ", ".join(f"{l}: {results[l]['ours']['cpu_ms_actions']:.0f} ms" for l in levels))
+        cpu_ratio = [results[l]["plain"]["cpu_ms"] / results[l]["ours"]["cpu_ms"] for l in levels
+                     if results[l]["ours"]["cpu_ms"] > 0]
+        if cpu_ratio:
+            print(f"  CPU-cost ratio plain/ours per message (a load-independent throughput ratio): "
+                  + ", ".join(f"{l}: {x:.2f}x" for l, x in zip(levels, cpu_ratio)))
+        print(f"  load average at end " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+        for name, log in server_logs.items():
+            if problems := log_problems(log):
+                print(f"  {name} log: {len(problems)} error/traceback lines, e.g.: " + " | ".join(problems[:3]))
+        print(f"\ntotal run time {C.fmt_duration(time.time() - t0)} (servers stopped)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
