@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, case, func, insert, literal, select, update
+from sqlalchemy import Row, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -165,15 +165,34 @@ async def _event(
     )
 
 
+SELECT_BY_ID = select(C).where(C.c.id == bindparam("case_id"))
+SELECT_BY_NUMBER = select(C).where(C.c.number == bindparam("number"))
+_UPDATES: dict[frozenset[str], Any] = {}
+
+
+def _update_stmt(keys: frozenset[str]) -> Any:
+    """UPDATE ... WHERE id AND version ... RETURNING *, built once per set of columns."""
+    stmt = _UPDATES.get(keys)
+    if stmt is None:
+        stmt = (
+            update(C)
+            .where(C.c.id == bindparam("w_id"), C.c.version == bindparam("w_version"))
+            .values(version=C.c.version + 1, **{k: bindparam(f"v_{k}", type_=C.c[k].type) for k in sorted(keys)})
+            .returning(*C.c)
+        )
+        _UPDATES[keys] = stmt
+    return stmt
+
+
 async def _load(conn: AsyncConnection, case_id: int) -> Any:
-    row = (await conn.execute(select(C).where(C.c.id == case_id))).first()
+    row = (await conn.execute(SELECT_BY_ID, {"case_id": case_id})).first()
     if row is None:
         raise NotFound(f"case {case_id} does not exist", code="case_not_found")
     return row
 
 
 async def _load_number(conn: AsyncConnection, number: str) -> Any:
-    row = (await conn.execute(select(C).where(C.c.number == number))).first()
+    row = (await conn.execute(SELECT_BY_NUMBER, {"number": number})).first()
     if row is None:
         raise NotFound(f"case {number} does not exist", code="case_not_found")
     return row
@@ -181,13 +200,10 @@ async def _load_number(conn: AsyncConnection, number: str) -> Any:
 
 async def _update(conn: AsyncConnection, old: Any, now: datetime, **values: Any) -> Any:
     """Optimistic update: only if nobody changed the case since we read it."""
-    res = await conn.execute(
-        update(C)
-        .where(C.c.id == old.id, C.c.version == old.version)
-        .values(version=C.c.version + 1, updated_at=now, **values)
-        .returning(*C.c)
-    )
-    row = res.first()
+    values["updated_at"] = now
+    params = {f"v_{k}": v for k, v in values.items()}
+    params.update(w_id=old.id, w_version=old.version)
+    row = (await conn.execute(_update_stmt(frozenset(values)), params)).first()
     if row is None:
         raise Conflict(f"case {old.number} was changed meanwhile; reload and retry", code="concurrent_change")
     return row
@@ -378,6 +394,20 @@ async def bot_timeline_entry(deps: Deps, number: str, action: str, details: dict
     return {"case": number, "action": action, "at": now.isoformat()}
 
 
+_RANK, _DUE = bindparam("rank"), bindparam("due", type_=C.c.first_response_due.type)
+# how many queued cases come before this one (queue order: tier, deadline, id)
+QUEUE_AHEAD = (
+    select(func.count())
+    .select_from(C)
+    .where(
+        C.c.status == QUEUED,
+        (C.c.tier_rank < _RANK)
+        | ((C.c.tier_rank == _RANK) & (C.c.first_response_due < _DUE))
+        | ((C.c.tier_rank == _RANK) & (C.c.first_response_due == _DUE) & (C.c.id < bindparam("case_id"))),
+    )
+)
+
+
 async def request_handoff(deps: Deps, number: str, data: dict[str, Any]) -> dict[str, Any]:
     now = deps.clock.now()
     bot = Principal(kind="bot")
@@ -393,14 +423,7 @@ async def request_handoff(deps: Deps, number: str, data: dict[str, Any]) -> dict
         )
         ahead = (
             await conn.execute(
-                select(func.count())
-                .select_from(C)
-                .where(
-                    C.c.status == QUEUED,
-                    (C.c.tier_rank < row.tier_rank)
-                    | ((C.c.tier_rank == row.tier_rank) & (C.c.first_response_due < row.first_response_due))
-                    | ((C.c.tier_rank == row.tier_rank) & (C.c.first_response_due == row.first_response_due) & (C.c.id < row.id)),
-                )
+                QUEUE_AHEAD, {"rank": row.tier_rank, "due": row.first_response_due, "case_id": row.id}
             )
         ).scalar_one()
     _publish_case(deps, row, queue=True)
@@ -453,23 +476,28 @@ async def record_csat(deps: Deps, number: str, data: dict[str, Any]) -> dict[str
 # ---------------------------------------------------------------- staff use cases
 
 
+_NOW = bindparam("now", type_=C.c.updated_at.type)
+# the one conditional UPDATE that decides ownership
+ACCEPT = (
+    update(C)
+    .where(C.c.id == bindparam("case_id"), C.c.owner_id.is_(None), C.c.status == QUEUED)
+    .values(
+        owner_id=bindparam("agent"), handler_id=bindparam("agent"), handler_team=None, status=IN_PROGRESS,
+        first_response_at=_NOW, version=C.c.version + 1, updated_at=_NOW,
+        sla_first_response=case(
+            ((C.c.sla_first_response == "breached") | (C.c.first_response_due < _NOW), "breached"),
+            else_="met",
+        ),
+    )
+    .returning(*C.c)
+)
+
+
 async def accept(deps: Deps, p: Principal, case_id: int) -> dict[str, Any]:
     """First accept wins: a single conditional UPDATE decides the owner."""
     now = deps.clock.now()
     async with deps.tx() as conn:
-        res = await conn.execute(
-            update(C)
-            .where(C.c.id == case_id, C.c.owner_id.is_(None), C.c.status == QUEUED)
-            .values(
-                owner_id=p.user_id, handler_id=p.user_id, handler_team=None, status=IN_PROGRESS,
-                first_response_at=now, version=C.c.version + 1, updated_at=now,
-                sla_first_response=case(
-                    ((C.c.sla_first_response == "breached") | (C.c.first_response_due < literal(now, C.c.first_response_due.type)), "breached"),
-                    else_="met",
-                ),
-            )
-            .returning(*C.c)
-        )
+        res = await conn.execute(ACCEPT, {"case_id": case_id, "agent": p.user_id, "now": now})
         row = res.first()
         if row is None:
             current = await _load(conn, case_id)

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from .cases import C
 from .clock import Clock, SystemClock
@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 D = Delivery.__table__
 M = Message.__table__
 RETRYABLE_4XX = {408, 409, 425, 429}
+MARK_DELIVERED = (
+    update(D)
+    .where(D.c.id == bindparam("d_id"))
+    .values(status="delivered", delivered_at=bindparam("at", type_=D.c.delivered_at.type), next_attempt_at=None, last_error=None)
+)
 
 
 class DeliveryError(Exception):
@@ -153,11 +158,7 @@ class DeliveryWorker:
         except DeliveryError as e:
             return await self._failed_attempt(claim, str(e), permanent=e.permanent)
         async with self.deps.tx() as conn:
-            await conn.execute(
-                update(D)
-                .where(D.c.id == claim.id)
-                .values(status="delivered", delivered_at=self.deps.clock.now(), next_attempt_at=None, last_error=None)
-            )
+            await conn.execute(MARK_DELIVERED, {"d_id": claim.id, "at": self.deps.clock.now()})
         await self._publish(claim, "delivered", None)
         return None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import audit
@@ -59,10 +59,12 @@ _COLS = (
 )
 
 
+SELECT_MESSAGE = select(*_COLS).select_from(M.outerjoin(D, M.c.delivery_id == D.c.id)).where(M.c.id == bindparam("mid"))
+INSERT_MESSAGE = insert(M).returning(M.c.id)
+
+
 async def _message(conn: AsyncConnection, message_id: int) -> Any:
-    return (
-        await conn.execute(select(*_COLS).select_from(M.outerjoin(D, M.c.delivery_id == D.c.id)).where(M.c.id == message_id))
-    ).one()
+    return (await conn.execute(SELECT_MESSAGE, {"mid": message_id})).one()
 
 
 def _audience(row: Any) -> set[int | None]:
@@ -76,12 +78,11 @@ async def relay_customer_message(deps: Deps, number: str, text: str, metadata: d
         if case.status == CLOSED:
             raise Conflict(f"case {number} is closed", code="case_closed")
         res = await conn.execute(
-            insert(M)
-            .values(
-                case_id=case.id, conversation_id=case.conversation_id, direction="customer",
-                author_id=None, text=text, meta=metadata, created_at=now,
-            )
-            .returning(M.c.id)
+            INSERT_MESSAGE,
+            {
+                "case_id": case.id, "conversation_id": case.conversation_id, "direction": "customer",
+                "author_id": None, "text": text, "meta": metadata, "delivery_id": None, "created_at": now,
+            },
         )
         msg = await _message(conn, res.scalar_one())
     out = message_json(deps, msg, number)
@@ -114,12 +115,11 @@ async def agent_reply(deps: Deps, p: Principal, case_id: int, text: str) -> dict
         }
         delivery = await new_delivery(conn, deps.settings, case=case, kind="reply", payload=payload, now=now, key=key)
         res = await conn.execute(
-            insert(M)
-            .values(
-                case_id=case.id, conversation_id=case.conversation_id, direction="agent",
-                author_id=p.user_id, text=text, meta={}, delivery_id=delivery.id, created_at=now,
-            )
-            .returning(M.c.id)
+            INSERT_MESSAGE,
+            {
+                "case_id": case.id, "conversation_id": case.conversation_id, "direction": "agent",
+                "author_id": p.user_id, "text": text, "meta": {}, "delivery_id": delivery.id, "created_at": now,
+            },
         )
         msg = await _message(conn, res.scalar_one())
         delivery.message_id = msg.id

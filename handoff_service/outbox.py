@@ -20,6 +20,7 @@ from .config import Settings
 from .models import Delivery
 
 D = Delivery.__table__
+INSERT_DELIVERY = insert(D).returning(D.c.id)
 
 
 @dataclass
@@ -56,12 +57,11 @@ async def new_delivery(
     key = key or uuid.uuid4().hex
     lease = datetime.now(timezone.utc) + timedelta(seconds=lease_seconds(settings))
     res = await conn.execute(
-        insert(D)
-        .values(
-            case_id=case.id, kind=kind, conversation_id=case.conversation_id, idempotency_key=key,
-            payload=payload, status="pending", attempts=1, next_attempt_at=lease, created_at=now,
-        )
-        .returning(D.c.id)
+        INSERT_DELIVERY,
+        {
+            "case_id": case.id, "kind": kind, "conversation_id": case.conversation_id, "idempotency_key": key,
+            "payload": payload, "status": "pending", "attempts": 1, "next_attempt_at": lease, "created_at": now,
+        },
     )
     return Claim(
         id=res.scalar_one(), case_id=case.id, kind=kind, conversation_id=case.conversation_id,
