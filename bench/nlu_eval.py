@@ -76,10 +76,13 @@ def write_nlu(messages, source, path: Path) -> None:
     path.write_text(data.nlu_as_yaml(), encoding="utf-8")
 
 
+CONFIG = C.ROOT / "config.yml"  # --config replaces it for the held-out retrain (to compare pipelines)
+
+
 def fallback_config() -> Tuple[float, float]:
     from rasa.shared.utils.io import read_yaml_file
 
-    for item in read_yaml_file(str(C.ROOT / "config.yml")).get("pipeline", []):
+    for item in read_yaml_file(str(CONFIG)).get("pipeline", []):
         if item.get("name") == "FallbackClassifier":
             return float(item.get("threshold", 0.3)), float(item.get("ambiguity_threshold", 0.1))
     return 0.45, 0.05
@@ -237,7 +240,7 @@ class HeldOutTraining:
 
     def __init__(self, work: Path, jobs: Dict[str, Path]) -> None:
         self.work, self.jobs = work, jobs
-        shutil.copy(C.ROOT / "config.yml", work / "config.yml")
+        shutil.copy(CONFIG, work / "config.yml")
         self.domain: Optional[Path] = None
         if (C.ROOT / "domain.yml").exists():
             self.domain = work / "domain.yml"  # snapshot: responses for the ResponseSelector
@@ -304,7 +307,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="skip the held-out DIET retrain")
     parser.add_argument("--per-language-models", action="store_true",
                         help="held-out: one DIET model per language instead of one bilingual model")
+    parser.add_argument("--config", type=Path, help="pipeline for the held-out retrain (default: config.yml)")
+    parser.add_argument("--heldout-only", action="store_true", help="only the held-out comparison (section c)")
     args = parser.parse_args()
+    global CONFIG
+    CONFIG = (args.config or CONFIG).resolve()
     t0 = time.time()
     signal.signal(signal.SIGTERM, _interrupt)  # so that `finally` stops a held-out training
     threshold, ambiguity = fallback_config()
@@ -337,63 +344,64 @@ def main() -> None:
 
         print(f"production model: {model.relative_to(C.ROOT) if model.is_relative_to(C.ROOT) else model}")
 
-        bitext = C.read_benchmark("bitext_en.csv")
-        clinc = C.read_benchmark("clinc150_en.csv")
-        texts = [r["text"] for r in bitext] + [r["text"] for r in clinc]
+        if not args.heldout_only:
+            bitext = C.read_benchmark("bitext_en.csv")
+            clinc = C.read_benchmark("clinc150_en.csv")
+            texts = [r["text"] for r in bitext] + [r["text"] for r in clinc]
 
-        start = time.time()
-        diet_all, diet_raw = asyncio.run(diet_predict(model, texts))
-        diet_secs = time.time() - start
-        all_train = [e for l in LANGS for e in examples[l]]
-        base = Baseline(threshold).fit([t for t, _ in all_train], [y for _, y in all_train])
-        base_all = base.predict(texts)
-        base_raw = base.predict(texts, threshold=0.0)
+            start = time.time()
+            diet_all, diet_raw = asyncio.run(diet_predict(model, texts))
+            diet_secs = time.time() - start
+            all_train = [e for l in LANGS for e in examples[l]]
+            base = Baseline(threshold).fit([t for t, _ in all_train], [y for _, y in all_train])
+            base_all = base.predict(texts)
+            base_raw = base.predict(texts, threshold=0.0)
 
-        nb = len(bitext)
-        res = {
-            "DIET": (bitext_scores(bitext, diet_all[:nb]), clinc_scores(clinc, diet_all[nb:])),
-            "DIET, no threshold": (bitext_scores(bitext, diet_raw[:nb]), clinc_scores(clinc, diet_raw[nb:])),
-            "baseline": (bitext_scores(bitext, base_all[:nb]), clinc_scores(clinc, base_all[nb:])),
-            "baseline, no threshold": (bitext_scores(bitext, base_raw[:nb]), clinc_scores(clinc, base_raw[nb:])),
-        }
-        print(f"\n== a/b. External English sets: production model vs TF-IDF+LR baseline "
-              f"(DIET parsed {len(texts)} messages in {diet_secs:.0f} s) ==")
-        print(f"  with fallback = as deployed (threshold {threshold}); argmax = fallback switched off "
-              f"(DIET: best non-fallback intent in the ranking)")
-        print(f"{'':44}{'---- DIET ----':>16}{'--- baseline ---':>18}")
-        print(f"{'':44}{'fallbk':>8}{'argmax':>8}{'fallbk':>9}{'argmax':>9}   target (DIET)")
-        rows = [
-            (f"Bitext ({nb}) intent accuracy", lambda r: r[0]["acc"], ">= 0.90"),
-            (f"Bitext macro-F1", lambda r: r[0]["f1"], ""),
-            (f"CLINC150 in-scope accuracy ({res['DIET'][1]['n_in']})", lambda r: r[1]["in_acc"], ">= 0.90"),
-            (f"CLINC150 out-of-scope recall ({res['DIET'][1]['n_oos']})", lambda r: r[1]["oos_recall"], ""),
-            (f"CLINC150 overall accuracy ({len(clinc)})", lambda r: r[1]["acc"], ""),
-        ]
-        for label, get, target in rows:
-            print(f"{label:44}{f(get(res['DIET'])):>8}{f(get(res['DIET, no threshold'])):>8}"
-                  f"{f(get(res['baseline'])):>9}{f(get(res['baseline, no threshold'])):>9}   {target}")
-        bd, cd = res["DIET"]
-        bb, cb = res["baseline"]
-        print(f"  DIET fallback rate: Bitext {sum(p == FALLBACK for p in diet_all[:nb]) / nb:.3f}, "
-              f"CLINC in-scope {sum(p == FALLBACK for p, r in zip(diet_all[nb:], clinc) if r['intent'] != OOS) / cd['n_in']:.3f}")
+            nb = len(bitext)
+            res = {
+                "DIET": (bitext_scores(bitext, diet_all[:nb]), clinc_scores(clinc, diet_all[nb:])),
+                "DIET, no threshold": (bitext_scores(bitext, diet_raw[:nb]), clinc_scores(clinc, diet_raw[nb:])),
+                "baseline": (bitext_scores(bitext, base_all[:nb]), clinc_scores(clinc, base_all[nb:])),
+                "baseline, no threshold": (bitext_scores(bitext, base_raw[:nb]), clinc_scores(clinc, base_raw[nb:])),
+            }
+            print(f"\n== a/b. External English sets: production model vs TF-IDF+LR baseline "
+                  f"(DIET parsed {len(texts)} messages in {diet_secs:.0f} s) ==")
+            print(f"  with fallback = as deployed (threshold {threshold}); argmax = fallback switched off "
+                  f"(DIET: best non-fallback intent in the ranking)")
+            print(f"{'':44}{'---- DIET ----':>16}{'--- baseline ---':>18}")
+            print(f"{'':44}{'fallbk':>8}{'argmax':>8}{'fallbk':>9}{'argmax':>9}   target (DIET)")
+            rows = [
+                (f"Bitext ({nb}) intent accuracy", lambda r: r[0]["acc"], ">= 0.90"),
+                (f"Bitext macro-F1", lambda r: r[0]["f1"], ""),
+                (f"CLINC150 in-scope accuracy ({res['DIET'][1]['n_in']})", lambda r: r[1]["in_acc"], ">= 0.90"),
+                (f"CLINC150 out-of-scope recall ({res['DIET'][1]['n_oos']})", lambda r: r[1]["oos_recall"], ""),
+                (f"CLINC150 overall accuracy ({len(clinc)})", lambda r: r[1]["acc"], ""),
+            ]
+            for label, get, target in rows:
+                print(f"{label:44}{f(get(res['DIET'])):>8}{f(get(res['DIET, no threshold'])):>8}"
+                      f"{f(get(res['baseline'])):>9}{f(get(res['baseline, no threshold'])):>9}   {target}")
+            bd, cd = res["DIET"]
+            bb, cb = res["baseline"]
+            print(f"  DIET fallback rate: Bitext {sum(p == FALLBACK for p in diet_all[:nb]) / nb:.3f}, "
+                  f"CLINC in-scope {sum(p == FALLBACK for p, r in zip(diet_all[nb:], clinc) if r['intent'] != OOS) / cd['n_in']:.3f}")
 
-        print("\n== d. Bitext: 10 most frequent DIET confusions (gold -> predicted) ==")
-        confusions = collections.Counter((g, p) for g, p in zip(bd["gold"], bd["pred"]) if g != p)
-        example = {}
-        for r, g, p in zip(bitext, bd["gold"], bd["pred"]):
-            example.setdefault((g, p), r["text"])
-        for (g, p), n in confusions.most_common(10):
-            print(f"  {n:4}  {g:20} -> {p:20} e.g. {example[(g, p)][:60]!r}")
-        print(f"  ({sum(confusions.values())} errors in all)")
+            print("\n== d. Bitext: 10 most frequent DIET confusions (gold -> predicted) ==")
+            confusions = collections.Counter((g, p) for g, p in zip(bd["gold"], bd["pred"]) if g != p)
+            example = {}
+            for r, g, p in zip(bitext, bd["gold"], bd["pred"]):
+                example.setdefault((g, p), r["text"])
+            for (g, p), n in confusions.most_common(10):
+                print(f"  {n:4}  {g:20} -> {p:20} e.g. {example[(g, p)][:60]!r}")
+            print(f"  ({sum(confusions.values())} errors in all)")
 
-        print("\n   per-intent recall on the external sets (DIET / baseline; DIET's top wrong predictions)")
-        for name, (gd, pd_), (gb, pb) in (("Bitext", (bd["gold"], bd["pred"]), (bb["gold"], bb["pred"])),
-                                          ("CLINC150", (cd["gold"], cd["pred"]), (cb["gold"], cb["pred"]))):
-            rd, rb = recall_by_label(gd, pd_), recall_by_label(gb, pb)
-            for label in sorted(rd, key=lambda x: rd[x][1]):
-                n, r = rd[label]
-                flag = "  <-- below 0.80" if r < 0.80 else ""
-                print(f"  {name:9}{label:20}{n:5}  {f(r)} / {f(rb[label][1])}   {top_predictions(gd, pd_, label)}{flag}")
+            print("\n   per-intent recall on the external sets (DIET / baseline; DIET's top wrong predictions)")
+            for name, (gd, pd_), (gb, pb) in (("Bitext", (bd["gold"], bd["pred"]), (bb["gold"], bb["pred"])),
+                                              ("CLINC150", (cd["gold"], cd["pred"]), (cb["gold"], cb["pred"]))):
+                rd, rb = recall_by_label(gd, pd_), recall_by_label(gb, pb)
+                for label in sorted(rd, key=lambda x: rd[x][1]):
+                    n, r = rd[label]
+                    flag = "  <-- below 0.80" if r < 0.80 else ""
+                    print(f"  {name:9}{label:20}{n:5}  {f(r)} / {f(rb[label][1])}   {top_predictions(gd, pd_, label)}{flag}")
 
         # ---- c. held-out split
         print(f"\n== c. Held-out split of the project data (stratified {int((1 - TEST_SIZE) * 100)}/"
