@@ -128,11 +128,16 @@ CARD_COLS = [
 ]
 
 
+_NAME_COLS = ("owner_id", "handler_id", "csat_owner_id", "csat_handler_id")
+
+
 async def _names(deps: Deps, conn: AsyncConnection, rows: Iterable[Any]) -> None:
-    ids: set[int | None] = set()
-    for r in rows:
-        m = r._mapping
-        ids.update((m.get("owner_id"), m.get("handler_id"), m.get("csat_owner_id"), m.get("csat_handler_id")))
+    """Load the usernames the rows refer to into the cache."""
+    rows = list(rows)
+    if not rows:
+        return
+    cols = [c for c in _NAME_COLS if c in rows[0]._fields]
+    ids: set[int | None] = {getattr(r, c) for r in rows for c in cols}
     await deps.users.load(conn, ids)
 
 
