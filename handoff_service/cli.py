@@ -60,8 +60,6 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         from .migrate import upgrade
 
         upgrade(settings.database_url)
-    if os.environ.get("HANDOFF_SWITCH_INTERVAL"):
-        sys.setswitchinterval(float(os.environ["HANDOFF_SWITCH_INTERVAL"]))
     try:
         import uvloop
 
