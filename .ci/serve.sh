@@ -36,6 +36,8 @@ pids+=($!)
   --enable-api --auth-token "$RASA_TOKEN" >var/log/rasa.log 2>&1 &
 pids+=($!)
 .venv-handoff/bin/python -m handoff_service migrate >var/log/handoff.log 2>&1
+# the bot's service token (rights of the bot only), for the actions; created once
+[ -f var/bot.token ] || .venv-handoff/bin/python -m handoff_service create-token --bot --out var/bot.token >>var/log/handoff.log 2>&1
 .venv-handoff/bin/python -m handoff_service serve >>var/log/handoff.log 2>&1 &
 pids+=($!)
 
