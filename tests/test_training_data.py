@@ -1,13 +1,19 @@
 """Training data hygiene: coverage per intent and language, and no benchmark leakage."""
 import collections
 import csv
+import os
 import re
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ROOT.parent / "shared" / "benchmarks"
+# the evaluation sets live beside the project (../shared); SHARED_DIR overrides, e.g. in a clone elsewhere
+BENCHMARKS = next(
+    (p / "benchmarks" for p in (Path(os.environ.get("SHARED_DIR", "/nonexistent")), ROOT.parent / "shared",
+                                Path("/work/shared")) if (p / "benchmarks").is_dir()),
+    ROOT.parent / "shared" / "benchmarks",
+)
 CONFUSABLE = {"refund", "return_exchange", "cancel_order", "complain", "request_human"}
 FAQ_SUBINTENTS = {"business_hours", "contact", "shipping", "warranty", "payment_methods", "return_policy"}
 ANNOTATION = re.compile(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\{[^}]*\}")
