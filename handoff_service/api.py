@@ -59,6 +59,8 @@ class RouteSpec:
     query: list[Param] = field(default_factory=list)
     status: int = 200
     response: str | None = None  # component schema name
+    # other success statuses with the same response schema, e.g. {200: "already existed"}
+    also: dict[int, str] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
     websocket: bool = False
 
@@ -85,6 +87,9 @@ class RouteTable:
 
     def post(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
         return self.route("POST", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self.route("PATCH", path, **kw)
 
 
 def install(app: web.Application, specs: list[RouteSpec]) -> None:

@@ -8,6 +8,7 @@ from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, bindparam, case, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -95,6 +96,7 @@ def case_json(deps: Deps, r: Row[Any] | Any) -> dict[str, Any]:
         },
         "follow_up": {"at": _iso(r.follow_up_at), "solved": r.follow_up_solved},
         "csat": csat,
+        "idempotency_key": r.idempotency_key,
     }
 
 
@@ -151,11 +153,14 @@ async def _event(
     action: str,
     status_from: str | None = None,
     details: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
 ) -> None:
     """Append a timeline entry; owner and handler are those after the step."""
+    extra = {} if idempotency_key is None else {"idempotency_key": idempotency_key}
     await conn.execute(
         INSERT_EVENT,
         {
+            **extra,
             "case_id": row.id,
             "at": at,
             "actor_kind": actor_kind,
@@ -350,53 +355,157 @@ async def timeline(deps: Deps, case_id: int) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- bot use cases
 
 
-async def create_case(deps: Deps, data: dict[str, Any]) -> dict[str, Any]:
+SELECT_BY_KEY = select(C).where(C.c.idempotency_key == bindparam("key"))
+SELECT_EVENT_BY_KEY = select(EV.c.action, EV.c.at).where(
+    EV.c.case_id == bindparam("case_id"), EV.c.idempotency_key == bindparam("key")
+)
+
+
+class _Existing(Exception):
+    """Ends a creating transaction (rolled back) because the key was used before."""
+
+    def __init__(self, row: Any) -> None:
+        super().__init__("existing")
+        self.row = row
+
+
+async def _case_by_key(deps: Deps, key: str) -> Any:
+    async with deps.read_engine.begin() as conn:
+        return (await conn.execute(SELECT_BY_KEY, {"key": key})).first()
+
+
+async def create_case(deps: Deps, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Opens a case; returns (case, created). With an idempotency key used before,
+    the case created then is returned (created=False) and nothing changes."""
     now = deps.clock.now()
     tier = deps.sla.tier(data.get("tier"))
+    key = data.get("idempotency_key")
     day = now.astimezone(ZoneInfo(deps.settings.case_number_tz)).strftime("%Y%m%d")
-    async with deps.tx() as conn:
-        number = await next_case_number(conn, day)
-        res = await conn.execute(
-            INSERT_CASE,
-            {
-                "number": number,
-                "channel": data["channel"],
-                "conversation_id": data["conversation_id"],
-                "language": data["language"],
-                "category": data["category"],
-                "tier": tier.name,
-                "tier_rank": tier.rank,
-                "description": data.get("description", ""),
-                "summary": None,
-                "status": OPEN,
-                "links": data.get("links", []),
-                "outage_notice": data.get("outage_notice"),
-                "reopen_count": 0,
-                "version": 1,
-                "created_at": now,
-                "updated_at": now,
-                "first_response_due": now + tier.first_response,
-                "result_due": now + tier.result,
-                "sla_first_response": "pending",
-                "sla_result": "pending",
-                "sla_follow_up": "pending",
-            },
-        )
-        row = res.one()
-        await _event(
-            conn, row, at=now, actor_kind="bot", actor_id="bot", action="created",
-            details={"channel": row.channel, "category": row.category, "tier": row.tier},
-        )
+    try:
+        async with deps.tx() as conn:
+            number = await next_case_number(conn, day)
+            if key is not None:
+                # after the counter row lock: a concurrent creator with this key has committed by now
+                existing = (await conn.execute(SELECT_BY_KEY, {"key": key})).first()
+                if existing is not None:
+                    raise _Existing(existing)  # rolls the counter back: numbers stay gap-free
+            res = await conn.execute(
+                INSERT_CASE,
+                {
+                    "number": number,
+                    "channel": data["channel"],
+                    "conversation_id": data["conversation_id"],
+                    "language": data["language"],
+                    "category": data["category"],
+                    "tier": tier.name,
+                    "tier_rank": tier.rank,
+                    "description": data.get("description", ""),
+                    "summary": None,
+                    "status": OPEN,
+                    "links": data.get("links", []),
+                    "outage_notice": data.get("outage_notice"),
+                    "reopen_count": 0,
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                    "first_response_due": now + tier.first_response,
+                    "result_due": now + tier.result,
+                    "sla_first_response": "pending",
+                    "sla_result": "pending",
+                    "sla_follow_up": "pending",
+                    "idempotency_key": key,
+                },
+            )
+            row = res.one()
+            await _event(
+                conn, row, at=now, actor_kind="bot", actor_id="bot", action="created",
+                details={"channel": row.channel, "category": row.category, "tier": row.tier},
+            )
+    except _Existing as e:
+        return await _existing_case(deps, e.row), False
+    except IntegrityError:
+        # the unique index caught a concurrent creator with the same key (e.g. across a day boundary)
+        if key is None:
+            raise
+        found = await _case_by_key(deps, key)
+        if found is None:
+            raise
+        return await _existing_case(deps, found), False
     deps.hub.publish({"type": "case.created", "case": case_card(deps, row)}, roles=SUPERVISORS)
+    return case_json(deps, row), True
+
+
+async def _existing_case(deps: Deps, row: Any) -> dict[str, Any]:
+    async with deps.read_engine.begin() as conn:
+        await _names(deps, conn, [row])
     return case_json(deps, row)
 
 
-async def bot_timeline_entry(deps: Deps, number: str, action: str, details: dict[str, Any]) -> dict[str, Any]:
+async def bot_timeline_entry(
+    deps: Deps, number: str, action: str, details: dict[str, Any], key: str | None = None
+) -> tuple[dict[str, Any], bool]:
+    """Appends a bot step; returns (acknowledgement, created). A key already used on
+    this case returns the original acknowledgement and adds nothing."""
+    now = deps.clock.now()
+    try:
+        async with deps.tx() as conn:
+            row = await _load_number(conn, number)
+            if key is not None:
+                seen = (await conn.execute(SELECT_EVENT_BY_KEY, {"case_id": row.id, "key": key})).first()
+                if seen is not None:
+                    return {"case": number, "action": seen.action, "at": seen.at.isoformat()}, False
+            await _event(
+                conn, row, at=now, actor_kind="bot", actor_id="bot", action=action, details=details,
+                idempotency_key=key,
+            )
+    except IntegrityError:
+        if key is None:
+            raise
+        async with deps.read_engine.begin() as conn:
+            row = await _load_number(conn, number)
+            seen = (await conn.execute(SELECT_EVENT_BY_KEY, {"case_id": row.id, "key": key})).first()
+        if seen is None:
+            raise
+        return {"case": number, "action": seen.action, "at": seen.at.isoformat()}, False
+    return {"case": number, "action": action, "at": now.isoformat()}, True
+
+
+UPDATABLE = ("category", "description", "tier", "language")
+
+
+async def bot_update_case(deps: Deps, number: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The bot corrects or completes what it collected: category, description,
+    tier (only upwards, to a more urgent tier) and language. One transaction; a
+    bot `updated` timeline entry lists each changed field as {from, to}."""
     now = deps.clock.now()
     async with deps.tx() as conn:
-        row = await _load_number(conn, number)
-        await _event(conn, row, at=now, actor_kind="bot", actor_id="bot", action=action, details=details)
-    return {"case": number, "action": action, "at": now.isoformat()}
+        old = await _load_number(conn, number)
+        if old.status == CLOSED:
+            raise Conflict(f"case {number} is closed", code="case_closed")
+        changes: dict[str, dict[str, Any]] = {}
+        values: dict[str, Any] = {}
+        for name in UPDATABLE:
+            if name in data and data[name] != getattr(old, name):
+                changes[name] = {"from": getattr(old, name), "to": data[name]}
+        if "tier" in changes:
+            new_tier = deps.sla.tier(data["tier"])
+            if new_tier.rank > old.tier_rank:
+                raise Conflict(
+                    f"the bot may only raise the tier of case {number}: {data['tier']} is less urgent than {old.tier}",
+                    code="tier_lowering_not_allowed", tier=old.tier,
+                )
+            values.update(_tier_values(deps, old, data["tier"]))
+        for name in ("category", "description", "language"):
+            if name in changes:
+                values[name] = data[name]
+        if not changes:
+            await _names(deps, conn, [old])
+            return case_json(deps, old)
+        row = await _update(conn, old, now, **values)
+        await _event(conn, row, at=now, actor_kind="bot", actor_id="bot", action="updated", details=changes)
+        await _names(deps, conn, [row])
+    _publish_case(deps, row, queue=row.status in IN_QUEUE and "tier" in changes)
+    return case_json(deps, row)
 
 
 _RANK, _DUE = bindparam("rank"), bindparam("due", type_=C.c.first_response_due.type)
@@ -752,6 +861,7 @@ __all__ = [
     "accept",
     "bot_resolve",
     "bot_timeline_entry",
+    "bot_update_case",
     "change_tier",
     "claim",
     "close",

@@ -141,6 +141,8 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_queue", "status", "tier_rank", "first_response_due"),
         Index("ix_cases_conversation", "conversation_id"),
+        # the bot's key for "open a case" retries: one case per key
+        Index("uq_cases_idempotency_key", "idempotency_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -186,13 +188,18 @@ class Case(Base):
     csat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     csat_owner_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     csat_handler_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
 
 
 class CaseEvent(Base):
     """Append-only case timeline (UPDATE/DELETE are refused by a trigger)."""
 
     __tablename__ = "case_events"
-    __table_args__ = (Index("ix_case_events_case", "case_id", "id"),)
+    __table_args__ = (
+        Index("ix_case_events_case", "case_id", "id"),
+        # a bot step retried with the same key is stored once per case
+        Index("uq_case_events_case_key", "case_id", "idempotency_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
@@ -205,6 +212,7 @@ class CaseEvent(Base):
     owner_id: Mapped[int | None] = mapped_column(BigId)
     handler_id: Mapped[int | None] = mapped_column(BigId)
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
 
 
 class Delivery(Base):

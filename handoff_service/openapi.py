@@ -66,6 +66,8 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
     else:
         content = {"application/json": {"schema": {"$ref": _REF + spec.response} if spec.response else {"type": "object"}}}
         responses[str(spec.status)] = {"description": "Success", "content": content}
+        for status, description in spec.also.items():
+            responses[str(status)] = {"description": description, "content": content}
     for code in spec.errors:
         responses[str(code)] = {"$ref": f"#/components/responses/E{code}"}
     op["responses"] = responses

@@ -23,6 +23,10 @@ NOTE = text(0, 2000, nullable=True)
 LIKERT = {"type": "integer", "minimum": 1, "maximum": 5}
 FREE_OBJECT = {"type": "object", "maxProperties": 50}
 CASE_NUMBER_PATTERN = r"^C[0-9]{8}-[0-9]{4,6}$"
+LANGUAGE = {"type": "string", "pattern": "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", "maxLength": 16}
+IDEMPOTENCY_KEY = text(
+    1, 128, description="The caller's key for this request; a retry with the same key does not repeat it."
+)
 ACTION_PATTERN = r"^[a-z][a-z0-9_.]{0,63}$"
 
 
@@ -44,7 +48,7 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
             {
                 "channel": SHORT,
                 "conversation_id": text(1, 128),
-                "language": {"type": "string", "pattern": "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", "maxLength": 16},
+                "language": LANGUAGE,
                 "category": SHORT,
                 "tier": tier,
                 "description": text(0, 4000),
@@ -53,11 +57,22 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
                     "items": obj({"rel": SHORT, "href": text(1, 500)}, ["rel", "href"]),
                 },
                 "outage_notice": text(1, 64, nullable=True),
+                "idempotency_key": IDEMPOTENCY_KEY,
             },
             ["channel", "conversation_id", "language", "category"],
         ),
+        "UpdateCase": obj(
+            {"category": SHORT, "description": text(0, 4000), "tier": tier, "language": LANGUAGE},
+            minProperties=1,
+            description="At least one field. The bot may only raise the tier (to a more urgent one).",
+        ),
         "TimelineEntry": obj(
-            {"action": {"type": "string", "pattern": ACTION_PATTERN}, "details": FREE_OBJECT}, ["action"]
+            {
+                "action": {"type": "string", "pattern": ACTION_PATTERN},
+                "details": FREE_OBJECT,
+                "idempotency_key": IDEMPOTENCY_KEY,
+            },
+            ["action"],
         ),
         "HandoffRequest": obj(
             {
@@ -134,6 +149,7 @@ RESPONSES: dict[str, dict[str, Any]] = {
             "reopen_count": {"type": "integer"}, "version": {"type": "integer"},
             "sla": {"type": "object", "properties": {"first_response": DEADLINE, "result": DEADLINE, "follow_up": DEADLINE}},
             "csat": {"type": "object", "nullable": True},
+            "idempotency_key": {"type": "string", "nullable": True},
         },
     },
     "CaseCard": {"type": "object", "required": ["id", "number", "status"], "properties": {

@@ -108,6 +108,8 @@ def _validate(value: Any, schema: dict[str, Any], where: str) -> None:
             extra = sorted(set(value) - set(props))
             if extra:
                 raise _Invalid(where, f"unknown field {extra[0]!r}")
+        if "minProperties" in schema and len(value) < schema["minProperties"]:
+            raise _Invalid(where, f"must have at least {schema['minProperties']} field(s)")
         if "maxProperties" in schema and len(value) > schema["maxProperties"]:
             raise _Invalid(where, f"must have at most {schema['maxProperties']} fields")
         for name, sub in props.items():

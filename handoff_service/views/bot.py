@@ -18,11 +18,15 @@ WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415)
 
 
 @routes.post(
-    "/api/bot/cases", summary="Open a case (at the first contact)", tag="bot", auth=BOT, body="CreateCase",
-    status=201, response="Case", errors=(400, 401, 403, 413, 415),
+    "/api/bot/cases",
+    summary="Open a case (at the first contact); a repeated idempotency_key returns the case created with it (200)",
+    tag="bot", auth=BOT, body="CreateCase", status=201, response="Case",
+    also={200: "A case with this idempotency_key already exists; it is returned unchanged"},
+    errors=(400, 401, 403, 413, 415),
 )
 async def bot_create_case(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
-    return json_response(await cases.create_case(request.app[DEPS], body), status=201)
+    case, created = await cases.create_case(request.app[DEPS], body)
+    return json_response(case, status=201 if created else 200)
 
 
 @routes.get(
@@ -33,14 +37,29 @@ async def bot_get_case(request: web.Request, number: str) -> web.StreamResponse:
     return json_response(await cases.get_case_by_number(request.app[DEPS], number))
 
 
+@routes.patch(
+    "/api/bot/cases/{number}",
+    summary=(
+        "Update category, description, tier (only to a more urgent one; 409 tier_lowering_not_allowed) "
+        "or language; a bot 'updated' timeline entry lists the changes"
+    ),
+    tag="bot", auth=BOT, path_params=[NUMBER], body="UpdateCase", response="Case", errors=WRITE_ERRORS,
+)
+async def bot_update_case(request: web.Request, number: str, body: dict[str, Any]) -> web.StreamResponse:
+    return json_response(await cases.bot_update_case(request.app[DEPS], number, body))
+
+
 @routes.post(
     "/api/bot/cases/{number}/timeline", summary="Append a bot step to the timeline (e.g. a five-step script stage)",
     tag="bot", auth=BOT, path_params=[NUMBER], body="TimelineEntry", status=201, response="TimelineAck",
+    also={200: "This idempotency_key was already used on the case: the original acknowledgement, nothing added"},
     errors=WRITE_ERRORS,
 )
 async def bot_timeline(request: web.Request, number: str, body: dict[str, Any]) -> web.StreamResponse:
-    out = await cases.bot_timeline_entry(request.app[DEPS], number, body["action"], body.get("details", {}))
-    return json_response(out, status=201)
+    out, created = await cases.bot_timeline_entry(
+        request.app[DEPS], number, body["action"], body.get("details", {}), body.get("idempotency_key")
+    )
+    return json_response(out, status=201 if created else 200)
 
 
 @routes.post(
