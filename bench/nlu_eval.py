@@ -13,7 +13,14 @@ c. per language, a stratified 80/20 held-out split of the project's own data (se
    by default one bilingual model is trained on the zh+en 80 % (as in production) and
    scored per language; --per-language-models trains one model per language instead;
    --quick skips the DIET retrain;
-d. the most frequent DIET confusions on Bitext and per-intent recall.
+d. the most frequent DIET confusions on Bitext and per-intent recall;
+e. complaint vs other on the external sets: a 2x2 table (DIET as deployed), precision
+   and recall of `complain`, and what complaints are mistaken for;
+f. the emotion detector (bot/emotion.py) on the labelled sets in bench/data/
+   (bench/emotion_eval.py prints the full report).
+
+--model PATH scores that model instead of the production model (which `.ci/train.sh`
+trains first when its inputs changed).
 
 Labels are full retrieval intents (faq/shipping ...) for both systems. Scoring rules
 follow /work/shared/benchmarks/README.md.
@@ -43,6 +50,7 @@ FALLBACK = "nlu_fallback"
 OOS = "out_of_scope"
 LANGS = ("zh", "en")
 TARGETS = {"bitext_acc": 0.90, "clinc_in_scope_acc": 0.90}
+COMPLAIN = "complain"
 
 
 # ---------------------------------------------------------------- data
@@ -232,6 +240,30 @@ def f(x: float) -> str:
     return f"{x:.3f}"
 
 
+def print_complaint_report(name: str, gold: Sequence[str], pred: Sequence[str], texts: Sequence[str]) -> None:
+    """2x2 complain-vs-other table, precision/recall, and what complaints are taken for."""
+    pairs = list(zip(gold, pred))
+    tp = sum(g == COMPLAIN and p == COMPLAIN for g, p in pairs)
+    fn = sum(g == COMPLAIN and p != COMPLAIN for g, p in pairs)
+    fp = sum(g != COMPLAIN and p == COMPLAIN for g, p in pairs)
+    tn = len(pairs) - tp - fn - fp
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    print(f"  {name} ({len(pairs)}: {tp + fn} complaints)")
+    print(f"    {'':20}{'gold complain':>14}{'gold other':>12}")
+    print(f"    {'predicted complain':20}{tp:>14}{fp:>12}")
+    print(f"    {'predicted other':20}{fn:>14}{tn:>12}")
+    print(f"    precision {f(precision) if tp + fp else 'n/a'}   recall {f(recall) if tp + fn else 'n/a'}")
+    if fn:
+        wrong = collections.Counter(p for g, p in pairs if g == COMPLAIN and p != COMPLAIN)
+        print("    complaints mistaken for: " + ", ".join(f"{p} {n}" for p, n in wrong.most_common(5)))
+    if fp:
+        taken = collections.Counter(g for g, p in pairs if g != COMPLAIN and p == COMPLAIN)
+        example = next(t for (g, p), t in zip(pairs, texts) if g != COMPLAIN and p == COMPLAIN)
+        print("    taken for complaints: " + ", ".join(f"{g} {n}" for g, n in taken.most_common(5))
+              + f"   e.g. {example[:60]!r}")
+
+
 # ---------------------------------------------------------------- held-out DIET training
 
 
@@ -309,6 +341,7 @@ def main() -> None:
                         help="held-out: one DIET model per language instead of one bilingual model")
     parser.add_argument("--config", type=Path, help="pipeline for the held-out retrain (default: config.yml)")
     parser.add_argument("--heldout-only", action="store_true", help="only the held-out comparison (section c)")
+    parser.add_argument("--model", type=Path, help="score this model instead of the production model")
     args = parser.parse_args()
     global CONFIG
     CONFIG = (args.config or CONFIG).resolve()
@@ -316,7 +349,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _interrupt)  # so that `finally` stops a held-out training
     threshold, ambiguity = fallback_config()
     # first: `.ci/train.sh` may have to train the production model (minutes, both cores)
-    model = C.production_model()
+    model = args.model.resolve() if args.model else C.production_model()
 
     # ---- data and the held-out split (training starts first: it is the slow part)
     data, examples, split = {}, {}, {}
@@ -403,6 +436,22 @@ def main() -> None:
                     flag = "  <-- below 0.80" if r < 0.80 else ""
                     print(f"  {name:9}{label:20}{n:5}  {f(r)} / {f(rb[label][1])}   {top_predictions(gd, pd_, label)}{flag}")
 
+            print("\n== e. Complaint vs other on the external sets (DIET as deployed, with fallback) ==")
+            print_complaint_report("Bitext", bd["gold"], bd["pred"], [r["text"] for r in bitext])
+            print_complaint_report("CLINC150", cd["gold"], cd["pred"], [r["text"] for r in clinc])
+            print_complaint_report("both", bd["gold"] + cd["gold"], bd["pred"] + cd["pred"], texts)
+
+            import emotion_eval
+
+            emotion = emotion_eval.summary()
+            print("\n== f. Emotion level (bot/emotion.py) on bench/data/emotion_<lang>.csv "
+                  "(full report: bench/emotion_eval.py) ==")
+            for l in LANGS:
+                r = emotion[l]
+                print(f"  {l}  {len(r['gold'])} messages   exact {f(r['exact'])}   within one step "
+                      f"{f(r['within_one'])} (target >= {emotion_eval.TARGET_WITHIN_ONE:.2f})   "
+                      f"median {r['median_ms']:.2f} ms")
+
         # ---- c. held-out split
         print(f"\n== c. Held-out split of the project data (stratified {int((1 - TEST_SIZE) * 100)}/"
               f"{int(TEST_SIZE * 100)}, seed {SEED}, full retrieval intents as labels) ==")
@@ -481,6 +530,10 @@ def main() -> None:
         if not args.heldout_only:
             print(f"  Bitext accuracy        {f(bd['acc'])}  (target >= 0.90: {'met' if bd['acc'] >= 0.9 else 'NOT met'})")
             print(f"  CLINC in-scope acc.    {f(cd['in_acc'])}  (target >= 0.90: {'met' if cd['in_acc'] >= 0.9 else 'NOT met'})")
+            worst = min(emotion[l]["within_one"] for l in LANGS)
+            print(f"  Emotion within one     {' / '.join(f(emotion[l]['within_one']) for l in LANGS)} (zh / en)  "
+                  f"(target >= {emotion_eval.TARGET_WITHIN_ONE:.2f}: "
+                  f"{'met' if worst >= emotion_eval.TARGET_WITHIN_ONE else 'NOT met'})")
         print(f"  DIET ahead of the baseline on held-out accuracy and macro-F1, zh and en, with and without fallback: "
               f"{'n/a (--quick)' if training is None else ('met' if ahead_all else 'NOT met')}")
         print(f"\ntotal run time {C.fmt_duration(time.time() - t0)}")
