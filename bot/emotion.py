@@ -40,6 +40,7 @@ from bot.text import CJK, segment, to_simplified
 LEXICON_FILE = Path(__file__).with_name("emotion_lexicon.yml")
 MAX_CHARS = 2000  # longer messages are judged on their first 2000 characters
 MAX_CUES = 12
+MAX_CUE_CHARS = 32
 LANGS = ("zh", "en")
 WORD_CATEGORIES = ("threat", "anger", "profanity", "mild", "positive", "neutral")
 NEGATIVE = ("threat", "anger", "profanity", "mild")
@@ -133,17 +134,14 @@ def _rules(section: Dict[str, list], lang: str) -> _Rules:
     if lang == "zh":
         negated = rf"(?:{negators})(?:{fillers}){{0,2}}$"
         intensified = rf"(?:{intens})[是的都也很]?$"
-        return _Rules(
-            negated=re.compile(negated), intensified=re.compile(intensified),
-            diminished=re.compile(dimin), suffix=re.compile(rf"^(?:了)?(?:{suffixes})"),
-            diminished_after=re.compile(rf"^(?:{dimin})"),
-            intensifiers=frozenset(str(i) for i in section.get("intensifiers", [])))
-    negated = rf"(?:{negators})(?:\s+(?:{fillers})){{0,3}}\s*$"
-    intensified = rf"(?:{intens})\s*$"
+        suffix, after = rf"^(?:了)?(?:{suffixes})", rf"^(?:{dimin})"  # 差到极点, 太慢了点
+    else:
+        negated = rf"(?:{negators})(?:\s+(?:{fillers})){{0,3}}\s*$"
+        intensified = rf"(?:{intens})\s*$"
+        suffix, after = rf"^\s*(?:{suffixes})", r"(?!)"
     return _Rules(
-        negated=re.compile(negated), intensified=re.compile(intensified),
-        diminished=re.compile(dimin), suffix=re.compile(rf"^\s*(?:{suffixes})"),
-        diminished_after=re.compile(r"(?!)"),
+        negated=re.compile(negated), intensified=re.compile(intensified), diminished=re.compile(dimin),
+        suffix=re.compile(suffix), diminished_after=re.compile(after),
         intensifiers=frozenset(str(i).lower() for i in section.get("intensifiers", [])))
 
 
@@ -280,7 +278,7 @@ def _repetition(lower: str, rules: Dict[str, _Rules]) -> Optional[str]:
         for i in range(len(tokens) - 2 * size + 1):
             unit = tokens[i:i + size]
             count = 1
-            while tokens[i + count * size:i + (count + 1) * size] == unit:
+            while count < 3 and tokens[i + count * size:i + (count + 1) * size] == unit:
                 count += 1
             if count < 2 or all(ch in _NOT_ELONGATION for ch in "".join(unit)):
                 continue
@@ -354,7 +352,7 @@ def detect_emotion(text: str) -> Emotion:
         points += 1
         cues.append(f"repetition:{repeated}")
 
-    cues = list(dict.fromkeys(cues))[:MAX_CUES]
+    cues = list(dict.fromkeys(cue[:MAX_CUE_CHARS] for cue in cues))[:MAX_CUES]
     if found.base == 0 and found.positive:
         return Emotion(0, tuple(cues))
     return Emotion(_level(found.base, points), tuple(cues))

@@ -161,6 +161,8 @@ def test_very_long_input():
     assert level("我的订单还没到" * 700 + "太差了") in (0, 1, 2, 3)  # the tail may be cut off, no crash
     long = detect_emotion("气死了！" * 1300)
     assert long.level == 3 and len(long.cues) <= 12
+    shout = detect_emotion("!" * 5000 + "a" * 5000)
+    assert shout.level == 2 and all(len(cue) <= 32 for cue in shout.cues)
 
 
 def test_levels_are_between_0_and_3():
