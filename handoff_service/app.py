@@ -20,6 +20,8 @@ from .delivery import DeliveryWorker
 from .events import EventHub
 from .schemas import build_bodies
 from .security import LoginRateLimiter, Passwords
+from .pages import install_pages, static_cache
+from .phrasing import StyleGuide
 from .sla import SLAConfig, load_sla
 from .sla_monitor import SLAMonitor
 from .staff import PrincipalCache
@@ -39,13 +41,14 @@ def create_app(
     sla = sla or load_sla(settings.sla_file)  # invalid tiers: fail before serving
     clock = clock or SystemClock()
 
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware, static_cache])
     app[SETTINGS] = settings
     specs = all_specs()
     app[SPECS] = specs
     app[BODIES] = build_bodies(sla.names)
     app[PRINCIPAL_CACHE] = PrincipalCache(settings.auth_cache_seconds)
     install(app, specs)
+    install_pages(app)
     app.on_response_prepare.append(security_headers)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
@@ -62,6 +65,8 @@ def create_app(
             passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism),
             limiter=LoginRateLimiter(settings.login_max_failures, settings.login_window_seconds),
             write_lock=asyncio.Lock() if settings.is_sqlite else None,
+            http=http,
+            style_guide=StyleGuide(settings.style_guide_file),
         )
         worker = DeliveryWorker(deps, http)
         deps.delivery = worker

@@ -821,6 +821,31 @@ async def follow_up(deps: Deps, p: Principal, number_or_id: int | str, data: dic
     return case_json(deps, row)
 
 
+async def add_note(deps: Deps, p: Principal, case_id: int, text: str) -> dict[str, Any]:
+    """A private note (staff only, never sent to the customer): a timeline entry."""
+    now = deps.clock.now()
+    async with deps.tx() as conn:
+        row = await _load(conn, case_id)
+        _require_staff_on_case(p, row)
+        res = await conn.execute(
+            insert(EV).returning(EV.c.id),
+            {
+                "case_id": row.id, "at": now, "actor_kind": "agent", "actor_id": p.username, "action": "note",
+                "status_from": None, "status_to": row.status, "owner_id": row.owner_id, "handler_id": row.handler_id,
+                "details": {"text": text},
+            },
+        )
+        note_id = res.scalar_one()
+        await audit.record(
+            conn, at=now, actor=p, action="case.note", target_type="case", target_id=row.number,
+            details={"event_id": note_id},
+        )
+        await deps.users.load(conn, {p.user_id})
+    note = {"id": note_id, "case_id": row.id, "at": now.isoformat(), "author": deps.users.get(p.user_id), "text": text}
+    deps.hub.publish({"type": "note.new", "case_id": row.id, "note": note}, users=_stakeholders(row), roles=SUPERVISORS)
+    return note
+
+
 def _tier_values(deps: Deps, old: Any, tier_name: str) -> dict[str, Any]:
     tier = deps.sla.tier(tier_name)
     values: dict[str, Any] = {
@@ -859,6 +884,7 @@ __all__ = [
     "ACTIVE",
     "OPEN",
     "accept",
+    "add_note",
     "bot_resolve",
     "bot_timeline_entry",
     "bot_update_case",

@@ -9,6 +9,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_SLA_FILE = PACKAGE_DIR / "sla.yml"
+# the bot's phrasing style guide: the same data file its linter checks responses with
+DEFAULT_STYLE_GUIDE_FILE = REPO_ROOT / "bot" / "phrasing" / "style_guide.yml"
 
 
 def _default_db_url() -> str:
@@ -61,6 +63,13 @@ class Settings:
     auth_cache_seconds: float = 5.0
     log_level: str = "INFO"
     access_log: bool = True
+    # The customer chat page (/chat): where the rasa-webchat widget finds Rasa's socket.io channel.
+    chat_socket_url: str = "http://127.0.0.1:5005"
+    chat_socket_path: str = "/socket.io/"
+    # Standard phrases and taboo phrases for the agent console.
+    style_guide_file: Path = DEFAULT_STYLE_GUIDE_FILE
+    # Reading the bot's part of a transcript from Rasa's tracker.
+    transcript_timeout_seconds: float = 3.0
 
     @property
     def origins(self) -> tuple[str, ...]:
@@ -105,6 +114,10 @@ class Settings:
             "AUTH_CACHE_SECONDS": ("auth_cache_seconds", float),
             "LOG_LEVEL": ("log_level", str),
             "ACCESS_LOG": ("access_log", _bool),
+            "CHAT_SOCKET_URL": ("chat_socket_url", lambda v: v.rstrip("/")),
+            "CHAT_SOCKET_PATH": ("chat_socket_path", str),
+            "STYLE_GUIDE_FILE": ("style_guide_file", Path),
+            "TRANSCRIPT_TIMEOUT_SECONDS": ("transcript_timeout_seconds", float),
         }
         values: dict[str, object] = {}
         for suffix, (attr, fn) in conv.items():

@@ -7,6 +7,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
+import aiohttp
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -84,6 +85,9 @@ class Deps:
     write_lock: asyncio.Lock | None = None
     # called after commit with a delivery id, to attempt it now
     on_delivery: Callable[[int, Any], None] | None = None
+    # outgoing HTTP (Rasa's tracker for transcripts); the delivery worker shares it
+    http: aiohttp.ClientSession | None = None
+    style_guide: Any = None
 
 
     @contextlib.asynccontextmanager

@@ -109,6 +109,8 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
         "Note": obj({"note": NOTE}),
         "TierChange": obj({"tier": tier, "reason": NOTE}, ["tier"]),
         "Reply": obj({"text": TEXT}, ["text"]),
+        "PrivateNote": obj({"text": TEXT}, ["text"]),
+        "PhrasingCheck": obj({"text": text(0, 4000)}, ["text"]),
     }
 
 
@@ -161,6 +163,28 @@ RESPONSES: dict[str, dict[str, Any]] = {
         "actor_id": {"type": "string", "nullable": True}, "action": {"type": "string"},
         "status_from": {"type": "string", "nullable": True}, "status_to": {"type": "string", "nullable": True},
         "owner": USER_REF, "handler": USER_REF, "details": {"type": "object"}}},
+    "PrivateNoteItem": {"type": "object", "required": ["id", "at", "text"], "properties": {
+        "id": {"type": "integer"}, "case_id": {"type": "integer"}, "at": {"type": "string"},
+        "author": USER_REF, "text": {"type": "string"}}},
+    "Transcript": {"type": "object", "required": ["case", "rasa", "items"], "properties": {
+        "case": {"type": "string"}, "conversation_id": {"type": "string"},
+        "rasa": {"type": "object", "properties": {
+            "available": {"type": "boolean"}, "error": {"type": "string", "nullable": True}}},
+        "items": {"type": "array", "items": {"type": "object", "required": ["source", "kind", "text"], "properties": {
+            "source": {"type": "string", "enum": ["rasa", "case"]},
+            "kind": {"type": "string", "enum": ["customer", "bot", "agent"]},
+            "text": {"type": "string"}, "at": {"type": "string", "nullable": True},
+            "message_id": {"type": "integer"}, "author": USER_REF,
+            "delivery": {"type": "object", "nullable": True}}}}}},
+    "Phrasing": {"type": "object", "required": ["standard", "taboo"], "properties": {
+        "standard": {"type": "array", "items": {"type": "object", "properties": {
+            "group": {"type": "string"}, "phrases": {"type": "object"}}}},
+        "taboo": {"type": "array", "items": {"type": "object", "properties": {
+            "category": {"type": "string"}, "language": {"type": "string"},
+            "phrases": {"type": "array", "items": {"type": "string"}}}}}}},
+    "PhrasingCheckResult": {"type": "object", "required": ["taboos"], "properties": {
+        "taboos": {"type": "array", "items": {"type": "object", "properties": {
+            "category": {"type": "string"}, "phrase": {"type": "string"}}}}}},
     "Message": {"type": "object", "required": ["id", "direction", "text"], "properties": {
         "id": {"type": "integer"}, "case": {"type": "string"}, "direction": {"type": "string", "enum": ["customer", "agent"]},
         "text": {"type": "string"}, "author": USER_REF, "created_at": {"type": "string"},

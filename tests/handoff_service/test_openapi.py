@@ -6,12 +6,15 @@ import re
 
 
 def _registered(app) -> set[tuple[str, str]]:
+    """The API's routes (the pages /console, /chat and /static/ are not API)."""
     out = set()
     for route in app.router.routes():
         if route.method in ("HEAD", "OPTIONS"):
             continue
         info = route.resource.get_info() if route.resource else {}
-        path = info.get("path") or info.get("formatter")
+        path = info.get("path") or info.get("formatter") or info.get("prefix")
+        if not path.startswith("/api/"):
+            continue
         out.add((route.method.lower(), path))
     return out
 
