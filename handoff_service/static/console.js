@@ -403,6 +403,16 @@ async function reloadCase() {
   renderCase(true);
 }
 
+async function reloadTranscript() {
+  if (!state.current) return;
+  const id = state.current.id;
+  let tr;
+  try { tr = await api("GET", `/api/cases/${id}/transcript`); } catch (e) { return handleAuth(e); }
+  if (!state.current || state.current.id !== id) return;
+  state.transcript = tr;
+  renderTranscript();
+}
+
 function canAct(c) {
   const me = state.me;
   const isOwner = c.owner && c.owner.id === me.id;
@@ -726,7 +736,8 @@ function connect() {
     state.wsRetry = 0;
     setLive(true);
     // anything missed while disconnected
-    soon("queue", loadQueue); soon("mine", loadMine); if (state.current) soon("case", reloadCase);
+    soon("queue", loadQueue); soon("mine", loadMine);
+    if (state.current) { soon("case", reloadCase); soon("transcript", reloadTranscript); }
   };
   ws.onmessage = (msg) => {
     let ev;
