@@ -4,7 +4,7 @@ SHELL := /bin/bash
 RASA := .venv/bin/rasa
 PY := .venv/bin/python
 
-.PHONY: help setup system-deps train run test lint validate test-bot test-stories test-handoff bench clean
+.PHONY: help setup system-deps train run test lint validate test-bot test-stories test-handoff test-browser bench clean
 
 help:
 	@echo "make run    - set up what is missing, train if needed, start everything on localhost"
@@ -39,11 +39,15 @@ test-stories: setup
 test-handoff: setup system-deps
 	@if [ -x .ci/test-handoff.sh ]; then .ci/test-handoff.sh; else echo "test-handoff: nothing to run yet"; fi
 
-test: setup system-deps validate lint train test-bot test-stories test-handoff
+test-browser: setup system-deps train
+	@.ci/test-browser.sh
+
+test: setup system-deps validate lint train test-bot test-stories test-handoff test-browser
 	@echo "make test: all passed"
 
 bench: setup train
 	$(PY) bench/nlu_eval.py
+	$(PY) bench/emotion_eval.py
 	$(PY) bench/latency.py
 	@if [ -f bench/handoff_load.py ]; then .venv-handoff/bin/python bench/handoff_load.py; fi
 

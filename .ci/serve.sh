@@ -10,6 +10,9 @@ RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
 export HANDOFF_PORT=${HANDOFF_PORT:-8080}
 export HANDOFF_RASA_URL="http://127.0.0.1:$RASA_PORT" HANDOFF_RASA_TOKEN="$RASA_TOKEN"
+export HANDOFF_CHAT_SOCKET_URL="http://127.0.0.1:$RASA_PORT"
+# the actions reach handoff_service with the bot token
+export HANDOFF_URL="http://127.0.0.1:$HANDOFF_PORT" HANDOFF_BOT_TOKEN_FILE="$PWD/var/bot.token"
 mkdir -p var/log
 
 for port in "$RASA_PORT" "$ACTIONS_PORT" "$HANDOFF_PORT"; do
@@ -33,11 +36,24 @@ SANIC_HOST=127.0.0.1 .venv/bin/python -m rasa_sdk --actions actions -p "$ACTIONS
 pids+=($!)
 .venv/bin/rasa run --model "$model" --interface 127.0.0.1 --port "$RASA_PORT" \
   --endpoints endpoints.yml --credentials credentials.yml \
+  --cors "http://127.0.0.1:$HANDOFF_PORT" "http://localhost:$HANDOFF_PORT" \
   --enable-api --auth-token "$RASA_TOKEN" >var/log/rasa.log 2>&1 &
 pids+=($!)
 .venv-handoff/bin/python -m handoff_service migrate >var/log/handoff.log 2>&1
 # the bot's service token (rights of the bot only), for the actions; created once
 [ -f var/bot.token ] || .venv-handoff/bin/python -m handoff_service create-token --bot --out var/bot.token >>var/log/handoff.log 2>&1
+# an agent account for local use, created once; its password is shown once and kept in var/ (git-ignored)
+agent_note="agent login: see var/agent.credentials"
+if [ ! -f var/agent.credentials ]; then
+  pw=$(.venv-handoff/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))')
+  if echo "$pw" | .venv-handoff/bin/python -m handoff_service create-user agent1 --role agent --team l1 \
+       --display-name "Agent One" --password-stdin >>var/log/handoff.log 2>&1; then
+    (umask 077; printf 'agent1 %s\n' "$pw" > var/agent.credentials)
+    agent_note="agent login: agent1 / $pw  (kept in var/agent.credentials)"
+  else
+    agent_note="agent1 exists already but var/agent.credentials is gone: create another account (see below)"
+  fi
+fi
 .venv-handoff/bin/python -m handoff_service serve >>var/log/handoff.log 2>&1 &
 pids+=($!)
 
@@ -58,12 +74,14 @@ Ready.
   Rasa server     http://127.0.0.1:$RASA_PORT   (REST channel: POST /webhooks/rest/webhook)
   Action server   http://127.0.0.1:$ACTIONS_PORT
   handoff_service http://127.0.0.1:$HANDOFF_PORT   (API: /api/openapi.json; see handoff_service/README.md)
+  Customer chat   http://127.0.0.1:$HANDOFF_PORT/chat
+  Agent console   http://127.0.0.1:$HANDOFF_PORT/console   ($agent_note)
   Rasa HTTP API token: in var/secrets.env (RASA_TOKEN)
 
 Try it:
   curl -s -XPOST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook -d '{"sender": "demo", "message": "你好"}'
 
-Create a staff account for the handoff API:
+Create another staff account (agent, supervisor or trainer):
   echo "a-password-of-10+" | .venv-handoff/bin/python -m handoff_service create-user alice --role agent --password-stdin
   (walkthrough with curl: handoff_service/README.md)
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests start for real: PostgreSQL, Redis, Chromium.
+# Installs the Debian packages the tests start for real: PostgreSQL, Redis, Chromium
+# (with a CJK font, so screenshots show Chinese).
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+[ -d /usr/share/fonts/truetype/wqy ] || need+=(fonts-wqy-microhei)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "error: missing Debian packages: ${need[*]}. Install them: sudo apt-get install ${need[*]}" >&2

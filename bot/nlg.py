@@ -13,6 +13,7 @@ from typing import Any, Dict, Optional, Text
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.policies.language import detected
 from bot.text import to_traditional
 
 
@@ -43,7 +44,9 @@ class LocalizedNLG(TemplatedNaturalLanguageGenerator):
     async def generate(
         self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text, **kwargs: Any
     ) -> Optional[Dict[Text, Any]]:
-        slots = {name: _escape(value) for name, value in tracker.current_slot_values().items()}
+        # the latest message's language wins: the slot catches up after this turn's first action
+        current = {**tracker.current_slot_values(), **detected(tracker)}
+        slots = {name: _escape(value) for name, value in current.items()}
         values = {name: _escape(value) for name, value in kwargs.items()}
         response = self.generate_from_slots(utter_action, slots, output_channel, **values)
         return localize(response, slots) if response is not None else None

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Optional
 
+from actions.clients.handoff import HandoffClient, handoff_client_from_env
 from actions.clients.orders import OrderBackend, order_backend_from_env
 
 _order_backend: Optional[OrderBackend] = None
+_handoff_client: Optional[HandoffClient] = None
 
 
 def default_order_backend() -> OrderBackend:
@@ -13,3 +15,10 @@ def default_order_backend() -> OrderBackend:
     if _order_backend is None:
         _order_backend = order_backend_from_env()
     return _order_backend
+
+
+def default_handoff_client() -> HandoffClient:
+    global _handoff_client
+    if _handoff_client is None:
+        _handoff_client = handoff_client_from_env()
+    return _handoff_client

@@ -29,6 +29,7 @@ TOKEN_PATTERNS = [
     {"label": "phone", "pattern": [{"TEXT": {"REGEX": r"^1[3-9]\d$"}}, {"TEXT": {"REGEX": r"^\d{4}$"}},
                                    {"TEXT": {"REGEX": r"^\d{4}$"}}]},
     {"label": "order_number", "pattern": [{"TEXT": {"REGEX": rf"^(?!{MOBILE}$)\d{{5,20}}$"}}]},
+    {"label": "case_number", "pattern": [{"TEXT": {"REGEX": r"^[Cc]\d{8}-\d{4,6}$"}}]},
 ]
 
 
@@ -72,6 +73,8 @@ def normalise(label: str, span) -> str:
         return re.sub(r"\D", "", span.text)[-11:]
     if label == "email":
         return span.text.lower()
+    if label == "case_number":
+        return span.text.upper()
     return span.text
 
 

@@ -1,8 +1,8 @@
 """Language and script detection, and script normalisation before featurisation.
 
 `LanguageDetector` adds `language` (zh/en) and `script` (simplified/traditional)
-to the parse result when the message tells; `action_detect_language` (a custom
-slot mapping) copies them into the same-named slots, which keep them for the
+to the parse result when the message tells; `bot.policies.language.LanguageSlotPolicy`
+copies them into the same-named slots, which keep them for the
 conversation, so a switch by the customer switches the replies. They are not
 entities, so they never disturb entity evaluation or dialogue features.
 `ScriptNormalizer` then converts Traditional characters to Simplified, so one

@@ -1,7 +1,5 @@
-from rasa_sdk.events import SlotSet
-
 from actions.fallback import ActionHandleFallback, consecutive_misunderstandings
-from actions.language import ActionDetectLanguage
+from actions.common import language, script
 from tests.actions.conftest import make_tracker, responses
 
 
@@ -58,14 +56,13 @@ async def test_unusable_input_gets_its_own_answer(domain_dict):
         assert responses(dispatcher) == [response], issue
 
 
-async def test_language_slots_follow_the_latest_message(dispatcher, domain_dict):
+def test_actions_read_the_latest_message_language_before_the_slot_catches_up():
     tracker = make_tracker({"language": "zh", "script": "simplified"}, language="en", script=None)
-    assert await ActionDetectLanguage().run(dispatcher, tracker, domain_dict) == [SlotSet("language", "en")]
+    assert language(tracker) == "en" and script(tracker) == "simplified"
     tracker = make_tracker({"language": "en"}, language="zh", script="traditional")
-    assert await ActionDetectLanguage().run(dispatcher, tracker, domain_dict) == [
-        SlotSet("language", "zh"), SlotSet("script", "traditional")]
+    assert language(tracker) == "zh" and script(tracker) == "traditional"
 
 
-async def test_language_neutral_message_keeps_the_conversation_language(dispatcher, domain_dict):
+def test_language_neutral_message_keeps_the_conversation_language():
     tracker = make_tracker({"language": "en"}, language=None, script=None, text="12345")
-    assert await ActionDetectLanguage().run(dispatcher, tracker, domain_dict) == []
+    assert language(tracker) == "en"

@@ -83,3 +83,24 @@ def test_extractor_component_adds_entities_with_its_name():
     message = run(SpacyRuleEntityExtractor({}), "my order 20003 is late")
     [entity] = message.get(ENTITIES)
     assert entity["entity"] == "order_number" and entity["extractor"] == "SpacyRuleEntityExtractor"
+
+
+def routed(sample, intent):
+    from bot.nlu.dissatisfaction import DissatisfactionRouter
+    from bot.nlu.emotion import EmotionDetector
+
+    message = Message(data={TEXT: sample})
+    EmotionDetector({}).process_message(message)
+    message.set(INTENT, {"name": intent, "confidence": 0.8})
+    DissatisfactionRouter(DissatisfactionRouter.get_default_config()).process_message(message)
+    return message
+
+
+def test_strong_dissatisfaction_in_another_flow_becomes_a_complaint():
+    message = routed("我的订单到底什么时候到？？等了十天了，气死我了！！！", "order_status")
+    assert message.get(INTENT)["name"] == "complain"
+    assert message.get("rerouted_from")["name"] == "order_status"
+    calm = routed("我的订单什么时候到？", "order_status")
+    assert calm.get(INTENT)["name"] == "order_status" and calm.get("rerouted_from") is None
+    answer = routed("不对！！你们搞错了！！气死了", "deny")  # answers keep their intent
+    assert answer.get(INTENT)["name"] == "deny"

@@ -35,8 +35,58 @@ def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 24
     raise RuntimeError(f"{url} did not come up:\n{log.read_text()[-3000:]}")
 
 
+HANDOFF_PYTHON = ROOT / ".venv-handoff" / "bin" / "python"
+
+
+class HandoffService:
+    """A real handoff_service process (its own venv, a temporary SQLite database); can be stopped and
+    started again on the same port and database, as when the service goes down mid-conversation."""
+
+    def __init__(self, work: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.token_file = work / "bot.token"
+        self.log = work / "handoff.log"
+        self.env = {**os.environ, "HANDOFF_DATABASE_URL": f"sqlite+aiosqlite:///{work / 'handoff.db'}",
+                    "HANDOFF_PORT": str(self.port), "HANDOFF_HOST": "127.0.0.1", "HANDOFF_RASA_TOKEN": ""}
+        self.process: subprocess.Popen | None = None
+
+    def cli(self, *args: str) -> str:
+        return subprocess.run([str(HANDOFF_PYTHON), "-m", "handoff_service", *args], cwd=ROOT, env=self.env,
+                              capture_output=True, text=True, check=True).stdout
+
+    def start(self) -> None:
+        with self.log.open("a") as log:
+            self.process = subprocess.Popen([str(HANDOFF_PYTHON), "-m", "handoff_service", "serve"], cwd=ROOT,
+                                            env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        wait_for(f"{self.url}/api/openapi.json", self.process, self.log, timeout=60)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+    def get(self, path: str) -> dict:
+        req = urllib.request.Request(f"{self.url}{path}",
+                                     headers={"Authorization": f"Bearer {self.token_file.read_text().strip()}"})
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return json.loads(response.read())
+
+
 @pytest.fixture(scope="session")
-def rasa_servers(tmp_path_factory):
+def handoff_service(tmp_path_factory):
+    if not HANDOFF_PYTHON.exists():
+        raise RuntimeError("handoff_service's environment is missing: run `make setup`")
+    service = HandoffService(tmp_path_factory.mktemp("handoff"))
+    service.cli("migrate")
+    service.cli("create-token", "--bot", "--out", str(service.token_file))
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def rasa_servers(tmp_path_factory, handoff_service):
     """Yields the REST webhook URL; the model path comes from RASA_MODEL or .ci/train.sh."""
     model = os.environ.get("RASA_MODEL") or subprocess.run(
         [str(ROOT / ".ci" / "train.sh")], capture_output=True, text=True, check=True).stdout.strip()
@@ -46,7 +96,8 @@ def rasa_servers(tmp_path_factory):
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\nnlg:\n  type: bot.nlg.LocalizedNLG\n',
         encoding="utf-8")
     env = {**os.environ, "SANIC_HOST": "127.0.0.1", "DEMO_STORE_PATH": str(work / "demo_store.db"),
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": str(ROOT), "HANDOFF_URL": handoff_service.url,
+           "HANDOFF_BOT_TOKEN_FILE": str(handoff_service.token_file)}
     logs = {name: work / f"{name}.log" for name in ("actions", "rasa")}
     actions = subprocess.Popen(
         [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "-p", str(actions_port)],

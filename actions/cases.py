@@ -1,0 +1,63 @@
+"""Case plumbing shared by the complaint and handoff actions: the journal kept in slots, flushed each turn."""
+from __future__ import annotations
+
+import abc
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.clients import default_handoff_client, default_order_backend
+from actions.clients.handoff import CaseJournal, FlushResult, HandoffClient
+from actions.clients.orders import OrderBackend
+from actions.common import language
+
+logger = logging.getLogger(__name__)
+
+
+class CaseAction(Action, abc.ABC):
+    """An action that writes to the customer's case through the journal (clients injectable for tests)."""
+
+    def __init__(self, client: Optional[HandoffClient] = None, orders: Optional[OrderBackend] = None) -> None:
+        self._client, self._orders = client, orders
+
+    @property
+    def client(self) -> HandoffClient:
+        return self._client or default_handoff_client()
+
+    @property
+    def orders(self) -> OrderBackend:
+        return self._orders or default_order_backend()
+
+    @staticmethod
+    def journal(tracker: Tracker) -> CaseJournal:
+        return CaseJournal.from_slots(tracker.get_slot("case_number"), tracker.get_slot("case_journal"))
+
+    @staticmethod
+    def new_case(tracker: Tracker, category: Text, description: Text) -> Dict[Text, Any]:
+        return {
+            "channel": tracker.get_latest_input_channel() or "rest",
+            "conversation_id": tracker.sender_id,
+            "language": language(tracker),
+            "category": category,
+            "description": description[:4000],
+        }
+
+    async def save(
+        self, journal: CaseJournal, dispatcher: CollectingDispatcher, tracker: Tracker, announce: bool = True
+    ) -> List[Dict]:
+        """Flushes the journal and returns the slot events. A case number that arrives late (the
+        service was down when the case was opened) is told to the customer when `announce`."""
+        result: FlushResult = await journal.flush(self.client)
+        if result.error:
+            # no message text or personal data here: the case number and the reason only
+            logger.warning("case %s: %d write(s) kept for retry: %s", journal.case_number or "-",
+                           len(journal.pending), result.error)
+        told = bool(tracker.get_slot("case_number_told"))
+        if announce and journal.case_number and not told:
+            dispatcher.utter_message(response="utter_case_registered", case_number=journal.case_number)
+            told = True
+        return [SlotSet("case_number", journal.case_number), SlotSet("case_journal", journal.pending),
+                SlotSet("case_number_told", told)]

@@ -1,0 +1,75 @@
+"""A small local HTTP server standing in for handoff_service's bot API: records every request.
+
+The real service is exercised in tests/e2e/test_complaint_case.py; this stand-in lets the action
+tests assert the exact requests, and answer 5xx on demand (a client on a closed port plays "stopped").
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from typing import Any, AsyncIterator, Dict, List, Tuple
+
+from aiohttp import web
+
+NUMBER = "C20261124-0001"
+RESULT_DUE = "2026-11-26T10:00:00+00:00"
+
+
+class StandIn:
+    def __init__(self) -> None:
+        self.requests: List[Tuple[str, str, Any]] = []
+        self.status = "open"
+        self.agents_online = 1
+        self.fail_next: List[int] = []  # HTTP statuses to answer the next requests with
+
+    def case(self) -> Dict[str, Any]:
+        return {"number": NUMBER, "status": self.status, "tier": "normal",
+                "sla": {"result": {"due": RESULT_DUE, "state": "pending"}}}
+
+    def timeline(self) -> List[Tuple[str, Dict[str, Any]]]:
+        """(action, details without the time) of every timeline entry received, in order."""
+        out = []
+        for method, path, body in self.requests:
+            if method == "POST" and path.endswith("/timeline"):
+                details = {k: v for k, v in body.get("details", {}).items() if k != "at"}
+                out.append((body["action"], details))
+        return out
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.json() if request.can_read_body else None
+        self.requests.append((request.method, request.path, body))
+        if self.fail_next:
+            return web.json_response({"error": {"code": "unavailable", "message": "x"}}, status=self.fail_next.pop(0))
+        path, method = request.path, request.method
+        if method == "POST" and path == "/api/bot/cases":
+            return web.json_response(self.case(), status=201)
+        if method == "GET" and path.startswith("/api/bot/cases/"):
+            if path.rsplit("/", 1)[-1] != NUMBER:
+                return web.json_response({"error": {"code": "case_not_found", "message": "no"}}, status=404)
+            return web.json_response(self.case())
+        if path.endswith("/timeline"):
+            return web.json_response({"case": NUMBER, "action": body["action"], "at": "x"}, status=201)
+        if path.endswith("/handoff"):
+            self.status = "queued"
+            due = (dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.timezone.utc)).isoformat()
+            return web.json_response({"case": self.case(), "queue_position": 3,
+                                      "agents_online": self.agents_online, "first_response_due": due})
+        if path.endswith("/messages"):
+            return web.json_response({"id": 1, "direction": "customer", "text": body["text"]}, status=201)
+        if path.endswith("/resolve"):
+            self.status = "resolved"
+        return web.json_response(self.case())
+
+
+@contextlib.asynccontextmanager
+async def running_standin(port: int) -> AsyncIterator[StandIn]:
+    standin = StandIn()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", standin.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield standin
+    finally:
+        await runner.cleanup()
