@@ -83,18 +83,18 @@ class ActionComplaintAccept(CaseAction):
             dispatcher.utter_message(response="utter_complaint_accepted", case_number=journal.case_number)
         else:
             dispatcher.utter_message(response="utter_complaint_accepted_pending")
-        events += [
-            SlotSet("case_number_told", bool(journal.case_number)),
-            SlotSet("complaint_step", "accepted"),
-            SlotSet("emotion_level", level),
-            SlotSet("complaint_category", guess),
-            # the complaint message already says what happened when its category could be told from it
-            SlotSet("complaint_details", text[:500] if guess and len(text) >= 6 else None),
-            SlotSet("complaint_expectation", None),
-            SlotSet("complaint_remedy", None),
-            SlotSet("remedy_offers", None),
-            SlotSet("remedy_rejected", []),
-        ]
+        events += [SlotSet("case_number_told", bool(journal.case_number)), SlotSet("complaint_step", "accepted"),
+                   SlotSet("emotion_level", max(level, int(tracker.get_slot("emotion_level") or 0)))]
+        if tracker.get_slot("complaint_step") in (None, "done"):  # a new matter: nothing carried over
+            events += [
+                SlotSet("complaint_category", guess),
+                # the complaint message already says what happened when its category could be told from it
+                SlotSet("complaint_details", text[:500] if guess and len(text) >= 6 else None),
+                SlotSet("complaint_expectation", None),
+                SlotSet("complaint_remedy", None),
+                SlotSet("remedy_offers", None),
+                SlotSet("remedy_rejected", []),
+            ]
         number = entity(tracker, "order_number")
         if number:
             events.append(SlotSet("order_number", number))

@@ -39,7 +39,8 @@ def domain_intents(domain_dict):
 def test_every_intent_has_enough_examples_in_both_languages(domain_dict):
     for language in ("zh", "en"):
         examples = examples_by_intent(language)
-        for intent in domain_intents(domain_dict) - {"faq"}:
+        # EXTERNAL_* intents are triggered by handoff_service, never typed
+        for intent in {i for i in domain_intents(domain_dict) - {"faq"} if not i.startswith("EXTERNAL_")}:
             needed = 40 if intent in CONFUSABLE else 25
             assert len(examples[intent]) >= needed, (language, intent, len(examples[intent]))
         faq = {name.split("/", 1)[1] for name in examples if name.startswith("faq/")}
