@@ -23,6 +23,9 @@ class CaseAction(Action, abc.ABC):
     def __init__(self, client: Optional[HandoffClient] = None, orders: Optional[OrderBackend] = None) -> None:
         self._client, self._orders = client, orders
 
+    @abc.abstractmethod
+    def name(self) -> Text: ...  # abstract: rasa_sdk registers only concrete actions
+
     @property
     def client(self) -> HandoffClient:
         return self._client or default_handoff_client()

@@ -1,4 +1,4 @@
-"""Two-stage fallback: first ask to rephrase with suggestions, then offer a person.
+"""Two-stage fallback: first ask to rephrase with suggestions, then hand over to a person.
 
 Unusable input (empty, emoji only, markup only, too long) gets its own answer
 and does not count as a misunderstanding.
@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import label
@@ -59,4 +60,5 @@ class ActionHandleFallback(Action):
             dispatcher.utter_message(response="utter_ask_rephrase", buttons=suggestions(tracker, domain))
         else:
             dispatcher.utter_message(response="utter_offer_human")
+            return [FollowupAction("action_handoff")]  # the case and what was said go to the queue
         return []

@@ -33,10 +33,11 @@ async def test_suggestions_follow_language_and_script(dispatcher, domain_dict):
     assert dispatcher.messages[0]["buttons"][0]["title"] == "Refunds"
 
 
-async def test_second_misunderstanding_in_a_row_offers_a_person(dispatcher, domain_dict):
+async def test_second_misunderstanding_in_a_row_hands_over_to_a_person(dispatcher, domain_dict):
     tracker = make_tracker(intent="nlu_fallback", events=[user("nlu_fallback"), user("nlu_fallback")])
-    await ActionHandleFallback().run(dispatcher, tracker, domain_dict)
+    events = await ActionHandleFallback().run(dispatcher, tracker, domain_dict)
     assert responses(dispatcher) == ["utter_offer_human"]
+    assert events == [{"event": "followup", "timestamp": None, "name": "action_handoff"}]
 
 
 def test_understood_message_resets_the_count_and_bad_input_does_not_count():

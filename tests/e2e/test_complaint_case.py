@@ -35,7 +35,7 @@ def texts(replies):
 
 def finished_case(handoff_service, token, number):
     case = handoff_service.get(f"/api/bot/cases/{number}")
-    timeline = staff_get(handoff_service, token, f"/api/cases/{case['id']}/timeline")
+    timeline = staff_get(handoff_service, token, f"/api/cases/{case['id']}/timeline")["events"]
     return case, timeline
 
 
