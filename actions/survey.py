@@ -57,6 +57,13 @@ def parse_rating(text: Text, yes_no: bool = False) -> Optional[int]:
     return None
 
 
+def valid_rating(value: Any) -> Optional[int]:
+    """An answer already validated (1-5), or None (not asked yet, raw text, or 0 = skipped)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value <= 5:
+        return int(value)
+    return None
+
+
 def wants_to_skip(tracker: Tracker) -> bool:
     text = (tracker.latest_message.get("text") or "").lower()
     return latest_intent(tracker) in ("stop", "deny") and not parse_rating(text) or any(w in text for w in SKIP_WORDS)
@@ -76,7 +83,7 @@ class ValidateSurveyForm(FormValidationAction):
     def _rating(self, slot: Text, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
         if wants_to_skip(tracker):
             # 0 = not answered; the form ends and action_survey_submit sends only real answers
-            left = {s: 0 for s in RATING_SLOTS if not tracker.get_slot(s)}
+            left = {s: 0 for s in RATING_SLOTS if valid_rating(tracker.get_slot(s)) is None}
             return {**left, "csat_comment": "-", "survey_skipped": True}
         rating = rating_from(tracker, value, slot)
         if rating is None:
@@ -113,8 +120,8 @@ class ActionSurveySubmit(CaseAction):
         return "action_survey_submit"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
-        answers = {slot.replace("csat_", ""): tracker.get_slot(slot) for slot in RATING_SLOTS}
-        answers = {k: int(v) for k, v in answers.items() if v}
+        answers = {slot.replace("csat_", ""): valid_rating(tracker.get_slot(slot)) for slot in RATING_SLOTS}
+        answers = {k: v for k, v in answers.items() if v is not None}
         comment = tracker.get_slot("csat_comment")
         if comment and comment != "-":
             answers["comment"] = comment

@@ -41,6 +41,21 @@ class LocalizedNLG(TemplatedNaturalLanguageGenerator):
     def __init__(self, endpoint_config: Any = None, domain: Any = None) -> None:
         super().__init__(domain.responses if domain is not None else {})
 
+    def _fill_response(
+        self, response: Dict[Text, Any], filled_slots: Optional[Dict[Text, Any]] = None, **kwargs: Any
+    ) -> Dict[Text, Any]:
+        # Button payloads are intents with JSON entities ('/inform{"rating":"5"}'), never templates:
+        # keep them out of Rasa's {placeholder} interpolation (which would log an error for each).
+        buttons = response.get("buttons") or []
+        payloads = [button.get("payload") for button in buttons]
+        for button in buttons:
+            button.pop("payload", None)
+        filled = super()._fill_response(response, filled_slots, **kwargs)
+        for button, payload in zip(filled.get("buttons") or [], payloads):
+            if payload is not None:
+                button["payload"] = payload
+        return filled
+
     async def generate(
         self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text, **kwargs: Any
     ) -> Optional[Dict[Text, Any]]:

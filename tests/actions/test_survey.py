@@ -58,3 +58,17 @@ async def test_skipped_survey_sends_nothing(domain_dict, unused_port):
         dispatcher, make_tracker({"case_number": NUMBER, "csat_overall": None}), domain_dict)
     assert responses(dispatcher) == ["utter_survey_skipped"]
     assert {"event": "slot", "timestamp": None, "name": "csat_overall", "value": None} in events
+
+
+async def test_skipping_midway_sends_only_real_answers(domain_dict, unused_port):
+    form, dispatcher = ValidateSurveyForm(), CollectingDispatcher()
+    # the raw text is already in the slot when the validator runs
+    skip = make_tracker({"csat_overall": 5, "csat_attitude": "跳过"}, intent="stop", text="跳过")
+    filled = form.validate_csat_attitude("跳过", dispatcher, skip, domain_dict)
+    assert filled["csat_attitude"] == 0 and "csat_overall" not in filled
+    slots = {"case_number": NUMBER, "case_journal": [], "case_number_told": True, "csat_overall": 5,
+             "csat_attitude": "跳过", "csat_speed": None, "csat_solved": None, "csat_comment": None}
+    async with running_standin(unused_port) as service:
+        client = HandoffClient(f"http://127.0.0.1:{unused_port}", token="t")
+        await ActionSurveySubmit(client=client).run(dispatcher, make_tracker(slots), domain_dict)
+    assert service.requests[-1][2] == {"overall": 5}

@@ -38,3 +38,11 @@ async def test_filled_values_are_html_escaped():
 async def test_unknown_response_gives_nothing():
     nlg, tracker = nlg_and_tracker()
     assert await nlg.generate("utter_does_not_exist", tracker, "rest") is None
+
+
+async def test_button_payloads_with_entities_are_kept_verbatim(capfd):
+    nlg, tracker = nlg_and_tracker(language="zh")
+    response = await nlg.generate("utter_ask_csat_overall", tracker, "rest")
+    assert response["buttons"][0] == {"title": "5 分", "payload": '/inform{"rating":"5"}'}
+    out, err = capfd.readouterr()
+    assert "interpolator" not in out + err  # Rasa's interpolator logs an error for every JSON payload
