@@ -322,3 +322,20 @@ def login(page: Page, service: Service, username: str, *, lang: str = "zh") -> P
     expect(page.locator("#work-view")).to_be_visible()
     expect(page.locator("#live")).to_have_class("live on")  # the websocket is up
     return page
+
+
+# ---------------------------------------------------------------- the whole loop, for real
+
+
+@pytest.fixture(scope="session")
+def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator["LoopServers"]:
+    """handoff_service + action server + Rasa (current model) + a callback receiver, really running
+    (tests/browser/loop_servers.py). Started once, on first use, for every full-loop test: a Rasa
+    start costs most of a minute on two cores."""
+    from loop_servers import LoopServers
+
+    servers = LoopServers(tmp_path_factory.mktemp("loop")).start()
+    try:
+        yield servers
+    finally:
+        servers.stop()
