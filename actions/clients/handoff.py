@@ -95,7 +95,7 @@ def handoff_client_from_env(env: Optional[Dict[str, str]] = None) -> HandoffClie
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
 # Journal operations, in the order they must land. "create" opens the case; the others need its number.

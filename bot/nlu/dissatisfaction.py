@@ -1,7 +1,7 @@
 """Strong dissatisfaction inside another flow is a complaint (SPEC §2).
 
-Runs after the classifiers: when `EmotionDetector` found a clearly upset customer
-(level >= `min_level`) and the message was understood as a service request (order
+Runs after the classifiers: when `EmotionDetector` found a very upset customer
+(level >= `min_level`, 3 by default: threats to report or leave, strong anger) and the message was understood as a service request (order
 status, refund, a question...), the intent becomes `complain`; the original intent
 stays in the parse result as `rerouted_from`, so the complaint script can guess the
 category from it. Answers (affirm/deny), small talk, stop and asking for a person keep
@@ -27,12 +27,12 @@ KEEP = {"complain", "request_human", "stop", "affirm", "deny", "greet", "goodbye
 class DissatisfactionRouter(MessageProcessor):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"min_level": 2}
+        return {"min_level": 3}
 
     def process_message(self, message: Message) -> None:
         level = (message.get(EMOTION_KEY) or {}).get("level") or 0
         intent = message.get(INTENT) or {}
-        if level < self.config.get("min_level", 2) or not intent.get("name") or intent["name"] in KEEP:
+        if level < self.config.get("min_level", 3) or not intent.get("name") or intent["name"] in KEEP:
             return
         message.set(REROUTED_KEY, dict(intent), add_to_output=True)
         message.set(INTENT, {"name": COMPLAIN, "confidence": intent.get("confidence", 1.0)}, add_to_output=True)

@@ -102,5 +102,7 @@ def test_strong_dissatisfaction_in_another_flow_becomes_a_complaint():
     assert message.get("rerouted_from")["name"] == "order_status"
     calm = routed("我的订单什么时候到？", "order_status")
     assert calm.get(INTENT)["name"] == "order_status" and calm.get("rerouted_from") is None
+    cursing = routed("where is my damn order", "order_status")  # upset (level 2), not yet a complaint
+    assert cursing.get(INTENT)["name"] == "order_status"
     answer = routed("不对！！你们搞错了！！气死了", "deny")  # answers keep their intent
     assert answer.get(INTENT)["name"] == "deny"
