@@ -3,6 +3,7 @@
 # in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright for
 # Python; no browser download). Each run starts its own handoff_service on a
 # temporary SQLite database and a free port, with a stand-in for Rasa's HTTP API.
+# The full-loop tests (test_full_loop.py, test_callback.py) also start the real Rasa (current model, trained by .ci/train.sh if needed), the action server and another handoff_service (tests/browser/loop_servers.py).
 # Screenshots go to var/artifacts/screenshots/ (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
