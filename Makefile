@@ -49,7 +49,8 @@ bench: setup train
 	$(PY) bench/nlu_eval.py
 	$(PY) bench/emotion_eval.py
 	$(PY) bench/latency.py
-	@if [ -f bench/handoff_load.py ]; then .venv-handoff/bin/python bench/handoff_load.py; fi
+	.venv-handoff/bin/python bench/handoff_load.py
+	.venv-handoff/bin/python bench/handoff_e2e.py
 
 clean:
 	rm -rf models var/results .pytest_cache
