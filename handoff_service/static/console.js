@@ -339,7 +339,8 @@ function card(c, extra) {
       el("span", { className: "card-bottom" },
         el("span", { className: "lang-tag", text: (c.language || "").toUpperCase() }),
         extra || null,
-        c.status === "queued" || c.status === "transferred" ? countdown(c.first_response_due) : countdown(c.result_due))));
+        c.status === "resolved" || c.status === "closed" ? null  // no clock once the result is in
+          : c.status === "queued" || c.status === "transferred" ? countdown(c.first_response_due) : countdown(c.result_due))));
 }
 
 function renderQueue() {
