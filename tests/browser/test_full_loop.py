@@ -97,10 +97,11 @@ def test_chinese_loop_widget_to_console_and_back_with_survey(new_page, loop):
     expect(chat.locator(".rw-title")).to_have_text("在线客服")
 
     # the customer asks for a person; the bot hands off and says where they are in the queue
+    waiting = len(loop.api("GET", "/api/queue")["cases"])
     say(chat, "转人工")
     queued = chat.locator(BOT_TEXTS, has_text="转接人工客服")
     expect(queued).to_be_visible()
-    expect(queued).to_contain_text("您前面还有")
+    expect(queued).to_contain_text(f"您目前排在第 {waiting + 1} 位")
     screenshot(chat, "loop-zh-1-widget-queued")
     cid = conversation_id(chat)
     number = loop.tracker(cid)["slots"]["case_number"]
