@@ -61,10 +61,11 @@ class ActionHandoff(CaseAction):
         level = int(tracker.get_slot("emotion_level") or 0)
         return {
             "problem": problem[:4000],
-            "collected": {**collected(tracker), "language": language(tracker),
-                          "script": tracker.get_slot("script") or "simplified",
-                          "remedy": tracker.get_slot("complaint_remedy"),
-                          "recent_messages": texts},
+            "collected": {k: v for k, v in {
+                **collected(tracker), "language": language(tracker),
+                "script": tracker.get_slot("script") or "simplified",
+                "remedy": tracker.get_slot("complaint_remedy"),
+                "recent_messages": texts}.items() if v},  # only what is known
             "steps_tried": steps_tried(tracker),
             "emotion": f"level {level}",
             "severity": RAISED_TIER if level >= 3 else "normal",
