@@ -18,7 +18,7 @@ from actions.cases import CaseAction
 from actions.clients.handoff import HandoffUnavailable
 from actions.common import label, language, latest_intent
 from actions.complaint_policy import CATEGORIES, HUMAN_DECISION, REMEDIES, complaint_policy
-from actions.orders import ORDER_NUMBER
+from actions.orders import checked_order_number
 from bot.text import strip_markup
 
 SHOP_TZ = ZoneInfo("Asia/Shanghai")
@@ -144,12 +144,7 @@ class ValidateComplaintForm(FormValidationAction):
 
     def validate_order_number(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: Dict[Text, Any]) -> Dict[Text, Any]:
-        if isinstance(value, list):
-            value = value[-1] if value else None
-        if isinstance(value, str) and ORDER_NUMBER.match(value):
-            return {"order_number": value}
-        dispatcher.utter_message(response="utter_wrong_order_number")
-        return {"order_number": None}
+        return checked_order_number(value, dispatcher)
 
     def validate_complaint_details(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: Dict[Text, Any]) -> Dict[Text, Any]:

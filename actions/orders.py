@@ -141,6 +141,16 @@ class ActionCheckModify(OrderAction):
         return []
 
 
+def checked_order_number(value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+    """A form's order_number answer: kept when it looks like one, else asked again with a hint."""
+    if isinstance(value, list):
+        value = value[-1] if value else None
+    if isinstance(value, str) and ORDER_NUMBER.match(value):
+        return {"order_number": value}
+    dispatcher.utter_message(response="utter_wrong_order_number")
+    return {"order_number": None}
+
+
 class OrderNumberFormValidation(FormValidationAction, abc.ABC):
     """Checks the order number's format; asks again, with a hint, when an answer holds none."""
 
@@ -153,12 +163,7 @@ class OrderNumberFormValidation(FormValidationAction, abc.ABC):
     def validate_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> Dict[Text, Any]:
-        if isinstance(value, list):
-            value = value[-1] if value else None
-        if isinstance(value, str) and ORDER_NUMBER.match(value):
-            return {"order_number": value}
-        dispatcher.utter_message(response="utter_wrong_order_number")
-        return {"order_number": None}
+        return checked_order_number(value, dispatcher)
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
         events = await super().run(dispatcher, tracker, domain)

@@ -7,15 +7,15 @@ rule, form or fallback can answer in between. Intents triggered by handoff_servi
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, Optional, Text
 
-from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.policies._base import TrackerRulePolicy
 
 RELAY_ACTION = "action_relay_to_agent"
 HANDOFF_SLOT = "handoff_active"
@@ -33,21 +33,12 @@ def next_action(tracker: DialogueStateTracker) -> Optional[Text]:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False)
-class HandoffPolicy(Policy):
+class HandoffPolicy(TrackerRulePolicy):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"priority": 7}  # above RulePolicy (6)
 
-    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
-        return self._resource  # nothing to learn
-
-    def predict_action_probabilities(
-        self,
-        tracker: DialogueStateTracker,
-        domain: Domain,
-        rule_only_data: Optional[Dict[Text, Any]] = None,
-        **kwargs: Any,
-    ) -> PolicyPrediction:
+    def decide(self, tracker: DialogueStateTracker, domain: Domain) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
         action = next_action(tracker)
         if action is not None:

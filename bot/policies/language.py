@@ -11,16 +11,16 @@ the slot) — the first reply already follows a switch.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
-from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import SlotSet
-from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.engine.storage.resource import Resource
+
+from bot.policies._base import TrackerRulePolicy
 
 TRACKED_SLOTS = ("language", "script")
 
@@ -38,19 +38,10 @@ def slot_updates(tracker: DialogueStateTracker) -> List[SlotSet]:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False)
-class LanguageSlotPolicy(Policy):
+class LanguageSlotPolicy(TrackerRulePolicy):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"priority": 0}
 
-    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
-        return self._resource  # nothing to learn
-
-    def predict_action_probabilities(
-        self,
-        tracker: DialogueStateTracker,
-        domain: Domain,
-        rule_only_data: Optional[Dict[Text, Any]] = None,
-        **kwargs: Any,
-    ) -> PolicyPrediction:
+    def decide(self, tracker: DialogueStateTracker, domain: Domain) -> PolicyPrediction:
         return self._prediction(self._default_predictions(domain), events=slot_updates(tracker))

@@ -6,13 +6,11 @@ each test asserts none was attempted."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp import web
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from threaded_server import ThreadedServer
 
 REPO = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -48,7 +47,7 @@ def free_port() -> int:
 
 
 @dataclass
-class RasaStandIn:
+class RasaStandIn(ThreadedServer):
     """Rasa's HTTP API as handoff_service uses it: reads trackers, takes events.
     Conversations whose id starts with 'down-' answer 503 (Rasa unreachable)."""
 
@@ -56,9 +55,6 @@ class RasaStandIn:
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     posts: list[dict[str, Any]] = field(default_factory=list)
     queries: list[dict[str, str]] = field(default_factory=list)
-    loop: asyncio.AbstractEventLoop | None = None
-    thread: threading.Thread | None = None
-    _stop: asyncio.Event | None = None
 
     @property
     def url(self) -> str:
@@ -95,33 +91,10 @@ class RasaStandIn:
         self.posts.append({"conversation_id": cid, "event": "trigger_intent", **body})
         return web.json_response({"tracker": {"sender_id": cid}, "messages": []})
 
-    async def _main(self, ready: threading.Event) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/conversations/{cid}/tracker", self._tracker)
         app.router.add_post("/conversations/{cid}/tracker/events", self._events)
         app.router.add_post("/conversations/{cid}/trigger_intent", self._trigger)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = runner.addresses[0][1]
-        self._stop = asyncio.Event()
-        ready.set()
-        await self._stop.wait()
-        await runner.cleanup()
-
-    def start(self) -> None:
-        ready = threading.Event()
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self._main(ready),), daemon=True)
-        self.thread.start()
-        assert ready.wait(30), "Rasa stand-in did not start"
-
-    def stop(self) -> None:
-        if self.loop and self._stop and self.thread:
-            self.loop.call_soon_threadsafe(self._stop.set)
-            self.thread.join(30)
-            self.loop.close()
 
     def bot_events(self, conversation_id: str) -> list[dict[str, Any]]:
         return [p for p in list(self.posts) if p["conversation_id"] == conversation_id and p.get("event") == "bot"]

@@ -12,7 +12,6 @@ action server run from .venv, handoff_service from .venv-handoff.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import secrets
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from aiohttp import web
+from threaded_server import ThreadedServer
 
 REPO = Path(__file__).resolve().parents[2]
 RASA_BIN = REPO / ".venv" / "bin"
@@ -70,16 +70,13 @@ class Received:
 
 
 @dataclass
-class CallbackReceiver:
+class CallbackReceiver(ThreadedServer):
     """A small HTTP server Rasa's `callback` channel posts the bot's (and the agents') messages to:
     `POST /bot` with {"recipient_id": ..., "text": ..., ...}. Records every post."""
 
     port: int = 0
     received: list[Received] = field(default_factory=list)
     _cond: threading.Condition = field(default_factory=threading.Condition)
-    _loop: asyncio.AbstractEventLoop | None = None
-    _thread: threading.Thread | None = None
-    _stop: asyncio.Event | None = None
 
     @property
     def url(self) -> str:
@@ -92,30 +89,8 @@ class CallbackReceiver:
             self._cond.notify_all()
         return web.json_response({"ok": True})
 
-    async def _main(self, ready: threading.Event) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/bot", self._post)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", self.port or 0).start()
-        self.port = runner.addresses[0][1]
-        self._stop = asyncio.Event()
-        ready.set()
-        await self._stop.wait()
-        await runner.cleanup()
-
-    def start(self) -> None:
-        ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(ready),), daemon=True)
-        self._thread.start()
-        assert ready.wait(30), "callback receiver did not start"
-
-    def stop(self) -> None:
-        if self._loop and self._stop and self._thread:
-            self._loop.call_soon_threadsafe(self._stop.set)
-            self._thread.join(30)
-            self._loop.close()
 
     def messages(self, recipient: str) -> list[dict[str, Any]]:
         with self._cond:
