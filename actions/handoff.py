@@ -131,3 +131,16 @@ class ActionRelayToAgent(CaseAction):
             # the only time the bot speaks during a handoff: the message did not reach the agent
             dispatcher.utter_message(response="utter_relay_failed")
         return []
+
+
+class ActionHandoffResolved(CaseAction):
+    """The agent resolved the case: the bot is back, and the matter is settled — a later complaint
+    opens a new case. The survey follows (rule)."""
+
+    def name(self) -> Text:
+        return "action_handoff_resolved"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        dispatcher.utter_message(response="utter_handoff_resolved")
+        # the case number stays (the survey answers go to it); "done" makes the next matter a new case
+        return [SlotSet("handoff_active", False), SlotSet("complaint_step", "done")]

@@ -264,3 +264,14 @@ async def test_relay_passes_the_message_and_says_nothing(domain_dict, store, unu
     assert service.requests[-1][2] == {"text": "好的，我等一下", "metadata": {"language": "zh", "intent": "affirm"}}
     d = await conv.run(handoff.ActionRelayToAgent, domain_dict, text="还在吗", intent="inform")  # service gone
     assert responses(d) == ["utter_relay_failed"]
+
+
+async def test_after_the_agent_resolves_a_new_complaint_opens_a_new_case(domain_dict, store, unused_port):
+    async with running_standin(unused_port) as service:
+        conv = Conversation(client_for(unused_port), store, case_number=NUMBER, case_number_told=True,
+                            complaint_step="needs_colleague", handoff_active=True)
+        d = await conv.run(handoff.ActionHandoffResolved, domain_dict, intent="EXTERNAL_handoff_resolved")
+        assert responses(d) == ["utter_handoff_resolved"]
+        assert conv.slots["handoff_active"] is False and conv.slots["complaint_step"] == "done"
+        await conv.run(complaints.ActionComplaintAccept, domain_dict, text="我又要投诉", intent="complain")
+    assert [p for m, p, _ in service.requests][0] == "/api/bot/cases"  # a new case, not the settled one
