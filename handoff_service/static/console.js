@@ -22,7 +22,7 @@ const STRINGS = {
     created: "创建时间", first_response: "首次响应时限", result_due: "结果时限",
     problem: "问题", collected: "已收集信息", steps_tried: "已尝试步骤", emotion: "情绪", severity: "严重程度",
     reason: "转人工原因", description: "描述", none: "—",
-    you_own: "我负责", you_handle: "我处理中",
+    you_own: "我负责", you_handle: "我处理中", you_handled: "我处理过",
     left: "剩余 {t}", overdue: "已超时 {t}", met: "已达成", breached: "已超时",
     customer: "顾客", bot: "机器人", agent: "坐席",
     pending: "发送中…", delivered: "已送达", failed: "发送失败", retry: "重试",
@@ -61,7 +61,7 @@ const STRINGS = {
     created: "Opened", first_response: "First response due", result_due: "Result due",
     problem: "Problem", collected: "Collected", steps_tried: "Steps tried", emotion: "Emotion", severity: "Severity",
     reason: "Handoff reason", description: "Description", none: "—",
-    you_own: "I own", you_handle: "I handle",
+    you_own: "I own", you_handle: "I handle", you_handled: "I handled",
     left: "{t} left", overdue: "{t} overdue", met: "met", breached: "breached",
     customer: "Customer", bot: "Bot", agent: "Agent",
     pending: "sending…", delivered: "delivered", failed: "not delivered", retry: "Retry",
@@ -358,7 +358,8 @@ function renderMine() {
   state.mine.forEach((c) => {
     const roles = [];
     if (c.owner && c.owner.id === meId) roles.push(t("you_own"));
-    if (c.handler && c.handler.id === meId) roles.push(t("you_handle"));
+    const settled = c.status === "resolved" || c.status === "closed";
+    if (c.handler && c.handler.id === meId) roles.push(t(settled ? "you_handled" : "you_handle"));
     list.append(card(c, el("span", { className: "role", text: roles.join(" · ") })));
   });
   $("mine-empty").hidden = state.mine.length > 0;

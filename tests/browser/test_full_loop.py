@@ -167,6 +167,9 @@ def test_chinese_loop_widget_to_console_and_back_with_survey(new_page, loop):
     # the console shows the case resolved, and its timeline
     alice.locator("#timeline").locator("xpath=..").locator("summary").click()
     expect(alice.locator("#timeline")).to_contain_text("alice")
+    settled = alice.locator("#mine-list .card", has_text=number)  # settled: no clock, "handled"
+    expect(settled).to_contain_text("我处理过")
+    expect(settled.locator(".countdown")).to_have_count(0)
     screenshot(alice, "loop-zh-6-console-resolved")
     loop.alive()
 
