@@ -73,6 +73,13 @@ class HandoffService:
             return json.loads(response.read())
 
 
+def current_model() -> Path:
+    """RASA_MODEL, else the production model (`.ci/train.sh` trains it when its inputs changed)."""
+    model = os.environ.get("RASA_MODEL") or subprocess.run(
+        [str(ROOT / ".ci" / "train.sh")], capture_output=True, text=True, check=True).stdout.strip()
+    return ROOT / model
+
+
 @pytest.fixture(scope="session")
 def handoff_service(tmp_path_factory):
     if not HANDOFF_PYTHON.exists():
@@ -88,8 +95,7 @@ def handoff_service(tmp_path_factory):
 @pytest.fixture(scope="session")
 def rasa_servers(tmp_path_factory, handoff_service):
     """Yields the REST webhook URL; the model path comes from RASA_MODEL or .ci/train.sh."""
-    model = os.environ.get("RASA_MODEL") or subprocess.run(
-        [str(ROOT / ".ci" / "train.sh")], capture_output=True, text=True, check=True).stdout.strip()
+    model = current_model()
     work = tmp_path_factory.mktemp("rasa")
     rasa_port, actions_port = free_port(), free_port()
     (work / "endpoints.yml").write_text(
@@ -103,7 +109,7 @@ def rasa_servers(tmp_path_factory, handoff_service):
         [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "-p", str(actions_port)],
         cwd=ROOT, env=env, stdout=logs["actions"].open("w"), stderr=subprocess.STDOUT)
     rasa = subprocess.Popen(
-        [str(BIN / "rasa"), "run", "--model", str(ROOT / model), "--interface", "127.0.0.1", "--port", str(rasa_port),
+        [str(BIN / "rasa"), "run", "--model", str(model), "--interface", "127.0.0.1", "--port", str(rasa_port),
          "--endpoints", str(work / "endpoints.yml"), "--credentials", str(ROOT / "credentials.yml")],
         cwd=ROOT, env=env, stdout=logs["rasa"].open("w"), stderr=subprocess.STDOUT)
     try:

@@ -1,20 +1,16 @@
 """The FAQ response selector in the trained model: it answers faq messages and skips the rest."""
 import asyncio
-import os
-import subprocess
 
 import pytest
 
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import current_model
 
 
 @pytest.fixture(scope="module")
 def agent():
     from rasa.core.agent import load_agent
 
-    model = os.environ.get("RASA_MODEL") or subprocess.run(
-        [str(ROOT / ".ci" / "train.sh")], capture_output=True, text=True, check=True).stdout.strip()
-    return asyncio.run(load_agent(model_path=str(ROOT / model)))
+    return asyncio.run(load_agent(model_path=str(current_model())))
 
 
 def parse(agent, text):
