@@ -91,21 +91,29 @@ def timeline_actions(loop: LoopServers, case_id: int) -> list[tuple[str, str | N
             for e in events]
 
 
+def ask_for_a_person(chat, loop: LoopServers, message: str, handed_off: str, place: str,
+                     shot: str) -> tuple[str, str]:
+    """The customer asks for a person; the bot's answer names the queue place and the case number.
+    Returns (conversation id, case number)."""
+    waiting = len(loop.api("GET", "/api/queue")["cases"])
+    say(chat, message)
+    queued = chat.locator(BOT_TEXTS, has_text=handed_off)
+    expect(queued).to_be_visible()
+    expect(queued).to_contain_text(place.format(waiting + 1))
+    screenshot(chat, shot)
+    cid = conversation_id(chat)
+    number = loop.tracker(cid)["slots"]["case_number"]
+    assert number and number in queued.inner_text()
+    return cid, number
+
+
 def test_chinese_loop_widget_to_console_and_back_with_survey(new_page, loop):
     alice = login(new_page(), loop, "alice")  # logged in first: an agent is online
     chat = open_chat(new_page(), loop)
     expect(chat.locator(".rw-title")).to_have_text("在线客服")
 
     # the customer asks for a person; the bot hands off and says where they are in the queue
-    waiting = len(loop.api("GET", "/api/queue")["cases"])
-    say(chat, "转人工")
-    queued = chat.locator(BOT_TEXTS, has_text="转接人工客服")
-    expect(queued).to_be_visible()
-    expect(queued).to_contain_text(f"您目前排在第 {waiting + 1} 位")
-    screenshot(chat, "loop-zh-1-widget-queued")
-    cid = conversation_id(chat)
-    number = loop.tracker(cid)["slots"]["case_number"]
-    assert number and number in queued.inner_text()
+    cid, number = ask_for_a_person(chat, loop, "转人工", "转接人工客服", "您目前排在第 {} 位", "loop-zh-1-widget-queued")
 
     # the case appears in the agent's queue without a reload, with the summary card
     card = alice.locator("#queue-list .card", has_text=number)
@@ -180,15 +188,8 @@ def test_english_loop_with_a_transfer_keeps_the_owner(new_page, loop):
     chat = open_chat(new_page(), loop, lang="en")
     expect(chat.locator(".rw-title")).to_have_text("Customer service")
 
-    waiting = len(loop.api("GET", "/api/queue")["cases"])
-    say(chat, "I want to talk to a human agent")
-    queued = chat.locator(BOT_TEXTS, has_text="passed you to a colleague")
-    expect(queued).to_be_visible()
-    expect(queued).to_contain_text(f"You are number {waiting + 1} in the queue")
-    screenshot(chat, "loop-en-1-widget-queued")
-    cid = conversation_id(chat)
-    number = loop.tracker(cid)["slots"]["case_number"]
-    assert number and number in queued.inner_text()
+    cid, number = ask_for_a_person(chat, loop, "I want to talk to a human agent", "passed you to a colleague",
+                                   "You are number {} in the queue", "loop-en-1-widget-queued")
 
     # alice accepts and transfers to bob before anyone replies
     card = alice.locator("#queue-list .card", has_text=number)
