@@ -1,7 +1,7 @@
 """Two-stage fallback: first ask to rephrase with suggestions, then hand over to a person.
 
 Unusable input (empty, emoji only, markup only, too long) gets its own answer
-and does not count as a misunderstanding.
+and does not count as a misunderstanding; gibberish does count as one.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ SUGGESTABLE = {
     "account_issue", "invoice", "product_inquiry", "service_outage", "complain", "request_human",
 }
 MAX_SUGGESTIONS = 3
+COMMON_REQUESTS = ["order_status", "return_exchange", "refund"]  # suggested when the ranking says nothing
 
 
 def consecutive_misunderstandings(tracker: Tracker) -> int:
@@ -35,7 +36,7 @@ def consecutive_misunderstandings(tracker: Tracker) -> int:
         parse = event.get("parse_data") or {}
         if (parse.get("intent") or {}).get("name") != "nlu_fallback":
             break
-        if not parse.get("input_issue"):
+        if parse.get("input_issue") not in INPUT_ISSUE_RESPONSES:
             count += 1
     return count
 
@@ -43,6 +44,7 @@ def consecutive_misunderstandings(tracker: Tracker) -> int:
 def suggestions(tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Text]]:
     ranking = tracker.latest_message.get("intent_ranking") or []
     intents = [item["name"] for item in ranking if item.get("name") in SUGGESTABLE][:MAX_SUGGESTIONS]
+    intents = intents or list(COMMON_REQUESTS)
     if "request_human" not in intents:
         intents.append("request_human")
     return [{"title": label(domain, f"utter_suggest_{intent}", tracker), "payload": f"/{intent}"} for intent in intents]

@@ -2,21 +2,30 @@
 
 `InputSanitizer` runs first: it strips markup (so `<script>` never reaches the model
 or a reply), truncates very long messages, and notes what was wrong with the input.
+`GibberishDetector` learns the words of the training data and notes Latin-letter
+text that is almost all unknown words ("qzxv bnmlk") as `gibberish`.
 `InputIssueRouter` runs last: such input is sent to the fallback path, with
 `input_issue` in the parse result, so the fallback action can answer to the point.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Text
+import json
+import re
+from typing import Any, Dict, Iterable, List, Optional, Set, Text
 
+from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot import text as textlib
 from bot.nlu._base import MessageProcessor
 
-ISSUE_KEY = "input_issue"  # parse-result key: empty, symbols_only, markup_only or too_long
+ISSUE_KEY = "input_issue"  # parse-result key: empty, symbols_only, markup_only, too_long, gibberish
 FALLBACK_INTENT = "nlu_fallback"
 
 
@@ -41,6 +50,71 @@ class InputSanitizer(MessageProcessor):
             message.set(ISSUE_KEY, issue)
         # the tokenizer needs at least one character
         message.set(TEXT, clean or " ")
+
+
+_LATIN_WORD = re.compile(r"[a-z]{3,}")
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def is_gibberish(words: Iterable[str], vocabulary: Set[str], max_known_share: float) -> bool:
+    """Letters-only words (lower case) are mostly unknown, and a Latin word of 3+ letters is among the unknown.
+
+    The known share counts characters, so a Chinese particle around a keyboard mash
+    ("的 qzxv 吧") does not make it readable. Words with digits are not judged.
+    """
+    words = [w for w in words if _LETTERS.fullmatch(w)]
+    unknown = [w for w in words if w not in vocabulary]
+    if not any(_LATIN_WORD.fullmatch(w) for w in unknown):
+        return False
+    known_chars = sum(len(w) for w in words if w in vocabulary)
+    return known_chars < max_known_share * sum(len(w) for w in words)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class GibberishDetector(GraphComponent):
+    """Notes `gibberish` for text whose words the training data has (almost) never seen."""
+
+    VOCABULARY_FILE = "vocabulary.json"
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"max_known_share": 0.25}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 vocabulary: Optional[Set[str]] = None) -> None:
+        self.config = config
+        self._model_storage, self._resource = model_storage, resource
+        self.vocabulary = vocabulary or set()
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "GibberishDetector":
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "GibberishDetector":
+        with model_storage.read_from(resource) as directory:
+            words = json.loads((directory / cls.VOCABULARY_FILE).read_text(encoding="utf-8"))
+        return cls(config, model_storage, resource, set(words))
+
+    def train(self, training_data: TrainingData) -> Resource:
+        self.vocabulary = {w for example in training_data.training_examples for w in _words(example)}
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / self.VOCABULARY_FILE).write_text(
+                json.dumps(sorted(self.vocabulary), ensure_ascii=False), encoding="utf-8")
+        return self._resource
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            if not message.get(ISSUE_KEY) and is_gibberish(
+                    _words(message), self.vocabulary, self.config["max_known_share"]):
+                message.set(ISSUE_KEY, "gibberish")
+        return messages
+
+
+def _words(message: Message) -> List[str]:
+    return [token.text.lower() for token in message.get(TOKENS_NAMES[TEXT]) or []]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

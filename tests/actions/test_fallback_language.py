@@ -67,3 +67,15 @@ def test_actions_read_the_latest_message_language_before_the_slot_catches_up():
 def test_language_neutral_message_keeps_the_conversation_language():
     tracker = make_tracker({"language": "en"}, language=None, script=None, text="12345")
     assert language(tracker) == "en"
+
+
+async def test_gibberish_counts_as_a_misunderstanding_with_common_suggestions(dispatcher, domain_dict):
+    gibberish = [{"name": "nlu_fallback", "confidence": 1.0}]
+    tracker = make_tracker(intent="nlu_fallback", events=[user("greet"), user("nlu_fallback", input_issue="gibberish")],
+                           input_issue="gibberish", intent_ranking=gibberish)
+    await ActionHandleFallback().run(dispatcher, tracker, domain_dict)
+    assert responses(dispatcher) == ["utter_ask_rephrase"]
+    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == [
+        "/order_status", "/return_exchange", "/refund", "/request_human"]
+    twice = [user("nlu_fallback", input_issue="gibberish"), user("nlu_fallback", input_issue="gibberish")]
+    assert consecutive_misunderstandings(make_tracker(events=twice)) == 2

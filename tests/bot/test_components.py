@@ -4,7 +4,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.entities import SpacyRuleEntityExtractor, extract
-from bot.nlu.input_guard import InputIssueRouter, InputSanitizer
+from bot.nlu.input_guard import GibberishDetector, InputIssueRouter, InputSanitizer, is_gibberish
 from bot.nlu.language import LanguageDetector, ScriptNormalizer
 from bot.nlu.tokenizer import MixedTokenizer
 
@@ -35,6 +35,34 @@ def test_unusable_input_is_routed_to_the_fallback_with_its_issue():
         assert message.get("input_issue") == issue, sample[:20]
         assert message.get(INTENT)["name"] == "nlu_fallback"
         assert len(message.get(TEXT)) <= 500
+
+
+def test_gibberish_is_mostly_unknown_latin_words():
+    vocabulary = {"的", "吧", "我", "还", "没到", "where", "is", "my", "order", "pricing"}
+    for sample in ["qzxv bnmlk wrtp", "的 qzxv 吧 bnmlk", "asdfghjkl"]:
+        assert is_gibberish(sample.split(), vocabulary, 0.25), sample
+    for sample in ["wher is my ordr", "xylophone pricing", "我 的 order 12345 还 没到", "榴莲", "ok", "12345"]:
+        assert not is_gibberish(sample.split(), vocabulary, 0.25), sample
+
+
+def test_gibberish_detector_learns_the_vocabulary_and_keeps_it_in_the_model(tmp_path):
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    tokenizer = MixedTokenizer(MixedTokenizer.get_default_config())
+    data = TrainingData([Message(data={TEXT: "Where is my order", INTENT: "order_status"}),
+                         Message(data={TEXT: "我的订单还没到", INTENT: "order_status"})])
+    tokenizer.process_training_data(data)
+    storage, resource = LocalModelStorage(tmp_path), Resource("gibberish")
+    config = GibberishDetector.get_default_config()
+    GibberishDetector.create(config, storage, resource, None).train(data)
+    detector = GibberishDetector.load(config, storage, resource, None)
+    messages = [Message(data={TEXT: text}) for text in ("qzxv bnmlk wrtp", "where is my ordr", "的 qzxv bnmlk")]
+    tokenizer.process(messages)
+    detector.process(messages)
+    assert [m.get("input_issue") for m in messages] == ["gibberish", None, "gibberish"]
+    InputIssueRouter({}).process(messages)
+    assert messages[0].get(INTENT)["name"] == "nlu_fallback"
 
 
 def test_language_detector_reports_language_and_script():

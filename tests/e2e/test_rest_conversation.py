@@ -71,8 +71,10 @@ def test_bad_input_gets_polite_answers_and_markup_is_never_echoed(chat):
             assert expected in body, (message[:30], body)
 
 
-def test_gibberish_gets_a_polite_answer(chat):
-    assert "超出了我能服务的范围" in texts(chat("的 qzxv 吧 bnmlk"))
+def test_gibberish_is_asked_to_be_rephrased(chat):
+    reply = chat("的 qzxv 吧 bnmlk")
+    assert "换个说法" in texts(reply)
+    assert [b["payload"] for r in reply for b in r.get("buttons", [])][-1] == "/request_human"
 
 
 def test_misunderstanding_first_asks_to_rephrase_then_offers_a_person(chat):
