@@ -56,35 +56,55 @@ _LATIN_WORD = re.compile(r"[a-z]{3,}")
 _LETTERS = re.compile(r"[^\W\d_]+")
 
 
-def is_gibberish(words: Iterable[str], vocabulary: Set[str], max_known_share: float) -> bool:
-    """Letters-only words (lower case) are mostly unknown, and a Latin word of 3+ letters is among the unknown.
+def trigrams(word: str) -> List[str]:
+    padded = f"#{word}#"
+    return [padded[i:i + 3] for i in range(len(padded) - 2)]
 
-    The known share counts characters, so a Chinese particle around a keyboard mash
-    ("的 qzxv 吧") does not make it readable. Words with digits are not judged.
+
+def is_gibberish(words: Iterable[str], vocabulary: Set[str], known_trigrams: Set[str],
+                 max_known_share: float) -> bool:
+    """Letters-only words (lower case) are mostly unreadable, and a Latin word of 3+ letters is among them.
+
+    A word is readable when the vocabulary has it, or when most of its letter trigrams occur in
+    the vocabulary (a typo such as "shippinh", a name such as "valencia"). The readable share counts
+    characters, so a Chinese particle around a keyboard mash ("的 qzxv 吧") does not make it readable.
+    Words with digits are not judged.
     """
     words = [w for w in words if _LETTERS.fullmatch(w)]
-    unknown = [w for w in words if w not in vocabulary]
-    if not any(_LATIN_WORD.fullmatch(w) for w in unknown):
+
+    def readable(word: str) -> bool:
+        if word in vocabulary:
+            return True
+        grams = trigrams(word)
+        return sum(g in known_trigrams for g in grams) >= 0.5 * len(grams)
+
+    unreadable = [w for w in words if not readable(w)]
+    if not any(_LATIN_WORD.fullmatch(w) for w in unreadable):
         return False
-    known_chars = sum(len(w) for w in words if w in vocabulary)
-    return known_chars < max_known_share * sum(len(w) for w in words)
+    readable_chars = sum(len(w) for w in words) - sum(len(w) for w in unreadable)
+    return readable_chars < max_known_share * sum(len(w) for w in words)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class GibberishDetector(GraphComponent):
-    """Notes `gibberish` for text whose words the training data has (almost) never seen."""
+    """Notes `gibberish` for text whose words, and their letter trigrams, the training data has (almost) never seen."""
 
     VOCABULARY_FILE = "vocabulary.json"
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"max_known_share": 0.25}
+        # out_of_scope examples include keyboard mashes; their words must not count as known
+        return {"max_known_share": 0.25, "ignore_intents": ["out_of_scope"]}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  vocabulary: Optional[Set[str]] = None) -> None:
         self.config = config
         self._model_storage, self._resource = model_storage, resource
-        self.vocabulary = vocabulary or set()
+        self._learn(vocabulary or set())
+
+    def _learn(self, vocabulary: Set[str]) -> None:
+        self.vocabulary = vocabulary
+        self.known_trigrams = {g for word in self.vocabulary if _LATIN_WORD.fullmatch(word) for g in trigrams(word)}
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -99,7 +119,9 @@ class GibberishDetector(GraphComponent):
         return cls(config, model_storage, resource, set(words))
 
     def train(self, training_data: TrainingData) -> Resource:
-        self.vocabulary = {w for example in training_data.training_examples for w in _words(example)}
+        ignored = set(self.config["ignore_intents"])
+        self._learn({w for example in training_data.training_examples if example.get(INTENT) not in ignored
+                     for w in _words(example)})
         with self._model_storage.write_to(self._resource) as directory:
             (directory / self.VOCABULARY_FILE).write_text(
                 json.dumps(sorted(self.vocabulary), ensure_ascii=False), encoding="utf-8")
@@ -108,7 +130,7 @@ class GibberishDetector(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             if not message.get(ISSUE_KEY) and is_gibberish(
-                    _words(message), self.vocabulary, self.config["max_known_share"]):
+                    _words(message), self.vocabulary, self.known_trigrams, self.config["max_known_share"]):
                 message.set(ISSUE_KEY, "gibberish")
         return messages
 
