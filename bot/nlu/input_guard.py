@@ -3,7 +3,7 @@
 `InputSanitizer` runs first: it strips markup (so `<script>` never reaches the model
 or a reply), truncates very long messages, and notes what was wrong with the input.
 `GibberishDetector` learns the words of the training data and notes Latin-letter
-text that is almost all unknown words ("qzxv bnmlk") as `gibberish`.
+text whose words it can hardly read ("qzxv bnmlk") as `gibberish`.
 `InputIssueRouter` runs last: such input is sent to the fallback path, with
 `input_issue` in the parse result, so the fallback action can answer to the point.
 """
@@ -61,7 +61,12 @@ def trigrams(word: str) -> List[str]:
     return [padded[i:i + 3] for i in range(len(padded) - 2)]
 
 
-def is_gibberish(words: Iterable[str], vocabulary: Set[str], known_trigrams: Set[str],
+def known_trigrams(vocabulary: Iterable[str]) -> Set[str]:
+    """Letter trigrams of the vocabulary's Latin words (3+ letters)."""
+    return {g for word in vocabulary if _LATIN_WORD.fullmatch(word) for g in trigrams(word)}
+
+
+def is_gibberish(words: Iterable[str], vocabulary: Set[str], vocabulary_trigrams: Set[str],
                  max_known_share: float) -> bool:
     """Letters-only words (lower case) are mostly unreadable, and a Latin word of 3+ letters is among them.
 
@@ -76,7 +81,7 @@ def is_gibberish(words: Iterable[str], vocabulary: Set[str], known_trigrams: Set
         if word in vocabulary:
             return True
         grams = trigrams(word)
-        return sum(g in known_trigrams for g in grams) >= 0.5 * len(grams)
+        return sum(g in vocabulary_trigrams for g in grams) >= 0.5 * len(grams)
 
     unreadable = [w for w in words if not readable(w)]
     if not any(_LATIN_WORD.fullmatch(w) for w in unreadable):
@@ -104,7 +109,7 @@ class GibberishDetector(GraphComponent):
 
     def _learn(self, vocabulary: Set[str]) -> None:
         self.vocabulary = vocabulary
-        self.known_trigrams = {g for word in self.vocabulary if _LATIN_WORD.fullmatch(word) for g in trigrams(word)}
+        self.trigrams = known_trigrams(vocabulary)
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -130,7 +135,7 @@ class GibberishDetector(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             if not message.get(ISSUE_KEY) and is_gibberish(
-                    _words(message), self.vocabulary, self.known_trigrams, self.config["max_known_share"]):
+                    _words(message), self.vocabulary, self.trigrams, self.config["max_known_share"]):
                 message.set(ISSUE_KEY, "gibberish")
         return messages
 
