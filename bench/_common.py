@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
 PYTHON = VENV_BIN / "python"
 RASA = VENV_BIN / "rasa"
+# as in .ci/train.sh: one TensorFlow thread makes a training reproducible
+REPRODUCIBLE_TRAINING = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
 BENCHMARKS = Path(os.environ.get("BENCHMARKS_DIR", "/work/shared/benchmarks"))
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import os
 import shutil
 import signal
 import subprocess
@@ -295,6 +296,8 @@ class HeldOutTraining:
             args += ["--domain", str(self.domain)]
         self.started = time.time()
         self.proc = subprocess.Popen(args, cwd=C.ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                                     env={**os.environ, **C.REPRODUCIBLE_TRAINING,
+                                          "RASA_CACHE_DIRECTORY": str(self.work / "rasa-cache")},
                                      start_new_session=True)
 
     def start(self) -> "HeldOutTraining":
@@ -477,8 +480,8 @@ def main() -> None:
             waited = time.time() - wait
             for name, secs in training.seconds.items():
                 notes.append(f"DIET {name} 80 % model trained in {C.fmt_duration(secs)}, alongside the external "
-                             f"sets (then waited {C.fmt_duration(waited)}); Rasa's training cache (.rasa/cache) "
-                             f"makes a repeat run with an unchanged split fast")
+                             f"sets (then waited {C.fmt_duration(waited)}); one TensorFlow thread and a fresh training "
+                             f"cache, so a repeat run gives the same model")
             for name, err in training.errors.items():
                 notes.append(f"DIET {name} training FAILED: {err}")
             for l in LANGS:
