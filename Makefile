@@ -46,7 +46,7 @@ test: setup system-deps validate lint train test-bot test-stories test-handoff t
 	@echo "make test: all passed"
 
 bench: setup train
-	$(PY) bench/nlu_eval.py
+	$(PY) bench/nlu_eval.py --seeds 42,7,1234
 	$(PY) bench/emotion_eval.py
 	$(PY) bench/latency.py
 	.venv-handoff/bin/python bench/handoff_load.py

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """NLU benchmark: prints figures, asserts nothing.
 
-  cd /work/main && .venv/bin/python bench/nlu_eval.py [--quick] [--per-language-models]
+  cd /work/main && .venv/bin/python bench/nlu_eval.py [--quick] [--per-language-models] [--seeds 42,7,1234]
 
 a. production model (all project data) on the external English sets in
    /work/shared/benchmarks (evaluation only, never training data): Bitext accuracy /
@@ -12,7 +12,8 @@ c. per language, a stratified 80/20 held-out split of the project's own data (se
    DIET (config.yml) trained on the 80 % versus the baseline trained on the same 80 %;
    by default one bilingual model is trained on the zh+en 80 % (as in production) and
    scored per language; --per-language-models trains one model per language instead;
-   --quick skips the DIET retrain;
+   --quick skips the DIET retrain; --seeds 42,7,1234 trains one 80 % model per seed and
+   reports the mean (one seed moves these figures by 1-3 points), two trainings at a time;
 d. the most frequent DIET confusions on Bitext and per-intent recall;
 e. complaint vs other on the external sets: a 2x2 table (DIET as deployed), precision
    and recall of `complain`, and what complaints are mistaken for;
@@ -269,11 +270,13 @@ def print_complaint_report(name: str, gold: Sequence[str], pred: Sequence[str], 
 
 
 class HeldOutTraining:
-    """Trains DIET (project config) on the 80 % split(s) in background subprocesses, one at a time."""
+    """Trains DIET on the 80 % split(s) in background subprocesses, `parallel` at a time.
 
-    def __init__(self, work: Path, jobs: Dict[str, Path]) -> None:
-        self.work, self.jobs = work, jobs
-        shutil.copy(CONFIG, work / "config.yml")
+    jobs: name -> (NLU file, config file). Each training runs on one TensorFlow thread.
+    """
+
+    def __init__(self, work: Path, jobs: Dict[str, Tuple[Path, Path]], parallel: int = 1) -> None:
+        self.work, self.jobs, self.parallel = work, jobs, max(1, parallel)
         self.domain: Optional[Path] = None
         if (C.ROOT / "domain.yml").exists():
             self.domain = work / "domain.yml"  # snapshot: responses for the ResponseSelector
@@ -281,53 +284,79 @@ class HeldOutTraining:
         self.pending = list(jobs)
         self.models: Dict[str, Path] = {}
         self.errors: Dict[str, str] = {}
-        self.proc: Optional[subprocess.Popen] = None
-        self.current: Optional[str] = None
-        self.started = time.time()
+        self.running: Dict[str, Tuple[subprocess.Popen, float]] = {}
         self.seconds: Dict[str, float] = {}
 
-    def _start_next(self) -> None:
-        self.current = self.pending.pop(0)
-        log = self.work / f"train_{self.current}.log"
-        args = [str(C.RASA), "train", "nlu", "--config", str(self.work / "config.yml"),
-                "--nlu", str(self.jobs[self.current]), "--out", str(self.work / "models"),
-                "--fixed-model-name", f"heldout_{self.current}", "--quiet"]
+    def _model(self, name: str) -> Path:
+        return self.work / "models" / f"heldout_{name}.tar.gz"
+
+    def _start(self, name: str) -> None:
+        nlu, config = self.jobs[name]
+        args = [str(C.RASA), "train", "nlu", "--config", str(config), "--nlu", str(nlu),
+                "--out", str(self.work / "models"), "--fixed-model-name", f"heldout_{name}", "--quiet"]
         if self.domain:
             args += ["--domain", str(self.domain)]
-        self.started = time.time()
-        self.proc = subprocess.Popen(args, cwd=C.ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                                     env={**os.environ, **C.REPRODUCIBLE_TRAINING,
-                                          "RASA_CACHE_DIRECTORY": str(self.work / "rasa-cache")},
-                                     start_new_session=True)
+        log = self.work / f"train_{name}.log"
+        proc = subprocess.Popen(args, cwd=C.ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                                env={**os.environ, **C.REPRODUCIBLE_TRAINING,
+                                     "RASA_CACHE_DIRECTORY": str(self.work / f"rasa-cache-{name}")},
+                                start_new_session=True)
+        self.running[name] = (proc, time.time())
 
     def start(self) -> "HeldOutTraining":
-        if self.pending:
-            self._start_next()
+        while self.pending and len(self.running) < self.parallel:
+            self._start(self.pending.pop(0))
         return self
 
     def poll(self, block: bool = False) -> None:
-        while self.proc is not None:
-            code = self.proc.wait() if block else self.proc.poll()
-            if code is None:
+        while self.running:
+            for name, (proc, started) in list(self.running.items()):
+                code = proc.poll()
+                if code is None:
+                    continue
+                model = self._model(name)
+                end = model.stat().st_mtime if model.exists() else time.time()  # polls can come late
+                self.seconds[name] = end - started
+                if code == 0 and model.exists():
+                    self.models[name] = model
+                else:
+                    self.errors[name] = f"rasa train nlu exited {code}:\n{C.tail(self.work / f'train_{name}.log')}"
+                del self.running[name]
+            self.start()
+            if not block:
                 return
-            name, log = self.current, self.work / f"train_{self.current}.log"
-            model = self.work / "models" / f"heldout_{name}.tar.gz"
-            end = model.stat().st_mtime if model.exists() else time.time()  # polls can come late
-            self.seconds[name] = end - self.started
-            if code == 0 and model.exists():
-                self.models[name] = model
-            else:
-                self.errors[name] = f"rasa train nlu exited {code}:\n{C.tail(log)}"
-            self.proc = None
-            if self.pending:
-                self._start_next()
+            time.sleep(2)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            import os
+        for proc, _ in self.running.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=30)
 
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=30)
+
+def seeded_config(seed: Optional[int], path: Path) -> Path:
+    """CONFIG with every pipeline `random_seed` set to `seed` (None: CONFIG as it is)."""
+    if seed is None:
+        shutil.copy(CONFIG, path)
+        return path
+    from rasa.shared.utils.io import read_yaml_file, write_yaml
+
+    config = read_yaml_file(str(CONFIG))
+    seeded = [item for item in config.get("pipeline", []) if "random_seed" in item]
+    if not seeded:
+        raise SystemExit(f"--seeds: no pipeline component in {CONFIG} sets random_seed")
+    for item in seeded:
+        item["random_seed"] = seed
+    write_yaml(config, path)
+    return path
+
+
+def job_name(name: str, seed: Optional[int]) -> str:
+    return name if seed is None else f"{name}-seed{seed}"
+
+
+def mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values)
 
 
 # ---------------------------------------------------------------- main
@@ -345,7 +374,12 @@ def main() -> None:
     parser.add_argument("--config", type=Path, help="pipeline for the held-out retrain (default: config.yml)")
     parser.add_argument("--heldout-only", action="store_true", help="only the held-out comparison (section c)")
     parser.add_argument("--model", type=Path, help="score this model instead of the production model")
+    parser.add_argument("--seeds", help="held-out: train DIET once per seed (comma-separated, e.g. 42,7,1234) "
+                                        "and report the mean; default: the config's own seed")
+    parser.add_argument("--parallel", type=int, default=2,
+                        help="held-out trainings run at once (one TensorFlow thread each; default 2)")
     args = parser.parse_args()
+    seeds: List[Optional[int]] = [int(x) for x in args.seeds.split(",")] if args.seeds else [None]
     global CONFIG
     CONFIG = (args.config or CONFIG).resolve()
     t0 = time.time()
@@ -363,14 +397,16 @@ def main() -> None:
     training = None
     try:
         if not args.quick:
-            jobs: Dict[str, Path] = {}
+            jobs: Dict[str, Tuple[Path, Path]] = {}
             groups = {lang: [lang] for lang in LANGS} if args.per_language_models else {"zh+en": list(LANGS)}
             for name, langs in groups.items():
                 path = work / f"train_{name}.yml"
                 messages = [data[l].intent_examples[i] for l in langs for i in split[l][0]]
                 write_nlu(messages, data[langs[0]], path)
-                jobs[name] = path
-            training = HeldOutTraining(work, jobs).start()
+                for seed in seeds:
+                    config = seeded_config(seed, work / f"config_{seed}.yml")
+                    jobs[job_name(name, seed)] = (path, config)
+            training = HeldOutTraining(work, jobs, parallel=args.parallel).start()
 
         print("NLU benchmark (figures only, no assertions)")
         print(f"project data: " + ", ".join(
@@ -471,8 +507,8 @@ def main() -> None:
                 base_held[l] = b.predict([t for t, _ in test_sets[l]])
                 base_held_raw[l] = b.predict([t for t, _ in test_sets[l]], threshold=0.0)
 
-        diet_held: Dict[str, Optional[List[str]]] = {l: None for l in LANGS}
-        diet_held_raw: Dict[str, Optional[List[str]]] = {l: None for l in LANGS}
+        # DIET per language: (seed, predictions with fallback, argmax predictions) per trained model
+        diet_held: Dict[str, List[Tuple[Optional[int], List[str], List[str]]]] = {l: [] for l in LANGS}
         notes = []
         if training is not None:
             wait = time.time()
@@ -480,51 +516,62 @@ def main() -> None:
             waited = time.time() - wait
             for name, secs in training.seconds.items():
                 notes.append(f"DIET {name} 80 % model trained in {C.fmt_duration(secs)}, alongside the external "
-                             f"sets (then waited {C.fmt_duration(waited)}); one TensorFlow thread and a fresh training "
-                             f"cache, so a repeat run gives the same model")
+                             f"sets (then waited {C.fmt_duration(waited)} for all); one TensorFlow thread and a "
+                             f"fresh training cache, so a repeat run gives the same model")
             for name, err in training.errors.items():
                 notes.append(f"DIET {name} training FAILED: {err}")
             for l in LANGS:
                 model_key = l if args.per_language_models else "zh+en"
-                if model_key in training.models:
-                    diet_held[l], diet_held_raw[l] = asyncio.run(diet_predict(
-                        training.models[model_key], [t for t, _ in test_sets[l]]))
+                for seed in seeds:
+                    model = training.models.get(job_name(model_key, seed))
+                    if model:
+                        diet_held[l].append((seed, *asyncio.run(diet_predict(model, [t for t, _ in test_sets[l]]))))
         else:
             notes.append("DIET held-out retrain skipped (--quick)")
         mode = "one model per language" if args.per_language_models else "one bilingual model on zh+en 80 %"
         print(f"  training: {mode}; baseline trained on the same 80 %")
+        if len(seeds) > 1:
+            print(f"  DIET figures: mean over the models trained with seeds {', '.join(map(str, seeds))} "
+                  f"(per seed below)")
         print(f"  with fallback = threshold {threshold} for both (a fallback is always wrong here); "
               f"argmax = fallback switched off for both")
         print(f"  {'':4}{'train':>6}{'test':>6}  {'':14}{'DIET acc':>9}{'base acc':>9}{'DIET F1':>9}{'base F1':>9}"
               f"   DIET ahead? (target: yes in both languages)")
         ahead_by_lang: Dict[str, Optional[bool]] = {}
+        per_seed_lines = []
         for l in LANGS:
             gold = [y for _, y in test_sets[l]]
             verdicts = []
-            for variant, diet_p, base_p in (("with fallback", diet_held[l], base_held[l]),
-                                            ("argmax", diet_held_raw[l], base_held_raw[l])):
+            for variant, column, base_p in (("with fallback", 1, base_held[l]), ("argmax", 2, base_held_raw[l])):
                 ba, bf = acc(gold, base_p), macro_f1(gold, base_p)
-                if diet_p is not None:
-                    da, df = acc(gold, diet_p), macro_f1(gold, diet_p)
+                if diet_held[l]:
+                    scores = [(run[0], acc(gold, run[column]), macro_f1(gold, run[column])) for run in diet_held[l]]
+                    da, df = mean([a for _, a, _ in scores]), mean([x for _, _, x in scores])
                     verdicts.append(da > ba and df > bf)
                     ahead = "yes" if verdicts[-1] else ("mixed" if da > ba or df > bf else "NO")
                     ahead = f"{ahead} (acc {da - ba:+.3f}, F1 {df - bf:+.3f})"
                     ds, dfs = f(da), f(df)
+                    if len(scores) > 1:
+                        per_seed_lines.append(f"  {l} {variant:14} per seed (acc / F1): " + ", ".join(
+                            f"{seed} {f(a)} / {f(x)}" for seed, a, x in scores))
                 else:
                     ds = dfs = ahead = "n/a"
                 first = variant == "with fallback"
                 print(f"  {l if first else '':4}{len(train_sets[l]) if first else '':>6}{len(gold) if first else '':>6}"
                       f"  {variant:14}{ds:>9}{f(ba):>9}{dfs:>9}{f(bf):>9}   {ahead}")
             ahead_by_lang[l] = all(verdicts) if verdicts else None
+        for line in per_seed_lines:
+            print(line)
         for l in LANGS:
-            if diet_held[l] is None:
+            if not diet_held[l]:
                 continue
             gold = [y for _, y in test_sets[l]]
-            weak = [(lab, n, r) for lab, (n, r) in recall_by_label(gold, diet_held[l]).items() if r < 0.8]
+            seed, first_fb, _ = diet_held[l][0]
+            weak = [(lab, n, r) for lab, (n, r) in recall_by_label(gold, first_fb).items() if r < 0.8]
             if weak:
-                print(f"  {l} held-out labels with DIET recall < 0.80: " + ", ".join(
-                    f"{lab} {r:.2f} (n={n}; -> {top_predictions(gold, diet_held[l], lab, 1)})"
-                    for lab, n, r in sorted(weak, key=lambda x: x[2])))
+                print(f"  {l} held-out labels with DIET recall < 0.80{'' if seed is None else f' (seed {seed})'}: "
+                      + ", ".join(f"{lab} {r:.2f} (n={n}; -> {top_predictions(gold, first_fb, lab, 1)})"
+                                  for lab, n, r in sorted(weak, key=lambda x: x[2])))
         for note in notes:
             print(f"  {note}")
 
