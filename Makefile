@@ -3,6 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 RASA := .venv/bin/rasa
 PY := .venv/bin/python
+# Rasa's usage telemetry and crash reports (sentry.io) stay off unless the environment turns them on
+export RASA_TELEMETRY_ENABLED ?= false
 
 .PHONY: help setup system-deps train run test lint validate test-bot test-stories test-handoff test-browser bench clean
 

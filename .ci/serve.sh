@@ -3,6 +3,7 @@
 # localhost; prints the URLs; Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export RASA_TELEMETRY_ENABLED=${RASA_TELEMETRY_ENABLED:-false}  # no usage telemetry or crash reports
 model=$(.ci/train.sh)
 .ci/secrets.sh
 set -a; . var/secrets.env; set +a

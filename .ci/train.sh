@@ -3,6 +3,7 @@
 # Prints the model path. The model is named by a hash of its inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export RASA_TELEMETRY_ENABLED=${RASA_TELEMETRY_ENABLED:-false}  # no usage telemetry or crash reports
 hash=$(.ci/model-hash)
 model="models/$hash.tar.gz"
 if [ -f "$model" ]; then echo "train: model is current ($model)" >&2; echo "$model"; exit 0; fi
