@@ -14,11 +14,19 @@ export HANDOFF_RASA_URL="http://127.0.0.1:$RASA_PORT" HANDOFF_RASA_TOKEN="$RASA_
 export HANDOFF_CHAT_SOCKET_URL="http://127.0.0.1:$RASA_PORT"
 # the actions reach handoff_service with the bot token
 export HANDOFF_URL="http://127.0.0.1:$HANDOFF_PORT" HANDOFF_BOT_TOKEN_FILE="$PWD/var/bot.token"
-mkdir -p var/log
+# conversations, cases and tokens under var/ are readable by this user only
+umask 077
+mkdir -p var/log && chmod -R go-rwx var
+# endpoints.yml names the default action-server port; a run on another port gets its own copy
+endpoints=endpoints.yml
+if [ "$ACTIONS_PORT" != 5055 ]; then
+  endpoints=var/endpoints.run.yml
+  sed "s#127.0.0.1:5055/#127.0.0.1:$ACTIONS_PORT/#" endpoints.yml > "$endpoints"
+fi
 
 for port in "$RASA_PORT" "$ACTIONS_PORT" "$HANDOFF_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "error: port $port is already in use (another make run?). Stop that process or set RASA_PORT/ACTIONS_PORT." >&2
+    echo "error: port $port is already in use (another make run?). Stop that process or set RASA_PORT, ACTIONS_PORT or HANDOFF_PORT." >&2
     exit 1
   fi
 done
@@ -35,10 +43,10 @@ trap stop_all INT TERM EXIT
 
 SANIC_HOST=127.0.0.1 .venv/bin/python -m rasa_sdk --actions actions -p "$ACTIONS_PORT" >var/log/actions.log 2>&1 &
 pids+=($!)
-.venv/bin/rasa run --model "$model" --interface 127.0.0.1 --port "$RASA_PORT" \
-  --endpoints endpoints.yml --credentials credentials.yml \
-  --cors "http://127.0.0.1:$HANDOFF_PORT" "http://localhost:$HANDOFF_PORT" \
-  --enable-api --auth-token "$RASA_TOKEN" >var/log/rasa.log 2>&1 &
+# `rasa run` with the HTTP API; bot.serve reads the token from RASA_TOKEN (exported above), so `ps` never shows it
+.venv/bin/python -m bot.serve --model "$model" --interface 127.0.0.1 --port "$RASA_PORT" \
+  --endpoints "$endpoints" --credentials credentials.yml \
+  --cors "http://127.0.0.1:$HANDOFF_PORT" "http://localhost:$HANDOFF_PORT" >var/log/rasa.log 2>&1 &
 pids+=($!)
 .venv-handoff/bin/python -m handoff_service migrate >var/log/handoff.log 2>&1
 # the bot's service token (rights of the bot only), for the actions; created once

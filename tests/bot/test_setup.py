@@ -1,5 +1,7 @@
 """How the project's commands run Rasa."""
 
+import pytest
+
 
 def test_rasa_telemetry_and_crash_reports_are_off():
     # make exports RASA_TELEMETRY_ENABLED=false to every command (these tests included): a shop's
@@ -7,3 +9,24 @@ def test_rasa_telemetry_and_crash_reports_are_off():
     from rasa.telemetry import is_telemetry_enabled
 
     assert not is_telemetry_enabled()
+
+
+def test_the_launcher_puts_the_api_token_from_the_environment_after_the_options():
+    from bot.serve import rasa_run_argv
+
+    argv = rasa_run_argv(["--model", "models/m.tar.gz", "--port", "5005"], {"RASA_TOKEN": " s3cret\n"})
+    assert argv == ["rasa", "run", "--model", "models/m.tar.gz", "--port", "5005",
+                    "--enable-api", "--auth-token", "s3cret"]
+
+
+@pytest.mark.parametrize("options, environ, says", [
+    ([], {}, "RASA_TOKEN is not set"),
+    ([], {"RASA_TOKEN": "  "}, "RASA_TOKEN is not set"),
+    (["--auth-token", "visible"], {"RASA_TOKEN": "t"}, "not as --auth-token"),
+    (["--auth-token=visible"], {"RASA_TOKEN": "t"}, "not as --auth-token"),
+])
+def test_the_launcher_refuses_to_start_an_open_or_visible_api(options, environ, says):
+    from bot.serve import LaunchError, rasa_run_argv
+
+    with pytest.raises(LaunchError, match=says):
+        rasa_run_argv(options, environ)

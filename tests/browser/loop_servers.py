@@ -239,11 +239,11 @@ class LoopServers:
             handoff = self._spawn("handoff", [str(HANDOFF_PY), "-m", "handoff_service", "serve"], self._handoff_env())
             actions = self._spawn("actions", [str(RASA_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
                                               "-p", str(self.actions_port)], bot_env)
+            # started the way `make run` starts it: the API token in the environment, not in argv
             rasa = self._spawn("rasa", [
-                str(RASA_BIN / "rasa"), "run", "--model", str(model), "--interface", "127.0.0.1",
+                str(RASA_BIN / "python"), "-m", "bot.serve", "--model", str(model), "--interface", "127.0.0.1",
                 "--port", str(self.rasa_port), "--endpoints", str(endpoints), "--credentials", str(credentials),
-                "--cors", self.url, f"http://localhost:{self.handoff_port}",
-                "--enable-api", "--auth-token", self.rasa_token], bot_env)
+                "--cors", self.url, f"http://localhost:{self.handoff_port}"], {**bot_env, "RASA_TOKEN": self.rasa_token})
             _wait_http(f"{self.url}/api/health", handoff, 60)
             _wait_http(f"{self.actions_url}/health", actions, 120)
             _wait_http(f"{self.rasa_url}/status?token={self.rasa_token}", rasa, 300)

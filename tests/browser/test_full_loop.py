@@ -10,6 +10,7 @@ answers land on the case, credited to its owner and last handler."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, expect
@@ -286,3 +287,22 @@ def test_two_agents_accepting_a_real_handoff_together_end_with_one_owner(new_pag
     assert [s for s in timeline_actions(loop, case["id"]) if s[0] == "accept"] == [("accept", owner, owner)]
     screenshot(lost, "loop-race-lost")
     loop.alive()
+
+
+def test_rasa_api_needs_its_token_and_no_process_shows_it(loop):
+    # `make run` and this loop start Rasa through bot.serve, which reads the token from the environment
+    rasa = next(proc for proc in loop.procs if proc.name == "rasa")
+    assert b"bot.serve" in Path(f"/proc/{rasa.popen.pid}/cmdline").read_bytes()
+    shown = [path.parent.name for path in Path("/proc").glob("[0-9]*/cmdline")
+             if loop.rasa_token.encode() in _read(path)]
+    assert shown == []
+    assert loop.http("GET", f"{loop.rasa_url}/status")[0] == 401
+    status, data = loop.http("GET", f"{loop.rasa_url}/status?token={loop.rasa_token}")
+    assert status == 200 and data["model_file"].endswith(".tar.gz")
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:  # the process ended meanwhile
+        return b""
