@@ -9,8 +9,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.clients import default_handoff_client, default_order_backend
+from actions.clients import default_handoff_client, default_journal_retrier, default_order_backend
 from actions.clients.handoff import CaseJournal, FlushResult, HandoffClient
+from actions.clients.journal_retry import JournalRetrier
 from actions.clients.orders import OrderBackend
 from actions.common import language
 
@@ -20,8 +21,9 @@ logger = logging.getLogger(__name__)
 class CaseAction(Action, abc.ABC):
     """An action that writes to the customer's case through the journal (clients injectable for tests)."""
 
-    def __init__(self, client: Optional[HandoffClient] = None, orders: Optional[OrderBackend] = None) -> None:
-        self._client, self._orders = client, orders
+    def __init__(self, client: Optional[HandoffClient] = None, orders: Optional[OrderBackend] = None,
+                 retrier: Optional[JournalRetrier] = None) -> None:
+        self._client, self._orders, self._retrier = client, orders, retrier
 
     @abc.abstractmethod
     def name(self) -> Text: ...  # abstract: rasa_sdk registers only concrete actions
@@ -33,6 +35,10 @@ class CaseAction(Action, abc.ABC):
     @property
     def orders(self) -> OrderBackend:
         return self._orders or default_order_backend()
+
+    @property
+    def retrier(self) -> JournalRetrier:
+        return self._retrier or default_journal_retrier()
 
     @staticmethod
     def journal(tracker: Tracker) -> CaseJournal:
@@ -58,6 +64,8 @@ class CaseAction(Action, abc.ABC):
             # no message text or personal data here: the case number and the reason only
             logger.warning("case %s: %d write(s) kept for retry: %s", journal.case_number or "-",
                            len(journal.pending), result.error)
+        # what is still kept is retried in the background too (this replaces an earlier retry of the conversation)
+        self.retrier.retry_later(tracker.sender_id, journal, self.client)
         told = bool(tracker.get_slot("case_number_told"))
         if announce and journal.case_number and not told:
             dispatcher.utter_message(response="utter_case_registered", case_number=journal.case_number)

@@ -4,10 +4,12 @@ from __future__ import annotations
 from typing import Optional
 
 from actions.clients.handoff import HandoffClient, handoff_client_from_env
+from actions.clients.journal_retry import JournalRetrier
 from actions.clients.orders import OrderBackend, order_backend_from_env
 
 _order_backend: Optional[OrderBackend] = None
 _handoff_client: Optional[HandoffClient] = None
+_journal_retrier: Optional[JournalRetrier] = None
 
 
 def default_order_backend() -> OrderBackend:
@@ -22,3 +24,10 @@ def default_handoff_client() -> HandoffClient:
     if _handoff_client is None:
         _handoff_client = handoff_client_from_env()
     return _handoff_client
+
+
+def default_journal_retrier() -> JournalRetrier:
+    global _journal_retrier
+    if _journal_retrier is None:
+        _journal_retrier = JournalRetrier()
+    return _journal_retrier

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 
 import pytest
 
@@ -90,3 +91,26 @@ def test_the_conversation_goes_on_while_handoff_service_is_down(chat, handoff_se
     case, timeline = finished_case(handoff_service, supervisor_token, number)
     assert case["status"] == "resolved"
     assert_five_steps_in_order(timeline)  # nothing collected was lost
+
+
+def test_survey_answers_given_while_handoff_service_is_down_land_without_another_message(
+        chat, handoff_service, supervisor_token):
+    reply = texts(chat("你们寄来的保温杯是碎的，太让人失望了，我要投诉"))
+    number = CASE_NUMBER.search(reply).group(0)
+    chat("20004")
+    chat("希望给我换一个新的")
+    chat("对的")
+    chat('/inform{"complaint_remedy":"replacement"}')
+    assert "打个分" in texts(chat("可以"))
+    handoff_service.stop()
+    try:
+        assert "服务态度" in texts(chat("5"))
+        assert "感谢您的评价" in texts(chat("跳过"))  # the customer is thanked, and says nothing more
+    finally:
+        handoff_service.start()
+    case_id = handoff_service.get(f"/api/bot/cases/{number}")["id"]
+    deadline = time.monotonic() + 120  # the action server retries after 5, 15, 60... seconds
+    while (csat := staff_get(handoff_service, supervisor_token, f"/api/cases/{case_id}")["csat"]) is None:
+        assert time.monotonic() < deadline, "the kept survey answers never reached the case"
+        time.sleep(1)
+    assert csat["overall"] == 5 and csat["attitude"] is None
