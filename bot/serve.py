@@ -22,7 +22,8 @@ def rasa_run_argv(options: Sequence[str], environ: Mapping[str, str]) -> List[st
     token = environ.get(TOKEN_VARIABLE, "").strip()
     if not token:
         raise LaunchError(f"error: {TOKEN_VARIABLE} is not set; `make run` creates one in var/secrets.env")
-    return ["rasa", "run", *options, "--enable-api", "--auth-token", token]
+    # one argument: a token may start with "-" (urlsafe base64), which argparse would read as an option
+    return ["rasa", "run", *options, "--enable-api", f"--auth-token={token}"]
 
 
 def main() -> None:

@@ -1,5 +1,7 @@
 """How the project's commands run Rasa."""
 
+import argparse
+
 import pytest
 
 
@@ -16,7 +18,19 @@ def test_the_launcher_puts_the_api_token_from_the_environment_after_the_options(
 
     argv = rasa_run_argv(["--model", "models/m.tar.gz", "--port", "5005"], {"RASA_TOKEN": " s3cret\n"})
     assert argv == ["rasa", "run", "--model", "models/m.tar.gz", "--port", "5005",
-                    "--enable-api", "--auth-token", "s3cret"]
+                    "--enable-api", "--auth-token=s3cret"]
+
+
+def test_rasa_reads_a_token_that_starts_with_a_dash_as_the_token():
+    # secrets.token_urlsafe() may start with "-"; as a separate argument argparse took it for an option
+    from rasa.cli.arguments.run import add_server_arguments
+
+    from bot.serve import rasa_run_argv
+
+    parser = argparse.ArgumentParser()
+    add_server_arguments(parser)
+    args = parser.parse_args(rasa_run_argv(["--port", "5005"], {"RASA_TOKEN": "-Xy_9"})[2:])
+    assert args.auth_token == "-Xy_9" and args.enable_api
 
 
 @pytest.mark.parametrize("options, environ, says", [
