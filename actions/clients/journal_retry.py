@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Dict, Optional, Sequence
+from typing import Dict, Sequence
 
 from actions.clients.handoff import CaseJournal, HandoffClient
 
@@ -49,7 +49,7 @@ class JournalRetrier:
         self._tasks[conversation_id] = asyncio.get_running_loop().create_task(
             self._retry(conversation_id, copy, client))
 
-    async def _retry(self, conversation_id: str, journal: CaseJournal, client: Optional[HandoffClient]) -> None:
+    async def _retry(self, conversation_id: str, journal: CaseJournal, client: HandoffClient) -> None:
         try:
             for delay in self.delays:
                 await asyncio.sleep(delay)
