@@ -23,3 +23,4 @@ if [ -f handoff_service/requirements.lock ]; then
   ensure_venv .venv-handoff "$(.ci/find-python-handoff)" handoff_service/requirements.lock
 fi
 mkdir -p var models
+.ci/fetch-pretrained.sh

@@ -1,0 +1,115 @@
+"""The pretrained sentence features: WordPiece tokenizer, NumPy encoder, Chinese glosses, featurizer.
+
+They use the files `make setup` fetches into var/pretrained/ (.ci/fetch-pretrained.sh).
+"""
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.encoder import MissingPretrainedFiles, SentenceEncoder, WordPieceTokenizer, pretrained_dir, read_safetensors
+from bot.gloss import Glossary
+from bot.nlu.sentence_features import ENCODER_DIR, GlossedSentenceFeaturizer, load_pretrained
+from bot.nlu.tokenizer import MixedTokenizer
+
+@pytest.fixture(scope="module")
+def pretrained():
+    return load_pretrained(pretrained_dir())
+
+
+def cosine(a, b):
+    return float(np.dot(a, b) / np.linalg.norm(a) / np.linalg.norm(b))
+
+
+def test_wordpiece_splits_like_bert_uncased():
+    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "un", "##want", "##ed", "runn",
+                                          "##ing", ",", "!", "cafe", "退"])}
+    tokenizer = WordPieceTokenizer(vocab)
+    assert tokenizer.basic_tokens("UNwanted,  Running!") == ["unwanted", ",", "running", "!"]
+    assert tokenizer.basic_tokens("Café\u200b退款") == ["cafe", "退", "款"]  # accents, control chars, CJK apart
+    assert tokenizer.encode("unwanted running xyz") == [2, 4, 5, 6, 7, 8, 1, 3]
+    assert len(tokenizer.encode("un " * 500)) == 128  # cut to the model's length
+
+
+def test_safetensors_reader_reads_shapes_and_values(tmp_path):
+    data = np.arange(6, dtype=np.float32).reshape(2, 3)
+    header = json.dumps({"w": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}}).encode()
+    path = tmp_path / "x.safetensors"
+    path.write_bytes(len(header).to_bytes(8, "little") + header + data.tobytes())
+    assert np.array_equal(read_safetensors(path)["w"], data)
+
+
+def test_encoder_gives_unit_vectors_closer_for_paraphrases(pretrained):
+    encoder, _ = pretrained
+    vectors = encoder.encode(["where is my parcel", "my package has not arrived yet", "I want my money back",
+                              "", "a" * 3000])
+    assert vectors.shape == (5, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert cosine(vectors[0], vectors[1]) > cosine(vectors[0], vectors[2]) + 0.2
+
+
+def test_padding_in_a_batch_does_not_change_a_vector(pretrained):
+    encoder, _ = pretrained
+    alone = encoder.encode(["refund"])[0]
+    batched = encoder.encode(["refund", "could you tell me how long a refund takes to reach my card"])[0]
+    assert np.allclose(alone, batched, atol=1e-5)
+
+
+def test_missing_pretrained_files_say_how_to_get_them(tmp_path):
+    with pytest.raises(MissingPretrainedFiles, match="make setup"):
+        SentenceEncoder.load(tmp_path / ENCODER_DIR)
+    with pytest.raises(MissingPretrainedFiles, match="make setup"):
+        Glossary.load(tmp_path / "cedict.txt.gz")
+
+
+def test_glossary_reads_cedict_lines_and_prefers_the_entry_with_most_senses(tmp_path):
+    path = tmp_path / "dict.txt.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write("# comment\n"
+                     "后 后 [hou4] /empress/queen/\n"
+                     "後 后 [hou4] /back/behind/rear/afterwards/\n"
+                     "退款 退款 [tui4 kuan3] /to refund/refund/\n"
+                     "份 份 [fen4] /classifier for gifts/share/\n")
+    glossary = Glossary.load(path)
+    assert glossary.word("后") == "back"
+    assert glossary.word("退款") == "refund"  # "to " dropped
+    assert glossary.word("份") == "share"  # classifier senses skipped
+    assert glossary.render(["退款", "后", "的", "订单", "12345", "ok"]) == "refund back 0 ok"  # unknown: nothing
+
+
+def test_real_dictionary_glosses_a_customer_message(pretrained):
+    _, glossary = pretrained
+    english = glossary.render(["我", "的", "快递", "怎么", "还", "没", "到"])
+    assert english.split()[-3:] == ["still", "not", "arrive"]
+    assert "express" in english
+
+
+def test_featurizer_adds_one_scaled_sentence_vector_and_chinese_reads_like_english(pretrained):
+    encoder, glossary = pretrained
+    featurizer = GlossedSentenceFeaturizer({**GlossedSentenceFeaturizer.get_default_config()}, "glossed",
+                                           encoder, glossary)
+    tokenizer = MixedTokenizer(MixedTokenizer.get_default_config())
+    messages = [Message(data={TEXT: t}) for t in ["我要退款", "I want a refund", "订单12345到哪了"]]
+    tokenizer.process(messages)
+    featurizer.process(messages)
+    _, sentence = messages[0].get_dense_features(TEXT, [])
+    assert sentence is not None and sentence.features.shape == (1, 384)
+    assert np.isclose(np.linalg.norm(sentence.features), np.sqrt(384), atol=1e-3)
+    vectors = [m.get_dense_features(TEXT, [])[1].features[0] for m in messages]
+    assert cosine(vectors[0], vectors[1]) > cosine(vectors[0], vectors[2])
+    assert featurizer.english(messages[2]).split()[:2] == ["order", "0"]
+
+
+def test_featurizer_skips_training_examples_without_text(pretrained):
+    encoder, glossary = pretrained
+    featurizer = GlossedSentenceFeaturizer(GlossedSentenceFeaturizer.get_default_config(), "glossed",
+                                           encoder, glossary)
+    examples = [Message(data={TEXT: "hi"}), Message(data={"intent": "greet"})]
+    MixedTokenizer(MixedTokenizer.get_default_config()).process_training_data(TrainingData(examples))
+    featurizer.process_training_data(TrainingData(examples))
+    assert examples[0].features and not examples[1].features
