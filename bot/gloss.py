@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Dict, Iterable
 
-from bot.text import CJK
+from bot.text import has_chinese
 
 _ENTRY = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
 # senses that say nothing about meaning in a customer's message
@@ -20,7 +20,6 @@ _SKIPPED_SENSE = re.compile(
     r"^(surname|variant of|old variant|see |used in|erhua|radical|CL:|abbr\. for|japanese variant|archaic|"
     r"classifier|also written|also pr\.|\(old\)|\(dialect\)|\(literary\)|\(bound form\))", re.I)
 _NOTES = re.compile(r"\([^)]*\)|\[[^\]]*\]|\S+\|\S+")
-_CJK_RUN = re.compile(f"[{CJK}]")
 _NUMBER = re.compile(r"\d+")
 # particles whose dictionary glosses ("possessive particle") would only add noise
 PARTICLES = frozenset("的了吗呢吧啊呀哦嘛么着过得地哈啦呗噢嗯把被")
@@ -65,7 +64,7 @@ class Glossary:
 
     def word(self, word: str) -> str:
         """A Chinese word's gloss; character by character when the word is unknown; else the word."""
-        if not _CJK_RUN.search(word):
+        if not has_chinese(word):
             return _NUMBER.sub("0", word)
         if word in PARTICLES:
             return ""

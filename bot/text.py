@@ -61,6 +61,10 @@ def to_traditional(text: str) -> str:
     return _opencc("s2t").convert(text)
 
 
+def has_chinese(text: str) -> bool:
+    return bool(_CJK_RE.search(text))
+
+
 def detect_language(text: str) -> Optional[str]:
     """'zh' or 'en' when the text says which; None for numbers, emoji or empty text.
 
