@@ -1,8 +1,9 @@
-"""A pretrained English sentence encoder (all-MiniLM-L6-v2) run in NumPy.
+"""A pretrained English sentence encoder (all-MiniLM-L6-v2) run in ONNX Runtime.
 
 BERT's uncased WordPiece tokenizer and the 6-layer forward pass, mean pooling and L2
-normalisation, as sentence-transformers computes them; neither PyTorch nor TensorFlow
-is needed. The weights come from `.ci/fetch-pretrained.sh` (see `PRETRAINED_DIR`).
+normalisation, as sentence-transformers computes them; the ONNX graph is built here from
+the weights, so neither PyTorch nor a model export is needed. The weights come from
+`.ci/fetch-pretrained.sh` (see `PRETRAINED_DIR`).
 """
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from pathlib import Path
 from typing import Dict, List, Sequence
 
 import numpy as np
+import onnx
+import onnxruntime
+from onnx import TensorProto, helper, numpy_helper
 
 MAX_TOKENS = 128  # sentence-transformers' max_seq_length for this model
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
@@ -125,32 +129,98 @@ class WordPieceTokenizer:
         return [self.vocab["[CLS]"], *ids[: max_tokens - 2], self.vocab["[SEP]"]]
 
 
-def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
-    mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * weight + bias
+class _GraphBuilder:
+    """Nodes and initializers of an ONNX graph, each intermediate named t1, t2, ..."""
+
+    def __init__(self) -> None:
+        self.nodes: list = []
+        self.initializers: list = []
+        self._count = 0
+
+    def const(self, name: str, value) -> str:
+        self.initializers.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def op(self, op_type: str, *inputs: str, **attributes) -> str:
+        self._count += 1
+        output = f"t{self._count}"
+        self.nodes.append(helper.make_node(op_type, list(inputs), [output], **attributes))
+        return output
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:  # exact (erf) GELU, as BERT's "gelu"
-    from scipy.special import erf
+def bert_graph(weights: Dict[str, np.ndarray], config: Dict) -> bytes:
+    """An ONNX model of the BERT forward pass with mean pooling: inputs `ids` (batch, length) int64 and
+    `mask` (batch, length) float32; output `pooled` (batch, hidden), not yet normalised."""
+    layers, heads = int(config["num_hidden_layers"]), int(config["num_attention_heads"])
+    hidden, eps = int(config["hidden_size"]), float(config.get("layer_norm_eps", 1e-12))
+    head = hidden // heads
+    g = _GraphBuilder()
+    for name in ("embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight"):
+        g.const(name, weights[name])
 
-    return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
+    def layer_norm(t: str, prefix: str) -> str:
+        return g.op("LayerNormalization", t, g.const(prefix + ".weight", weights[prefix + ".weight"]),
+                    g.const(prefix + ".bias", weights[prefix + ".bias"]), axis=-1, epsilon=eps)
+
+    def dense(t: str, prefix: str) -> str:  # weights are stored (in, out)
+        product = g.op("MatMul", t, g.const(prefix + ".weight", weights[prefix + ".weight"]))
+        return g.op("Add", product, g.const(prefix + ".bias", weights[prefix + ".bias"]))
+
+    length = g.op("Slice", g.op("Shape", "ids"), g.const("one_index", np.array([1])), g.const("two_index", np.array([2])))
+    positions = g.op("Slice", "embeddings.position_embeddings.weight", g.const("zero_index", np.array([0])), length,
+                     "zero_index")
+    x = g.op("Add", g.op("Gather", "embeddings.word_embeddings.weight", "ids"), positions)
+    x = g.op("Add", x, g.const("token_type", weights["embeddings.token_type_embeddings.weight"][0]))
+    x = layer_norm(x, "embeddings.LayerNorm")
+    blocked = g.op("Mul", g.op("Sub", g.const("one", np.float32(1.0)), "mask"), g.const("minus_inf", np.float32(-1e9)))
+    blocked = g.op("Unsqueeze", blocked, g.const("head_and_query_axes", np.array([1, 2])))
+    by_head = g.const("by_head", np.array([0, 0, heads, head]))
+    merged = g.const("merged", np.array([0, 0, hidden]))
+    scale = g.const("scale", np.float32(math.sqrt(head)))
+    half, root2 = g.const("half", np.float32(0.5)), g.const("root2", np.float32(math.sqrt(2.0)))
+
+    def split(t: str) -> str:
+        return g.op("Transpose", g.op("Reshape", t, by_head), perm=[0, 2, 1, 3])
+
+    for i in range(layers):
+        p = f"encoder.layer.{i}."
+        q, k, v = (split(dense(x, p + f"attention.self.{n}")) for n in ("query", "key", "value"))
+        scores = g.op("Add", g.op("Div", g.op("MatMul", q, g.op("Transpose", k, perm=[0, 1, 3, 2])), scale), blocked)
+        context = g.op("MatMul", g.op("Softmax", scores, axis=-1), v)
+        context = g.op("Reshape", g.op("Transpose", context, perm=[0, 2, 1, 3]), merged)
+        x = layer_norm(g.op("Add", dense(context, p + "attention.output.dense"), x), p + "attention.output.LayerNorm")
+        h = dense(x, p + "intermediate.dense")  # exact (erf) GELU, as BERT's "gelu"
+        h = g.op("Mul", g.op("Mul", h, half), g.op("Add", "one", g.op("Erf", g.op("Div", h, root2))))
+        x = layer_norm(g.op("Add", dense(h, p + "output.dense"), x), p + "output.LayerNorm")
+    summed = g.op("ReduceSum", g.op("Mul", x, g.op("Unsqueeze", "mask", g.const("last_axis", np.array([2])))),
+                  g.const("token_axis", np.array([1])), keepdims=0)
+    g.nodes.append(helper.make_node("Div", [summed, g.op("ReduceSum", "mask", "token_axis", keepdims=1)], ["pooled"]))
+    graph = helper.make_graph(
+        g.nodes, "mean_pooled_bert",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, [None, None]),
+         helper.make_tensor_value_info("mask", TensorProto.FLOAT, [None, None])],
+        [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, [None, hidden])],
+        initializer=g.initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
 
 
 class SentenceEncoder:
-    """all-MiniLM-L6-v2: text -> unit vector of 384 floats."""
+    """all-MiniLM-L6-v2: text -> unit vector of 384 floats.
+
+    The forward pass runs in ONNX Runtime on one thread: ~3.5 ms for a short message, against
+    ~13 ms with NumPy's BLAS, which is slow for matrices of a few rows.
+    """
 
     def __init__(self, tokenizer: WordPieceTokenizer, weights: Dict[str, np.ndarray], config: Dict) -> None:
         self.tokenizer = tokenizer
-        self.w = weights
-        self.layers = int(config["num_hidden_layers"])
-        self.heads = int(config["num_attention_heads"])
-        self.eps = float(config.get("layer_norm_eps", 1e-12))
         self.dimension = int(config["hidden_size"])
-        # BLAS on one thread: its threads only spin on matrices this small (2x the CPU per message)
-        from threadpoolctl import ThreadpoolController
-
-        self._blas = ThreadpoolController()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only
+        self._session = onnxruntime.InferenceSession(bert_graph(weights, config), options,
+                                                     providers=["CPUExecutionProvider"])
 
     @classmethod
     def load(cls, path: Path) -> "SentenceEncoder":
@@ -163,58 +233,23 @@ class SentenceEncoder:
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
         return cls(WordPieceTokenizer.from_file(path / "vocab.txt"), weights, config)
 
-    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Token states of a padded batch: ids and mask are (batch, length)."""
-        w, (batch, length) = self.w, ids.shape
-        x = (w["embeddings.word_embeddings.weight"][ids]
-             + w["embeddings.position_embeddings.weight"][np.arange(length)][None]
-             + w["embeddings.token_type_embeddings.weight"][0][None, None])
-        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
-        head = self.dimension // self.heads
-        blocked = (1.0 - mask[:, None, None, :].astype(np.float32)) * -1e9
-
-        def split(t: np.ndarray) -> np.ndarray:
-            return t.reshape(batch, length, self.heads, head).transpose(0, 2, 1, 3)
-
-        for i in range(self.layers):
-            p = f"encoder.layer.{i}."
-
-            def dense(t: np.ndarray, name: str) -> np.ndarray:
-                flat = t.reshape(-1, t.shape[-1]) @ w[p + name + ".weight"] + w[p + name + ".bias"]
-                return flat.reshape(*t.shape[:-1], -1)
-
-            q, k, v = (split(dense(x, f"attention.self.{n}")) for n in ("query", "key", "value"))
-            scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(head) + blocked
-            scores = np.exp(scores - scores.max(-1, keepdims=True))
-            context = (scores / scores.sum(-1, keepdims=True)) @ v
-            context = context.transpose(0, 2, 1, 3).reshape(batch, length, self.dimension)
-            x = _layer_norm(dense(context, "attention.output.dense") + x,
-                            w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"],
-                            self.eps)
-            hidden = _gelu(dense(x, "intermediate.dense"))
-            x = _layer_norm(dense(hidden, "output.dense") + x,
-                            w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
-        return x
-
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """(len(texts), 384) float32, each row of unit length (mean of token states over the mask)."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         encoded = [self.tokenizer.encode(t) for t in texts]
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))  # similar lengths together
-        with self._blas.limit(limits=1, user_api="blas"):
-            for start in range(0, len(order), batch_size):
-                chunk = order[start:start + batch_size]
-                out[chunk] = self._pooled([encoded[i] for i in chunk])
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            out[chunk] = self._pooled([encoded[i] for i in chunk])
         return out
 
     def _pooled(self, batch: List[List[int]]) -> np.ndarray:
         """Mean-pooled unit vectors of token id lists, padded to one batch."""
         length = max(len(ids) for ids in batch)
         ids = np.zeros((len(batch), length), dtype=np.int64)
-        mask = np.zeros((len(batch), length), dtype=np.int64)
+        mask = np.zeros((len(batch), length), dtype=np.float32)
         for row, token_ids in enumerate(batch):
             ids[row, : len(token_ids)] = token_ids
             mask[row, : len(token_ids)] = 1
-        states = self._forward(ids, mask)
-        pooled = (states * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+        pooled = self._session.run(["pooled"], {"ids": ids, "mask": mask})[0]
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-9)

@@ -1,9 +1,10 @@
-"""The pretrained sentence features: WordPiece tokenizer, NumPy encoder, Chinese glosses, featurizer.
+"""The pretrained sentence features: WordPiece tokenizer, ONNX encoder, Chinese glosses, featurizer.
 
 They use the files `make setup` fetches into var/pretrained/ (.ci/fetch-pretrained.sh).
 """
 import gzip
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.encoder import MissingPretrainedFiles, SentenceEncoder, WordPieceTokenizer, pretrained_dir, read_safetensors
+from bot.encoder import (MissingPretrainedFiles, SentenceEncoder, WordPieceTokenizer, pretrained_dir,
+                         read_safetensors)
 from bot.gloss import Glossary
 from bot.nlu.sentence_features import ENCODER_DIR, GlossedSentenceFeaturizer, load_pretrained
 from bot.nlu.tokenizer import MixedTokenizer
@@ -51,6 +53,51 @@ def test_encoder_gives_unit_vectors_closer_for_paraphrases(pretrained):
     assert vectors.shape == (5, 384)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert cosine(vectors[0], vectors[1]) > cosine(vectors[0], vectors[2]) + 0.2
+
+
+def numpy_bert_mean_pooled(weights, config, ids):
+    """The reference: BERT's forward pass for one unpadded message, written plainly in NumPy."""
+    from scipy.special import erf
+
+    heads, hidden, eps = config["num_attention_heads"], config["hidden_size"], config.get("layer_norm_eps", 1e-12)
+    head = hidden // heads
+
+    def norm(x, prefix):
+        mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+        return (x - mean) / np.sqrt(var + eps) * weights[prefix + ".weight"] + weights[prefix + ".bias"]
+
+    def dense(x, prefix):
+        return x @ weights[prefix + ".weight"] + weights[prefix + ".bias"]
+
+    x = (weights["embeddings.word_embeddings.weight"][ids] + weights["embeddings.position_embeddings.weight"][:len(ids)]
+         + weights["embeddings.token_type_embeddings.weight"][0])
+    x = norm(x, "embeddings.LayerNorm")
+    for i in range(config["num_hidden_layers"]):
+        p = f"encoder.layer.{i}."
+        q, k, v = (dense(x, p + f"attention.self.{n}").reshape(len(ids), heads, head).transpose(1, 0, 2)
+                   for n in ("query", "key", "value"))
+        scores = q @ k.transpose(0, 2, 1) / math.sqrt(head)
+        attention = np.exp(scores - scores.max(-1, keepdims=True))
+        context = (attention / attention.sum(-1, keepdims=True)) @ v
+        x = norm(dense(context.transpose(1, 0, 2).reshape(len(ids), hidden), p + "attention.output.dense") + x,
+                 p + "attention.output.LayerNorm")
+        h = dense(x, p + "intermediate.dense")
+        x = norm(dense(0.5 * h * (1 + erf(h / math.sqrt(2))), p + "output.dense") + x, p + "output.LayerNorm")
+    pooled = x.mean(0)
+    return pooled / np.linalg.norm(pooled)
+
+
+def test_onnx_graph_computes_what_the_numpy_reference_does():
+    directory = pretrained_dir() / ENCODER_DIR
+    encoder = SentenceEncoder.load(directory)
+    weights = {k.removeprefix("bert."): v for k, v in read_safetensors(directory / "model.safetensors").items()}
+    weights = {k: (v.T if k.endswith(".weight") and v.ndim == 2 and "embeddings" not in k else v)
+               for k, v in weights.items()}
+    config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    texts = ["hello", "I express delivery how still not arrive", "what's the status of order 00000?"]
+    for text, vector in zip(texts, encoder.encode(texts)):
+        reference = numpy_bert_mean_pooled(weights, config, encoder.tokenizer.encode(text))
+        assert np.allclose(vector, reference, atol=1e-5), text
 
 
 def test_padding_in_a_batch_does_not_change_a_vector(pretrained):
