@@ -21,7 +21,8 @@ f. the emotion detector (bot/emotion.py) on the labelled sets in bench/data/
    (bench/emotion_eval.py prints the full report).
 
 --model PATH scores that model instead of the production model (which `.ci/train.sh`
-trains first when its inputs changed).
+trains first when its inputs changed). --keep DIR keeps the held-out models in DIR
+(heldout_<name>.tar.gz, to be scored again with --model), instead of deleting them.
 
 Labels are full retrieval intents (faq/shipping ...) for both systems. Scoring rules
 follow /work/shared/benchmarks/README.md.
@@ -233,6 +234,16 @@ def recall_by_label(gold: Sequence[str], pred: Sequence[str]) -> Dict[str, Tuple
     return {label: (len(v), sum(v) / len(v)) for label, v in per.items()}
 
 
+def f1_gaps(gold: Sequence[str], first: Sequence[str], second: Sequence[str]) -> List[Tuple[str, float]]:
+    """Per-label F1 of `first` minus that of `second`, most negative first."""
+    from sklearn.metrics import f1_score
+
+    labels = sorted(set(gold))
+    a = f1_score(gold, first, labels=labels, average=None, zero_division=0)
+    b = f1_score(gold, second, labels=labels, average=None, zero_division=0)
+    return sorted(((label, x - y) for label, x, y in zip(labels, a, b) if x != y), key=lambda kv: kv[1])
+
+
 def top_predictions(gold: Sequence[str], pred: Sequence[str], label: str, k: int = 2) -> str:
     wrong = collections.Counter(p for g, p in zip(gold, pred) if g == label and p != label)
     return ", ".join(f"{p} {n}" for p, n in wrong.most_common(k))
@@ -377,6 +388,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="score this model instead of the production model")
     parser.add_argument("--seeds", help="held-out: train DIET once per seed (comma-separated, e.g. 42,7,1234) "
                                         "and report the mean; default: the config's own seed")
+    parser.add_argument("--keep", type=Path, help="keep the held-out models in this directory")
     parser.add_argument("--parallel", type=int, default=2,
                         help="held-out trainings run at once (one TensorFlow thread each; default 2)")
     args = parser.parse_args()
@@ -570,6 +582,17 @@ def main() -> None:
                 print(f"  {l} held-out labels with DIET recall < 0.80{'' if seed is None else f' (seed {seed})'}: "
                       + ", ".join(f"{lab} {r:.2f} (n={n}; -> {top_predictions(gold, first_fb, lab, 1)})"
                                   for lab, n, r in sorted(weak, key=lambda x: x[2])))
+        for l in LANGS:
+            if diet_held[l]:
+                gold = [y for _, y in test_sets[l]]
+                seed, _, first_raw = diet_held[l][0]
+                print(f"  {l} argmax F1 per label, largest gaps DIET - baseline{'' if seed is None else f' (seed {seed})'}: "
+                      + ", ".join(f"{lab} {gap:+.2f}" for lab, gap in f1_gaps(gold, first_raw, base_held_raw[l])[:8]))
+        if training is not None and args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for model in training.models.values():
+                shutil.copy(model, args.keep / model.name)
+            notes.append(f"held-out models kept in {args.keep}")
         for note in notes:
             print(f"  {note}")
 
