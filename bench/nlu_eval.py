@@ -576,18 +576,15 @@ def main() -> None:
             if not diet_held[l]:
                 continue
             gold = [y for _, y in test_sets[l]]
-            seed, first_fb, _ = diet_held[l][0]
+            seed, first_fb, first_raw = diet_held[l][0]
+            which = "" if seed is None else f" (seed {seed})"
             weak = [(lab, n, r) for lab, (n, r) in recall_by_label(gold, first_fb).items() if r < 0.8]
             if weak:
-                print(f"  {l} held-out labels with DIET recall < 0.80{'' if seed is None else f' (seed {seed})'}: "
+                print(f"  {l} held-out labels with DIET recall < 0.80{which}: "
                       + ", ".join(f"{lab} {r:.2f} (n={n}; -> {top_predictions(gold, first_fb, lab, 1)})"
                                   for lab, n, r in sorted(weak, key=lambda x: x[2])))
-        for l in LANGS:
-            if diet_held[l]:
-                gold = [y for _, y in test_sets[l]]
-                seed, _, first_raw = diet_held[l][0]
-                print(f"  {l} argmax F1 per label, largest gaps DIET - baseline{'' if seed is None else f' (seed {seed})'}: "
-                      + ", ".join(f"{lab} {gap:+.2f}" for lab, gap in f1_gaps(gold, first_raw, base_held_raw[l])[:8]))
+            print(f"  {l} argmax F1 per label, largest gaps DIET - baseline{which}: "
+                  + ", ".join(f"{lab} {gap:+.2f}" for lab, gap in f1_gaps(gold, first_raw, base_held_raw[l])[:8]))
         if training is not None and args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
             for model in training.models.values():
