@@ -42,7 +42,9 @@ def consecutive_misunderstandings(tracker: Tracker) -> int:
 
 
 def suggestions(tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Text]]:
-    ranking = tracker.latest_message.get("intent_ranking") or []
+    # for unusable input (gibberish ...) the model's ranking is noise: suggest the common requests
+    unusable = tracker.latest_message.get("input_issue")
+    ranking = [] if unusable else tracker.latest_message.get("intent_ranking") or []
     intents = [item["name"] for item in ranking if item.get("name") in SUGGESTABLE][:MAX_SUGGESTIONS]
     intents = intents or list(COMMON_REQUESTS)
     if "request_human" not in intents:

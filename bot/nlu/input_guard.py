@@ -155,5 +155,8 @@ class InputIssueRouter(MessageProcessor):
         if not issue:
             return
         message.set(ISSUE_KEY, issue, add_to_output=True)
-        message.set(INTENT, {"name": FALLBACK_INTENT, "confidence": 1.0}, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [{"name": FALLBACK_INTENT, "confidence": 1.0}], add_to_output=True)
+        fallback = {"name": FALLBACK_INTENT, "confidence": 1.0}
+        # like the FallbackClassifier: what the model read stays in the ranking, below the fallback
+        ranking = [item for item in message.get(INTENT_RANKING_KEY) or [] if item.get("name") != FALLBACK_INTENT]
+        message.set(INTENT, fallback, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [fallback] + ranking, add_to_output=True)

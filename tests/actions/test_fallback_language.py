@@ -70,7 +70,9 @@ def test_language_neutral_message_keeps_the_conversation_language():
 
 
 async def test_gibberish_counts_as_a_misunderstanding_with_common_suggestions(dispatcher, domain_dict):
-    gibberish = [{"name": "nlu_fallback", "confidence": 1.0}]
+    # the model's guesses stay in the ranking, but are not offered for gibberish
+    gibberish = [{"name": "nlu_fallback", "confidence": 1.0}, {"name": "invoice", "confidence": 0.6},
+                 {"name": "account_issue", "confidence": 0.3}]
     tracker = make_tracker(intent="nlu_fallback", events=[user("greet"), user("nlu_fallback", input_issue="gibberish")],
                            input_issue="gibberish", intent_ranking=gibberish)
     await ActionHandleFallback().run(dispatcher, tracker, domain_dict)

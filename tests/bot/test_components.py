@@ -1,5 +1,5 @@
 """The custom NLU components, run directly on Rasa messages."""
-from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -26,6 +26,13 @@ def test_sanitizer_strips_markup_before_the_model_sees_it():
     message = guard("<script>alert('x')</script>我的订单到哪了")
     assert "<" not in message.get(TEXT)
     assert message.get(INTENT)["name"] == "order_status"
+
+
+def test_routed_input_keeps_what_the_model_read_below_the_fallback():
+    message = run(InputSanitizer({"max_chars": 500}), "   ")
+    message.set(INTENT_RANKING_KEY, [{"name": "order_status", "confidence": 0.9}, {"name": "refund", "confidence": 0.1}])
+    InputIssueRouter({}).process([message])
+    assert [item["name"] for item in message.get(INTENT_RANKING_KEY)] == ["nlu_fallback", "order_status", "refund"]
 
 
 def test_unusable_input_is_routed_to_the_fallback_with_its_issue():
