@@ -7,7 +7,7 @@ export RASA_TELEMETRY_ENABLED=${RASA_TELEMETRY_ENABLED:-false}  # no usage telem
 hash=$(.ci/model-hash)
 model="models/$hash.tar.gz"
 if [ -f "$model" ]; then echo "train: model is current ($model)" >&2; echo "$model"; exit 0; fi
-echo "train: inputs changed, training $model (takes about 30 minutes on 2 cores: three DIET models)" >&2
+echo "train: inputs changed, training $model (a few minutes on 2 cores)" >&2
 # One TensorFlow thread: the same inputs give the same weights, so a model that passes the test
 # stories here passes them in CI too (multi-threaded training differs from run to run).
 export TF_INTRA_OP_PARALLELISM_THREADS=1 TF_INTER_OP_PARALLELISM_THREADS=1
