@@ -50,6 +50,7 @@ test: setup system-deps validate lint train test-bot test-stories test-handoff t
 bench: setup train
 	$(PY) bench/nlu_eval.py --seeds 42,7,1234
 	$(PY) bench/emotion_eval.py
+	$(PY) bench/train_time.py
 	$(PY) bench/latency.py
 	.venv-handoff/bin/python bench/handoff_load.py
 	.venv-handoff/bin/python bench/handoff_e2e.py

@@ -8,8 +8,9 @@ hash=$(.ci/model-hash)
 model="models/$hash.tar.gz"
 if [ -f "$model" ]; then echo "train: model is current ($model)" >&2; echo "$model"; exit 0; fi
 echo "train: inputs changed, training $model (a few minutes on 2 cores)" >&2
-# One TensorFlow thread: the same inputs give the same weights, so a model that passes the test
-# stories here passes them in CI too (multi-threaded training differs from run to run).
+# The same inputs must give the same model, so that one that passes the test stories here passes
+# them in CI too: the intent classifier trains on one BLAS thread (bot/intent_model.py), and any
+# TensorFlow component would run on one thread (multi-threaded training differs from run to run).
 export TF_INTRA_OP_PARALLELISM_THREADS=1 TF_INTER_OP_PARALLELISM_THREADS=1
 # Rasa's training cache keys a component's output by its config and inputs, not by its code:
 # one cache per version of bot/ and the pinned packages, older ones removed.

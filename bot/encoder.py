@@ -7,6 +7,7 @@ the weights, so neither PyTorch nor a model export is needed. The weights come f
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -206,6 +207,41 @@ def bert_graph(weights: Dict[str, np.ndarray], config: Dict) -> bytes:
     return model.SerializeToString()
 
 
+class VectorCache:
+    """Sentence vectors of texts encoded by earlier trainings, so that a training after an edit of
+    a few examples encodes only those. One `.npz` file (texts and vectors, no pickle) per version
+    of the encoder's files; it keeps the texts of the latest training."""
+
+    def __init__(self, directory: Path, encoder: "SentenceEncoder", encoder_files: Path) -> None:
+        stamp = hashlib.sha256()
+        for name in ("config.json", "vocab.txt", "model.safetensors"):
+            info = (encoder_files / name).stat()
+            stamp.update(f"{name}:{info.st_size}:{info.st_mtime_ns};".encode())
+        self.path = directory / f"sentence-vectors-{stamp.hexdigest()[:16]}.npz"
+        self.encoder = encoder
+
+    def _load(self) -> Dict[str, np.ndarray]:
+        try:
+            with np.load(self.path, allow_pickle=False) as stored:
+                return dict(zip(stored["texts"].tolist(), stored["vectors"]))
+        except (OSError, ValueError, KeyError):  # no cache yet, or an unreadable one: start afresh
+            return {}
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        known = self._load()
+        missing = sorted(set(texts) - set(known))
+        if missing:
+            known.update(zip(missing, self.encoder.encode(missing)))
+        vectors = np.stack([known[text] for text in texts]) if texts else np.zeros((0, self.encoder.dimension))
+        wanted = sorted(set(texts))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.npz")
+        np.savez(scratch, texts=np.array(wanted, dtype=str),
+                 vectors=np.stack([known[t] for t in wanted]) if wanted else np.zeros((0, self.encoder.dimension)))
+        os.replace(scratch, self.path)  # whole or not at all, also with two trainings at once
+        return vectors.astype(np.float32)
+
+
 class SentenceEncoder:
     """all-MiniLM-L6-v2: text -> unit vector of 384 floats.
 
@@ -233,18 +269,20 @@ class SentenceEncoder:
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
         return cls(WordPieceTokenizer.from_file(path / "vocab.txt"), weights, config)
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        """(len(texts), 384) float32, each row of unit length (mean of token states over the mask)."""
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), 384) float32, each row of unit length (mean of token states over the mask).
+
+        Each text is encoded on its own, as a message is when the assistant runs: a batch pads its
+        rows and sums them in another order, which moves a vector by ~1e-7, so a text's vector
+        would depend on the texts beside it. Alone, it is the same in training, in the cache of
+        earlier trainings and in use."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        encoded = [self.tokenizer.encode(t) for t in texts]
-        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))  # similar lengths together
-        for start in range(0, len(order), batch_size):
-            chunk = order[start:start + batch_size]
-            out[chunk] = self._pooled([encoded[i] for i in chunk])
+        for row, text in enumerate(texts):
+            out[row] = self._pooled([self.tokenizer.encode(text)])[0]
         return out
 
     def _pooled(self, batch: List[List[int]]) -> np.ndarray:
-        """Mean-pooled unit vectors of token id lists, padded to one batch."""
+        """Mean-pooled unit vectors of token id lists, padded to one batch (`encode` sends one)."""
         length = max(len(ids) for ids in batch)
         ids = np.zeros((len(batch), length), dtype=np.int64)
         mask = np.zeros((len(batch), length), dtype=np.float32)

@@ -2,15 +2,17 @@
 
 Each message's tokens (Chinese words glossed in English by `bot.gloss`, numbers read as 0)
 go through all-MiniLM-L6-v2 (`bot.encoder`); the unit vector, times `scale`, is added as
-a sentence feature for DIET. Pretrained meaning lets DIET tell apart requests whose words
-it has not seen in training.
+a sentence feature. Pretrained meaning lets the intent classifier tell apart requests whose
+words it has not seen in training. In training, vectors come through a `VectorCache` in Rasa's
+training-cache directory: after an edit of a few examples only those are encoded again.
 """
 from __future__ import annotations
 
 import functools
 import math
+import os
 from pathlib import Path
-from typing import Any, Dict, List, Text, Tuple
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -23,7 +25,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.encoder import SentenceEncoder, pretrained_dir
+from bot.encoder import SentenceEncoder, VectorCache, pretrained_dir
 from bot.gloss import Glossary
 
 ENCODER_DIR = "all-MiniLM-L6-v2"
@@ -52,9 +54,11 @@ class GlossedSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         if float(config.get("scale", 1.0)) <= 0:
             raise ValueError("GlossedSentenceFeaturizer: `scale` must be positive")
 
-    def __init__(self, config: Dict[Text, Any], name: Text, encoder: SentenceEncoder, glossary: Glossary) -> None:
+    def __init__(self, config: Dict[Text, Any], name: Text, encoder: SentenceEncoder, glossary: Glossary,
+                 training_cache: Optional[VectorCache] = None) -> None:
         super().__init__(name, config)
         self.encoder, self.glossary = encoder, glossary
+        self.training_cache = training_cache
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -67,12 +71,22 @@ class GlossedSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         tokens = message.get(f"{TEXT}_tokens") or []
         return self.glossary.render(token.text for token in tokens)
 
-    def features(self, messages: List[Message]) -> np.ndarray:
-        return self.encoder.encode([self.english(m) for m in messages]) * float(self._config["scale"])
+    def vector_cache(self) -> VectorCache:
+        """The cache of earlier trainings' vectors, in Rasa's training-cache directory."""
+        if self.training_cache is None:
+            from rasa.engine.caching import CACHE_LOCATION_ENV, DEFAULT_CACHE_LOCATION  # training only
 
-    def _add(self, messages: List[Message]) -> None:
+            directory = Path(os.environ.get(CACHE_LOCATION_ENV, DEFAULT_CACHE_LOCATION))
+            self.training_cache = VectorCache(directory, self.encoder, pretrained_dir() / ENCODER_DIR)
+        return self.training_cache
+
+    def features(self, messages: List[Message], training: bool = False) -> np.ndarray:
+        encoder = self.vector_cache() if training else self.encoder
+        return encoder.encode([self.english(m) for m in messages]) * float(self._config["scale"])
+
+    def _add(self, messages: List[Message], training: bool = False) -> None:
         wanted = [m for m in messages if m.get(TEXT)]
-        for message, vector in zip(wanted, self.features(wanted) if wanted else []):
+        for message, vector in zip(wanted, self.features(wanted, training) if wanted else []):
             self.add_features_to_message(None, vector[None, :], TEXT, message)
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -80,5 +94,5 @@ class GlossedSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self._add(training_data.training_examples)
+        self._add(training_data.training_examples, training=True)
         return training_data

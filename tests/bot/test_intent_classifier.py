@@ -17,7 +17,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.intent_model import COUNTS, DENSE, IntentModel, Neighbours, design_matrix, layout, rank, scale_rows
+from bot.intent_model import COUNTS, DENSE, Block, IntentModel, Neighbours, design_matrix, layout, rank
 from bot.nlu.intent_classifier import LinearIntentClassifier
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,13 +45,14 @@ def trained(**weights):
 
 
 def test_blocks_are_scaled_to_their_weight_whatever_their_size():
-    counts = sp.csr_matrix(np.array([[0.0, 3.0, 1.0], [0.0, 0.0, 0.0]]))
-    scaled = scale_rows(counts, COUNTS, 2.0).toarray()
-    assert np.isclose(np.linalg.norm(scaled[0]), 2.0)
-    assert np.allclose(scaled[1], 0)  # an empty row stays empty (no division by zero)
-    assert scaled[0, 1] / scaled[0, 2] == pytest.approx(np.log1p(3) / np.log1p(1))  # counts are damped
-    dense = scale_rows(sp.csr_matrix(np.array([[3.0, 4.0]])), DENSE, 0.5).toarray()
-    assert np.allclose(dense, [[0.3, 0.4]])  # dense values are not damped, only scaled
+    blocks = [Block("a_counts", COUNTS, 3, 2.0), Block("b_dense", DENSE, 2, 0.5)]
+    messages = [{"a_counts": sp.coo_matrix(np.array([[0.0, 3.0, 1.0]])), "b_dense": np.array([[3.0, 4.0]])},
+                {"a_counts": sp.coo_matrix(np.zeros((1, 3))), "b_dense": np.array([[0.0, 0.0]])}]
+    matrix = design_matrix(messages, blocks).toarray()
+    assert np.isclose(np.linalg.norm(matrix[0, :3]), 2.0)
+    assert matrix[0, 1] / matrix[0, 2] == pytest.approx(np.log1p(3) / np.log1p(1))  # counts are damped
+    assert np.allclose(matrix[0, 3:], [0.3, 0.4])  # dense values are not damped, only scaled
+    assert np.allclose(matrix[1], 0)  # an empty row stays empty (no division by zero)
 
 
 def test_layout_orders_blocks_by_name_and_fills_missing_ones_with_zeros():

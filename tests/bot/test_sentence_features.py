@@ -13,7 +13,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.encoder import (MissingPretrainedFiles, SentenceEncoder, WordPieceTokenizer, pretrained_dir,
+from bot.encoder import (MissingPretrainedFiles, SentenceEncoder, VectorCache, WordPieceTokenizer, pretrained_dir,
                          read_safetensors)
 from bot.gloss import Glossary
 from bot.nlu.sentence_features import ENCODER_DIR, GlossedSentenceFeaturizer, load_pretrained
@@ -100,11 +100,37 @@ def test_onnx_graph_computes_what_the_numpy_reference_does():
         assert np.allclose(vector, reference, atol=1e-5), text
 
 
-def test_padding_in_a_batch_does_not_change_a_vector(pretrained):
+def test_a_text_has_the_same_vector_whatever_is_encoded_beside_it(pretrained):
+    """Exactly, not nearly: training (with its cache of earlier trainings) and use must agree bit for bit."""
     encoder, _ = pretrained
     alone = encoder.encode(["refund"])[0]
-    batched = encoder.encode(["refund", "could you tell me how long a refund takes to reach my card"])[0]
-    assert np.allclose(alone, batched, atol=1e-5)
+    beside = encoder.encode(["refund", "could you tell me how long a refund takes to reach my card"])[0]
+    assert np.array_equal(alone, beside)
+
+
+def test_vector_cache_encodes_only_new_texts_and_gives_the_same_vectors(pretrained, tmp_path):
+    encoder, _ = pretrained
+
+    class Counting:
+        dimension = encoder.dimension
+        seen = []
+
+        def encode(self, texts):
+            self.seen.extend(texts)
+            return encoder.encode(texts)
+
+    counting = Counting()
+    cache = VectorCache(tmp_path, counting, pretrained_dir() / ENCODER_DIR)
+    first = cache.encode(["refund", "where is my parcel", "refund"])
+    assert counting.seen == ["refund", "where is my parcel"]  # each text once
+    again = VectorCache(tmp_path, counting, pretrained_dir() / ENCODER_DIR).encode(["where is my parcel", "hello"])
+    assert counting.seen[2:] == ["hello"]  # a later training encodes only what is new
+    assert np.array_equal(again[0], first[1]) and np.array_equal(again[1], encoder.encode(["hello"])[0])
+    (stored,) = tmp_path.glob("sentence-vectors-*.npz")
+    with np.load(stored, allow_pickle=False) as arrays:  # the latest training's texts, no pickle
+        assert sorted(arrays["texts"].tolist()) == ["hello", "where is my parcel"]
+    stored.write_bytes(b"not an npz file")  # a damaged cache is rebuilt, not trusted
+    assert np.array_equal(cache.encode(["hello"])[0], again[1])
 
 
 def test_missing_pretrained_files_say_how_to_get_them(tmp_path):
@@ -152,11 +178,32 @@ def test_featurizer_adds_one_scaled_sentence_vector_and_chinese_reads_like_engli
     assert featurizer.english(messages[2]).split()[:2] == ["order", "0"]
 
 
-def test_featurizer_skips_training_examples_without_text(pretrained):
+def test_featurizer_skips_training_examples_without_text(pretrained, tmp_path):
     encoder, glossary = pretrained
     featurizer = GlossedSentenceFeaturizer(GlossedSentenceFeaturizer.get_default_config(), "glossed",
-                                           encoder, glossary)
+                                           encoder, glossary, VectorCache(tmp_path, encoder,
+                                                                          pretrained_dir() / ENCODER_DIR))
     examples = [Message(data={TEXT: "hi"}), Message(data={"intent": "greet"})]
     MixedTokenizer(MixedTokenizer.get_default_config()).process_training_data(TrainingData(examples))
     featurizer.process_training_data(TrainingData(examples))
     assert examples[0].features and not examples[1].features
+
+
+def test_training_through_the_cache_gives_exactly_the_features_of_use(pretrained, tmp_path):
+    encoder, glossary = pretrained
+    cache = VectorCache(tmp_path, encoder, pretrained_dir() / ENCODER_DIR)
+    featurizer = GlossedSentenceFeaturizer(GlossedSentenceFeaturizer.get_default_config(), "glossed",
+                                           encoder, glossary, cache)
+    tokenizer = MixedTokenizer(MixedTokenizer.get_default_config())
+    texts = ["我的订单到哪了", "where is my parcel", "退款"]
+    for round_ in range(2):  # the second training reads every vector from the cache
+        training = [Message(data={TEXT: t}) for t in texts]
+        tokenizer.process_training_data(TrainingData(training))
+        featurizer.process_training_data(TrainingData(training))
+        for text, example in zip(texts, training):
+            used = Message(data={TEXT: text})
+            tokenizer.process([used])
+            featurizer.process([used])
+            assert np.array_equal(example.get_dense_features(TEXT, [])[1].features,
+                                  used.get_dense_features(TEXT, [])[1].features), (round_, text)
+    assert list(tmp_path.glob("sentence-vectors-*.npz"))

@@ -1,4 +1,4 @@
-"""The FAQ response selector in the trained model: it answers faq messages and skips the rest."""
+"""FAQ answers in the trained model: the intent classifier selects a faq sub-intent for faq messages only."""
 import asyncio
 
 import pytest
