@@ -50,6 +50,8 @@ PLAIN_CONVERSATIONS: List[List[str]] = [
     ["good morning", "are you a bot?", "great", "see you later"],
     ["hello", "I am very sad", "yes", "thanks, bye"],
 ]
+# both servers run in the environment `make run` gives Rasa (bot.serve: one BLAS thread)
+SERVING = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 # conversations per concurrency level (workers take the next one when theirs ends)
 CONVERSATIONS_PER_LEVEL = {1: 12, 10: 40, 50: 100}
 TARGET_RATIO = 1.0  # ours/plain msg/s at every level; and p95 at 10 and 50 no worse than plain's
@@ -67,7 +69,7 @@ def start_ours(procs: C.Processes, model: Path, work: Path):
     endpoints = work / "endpoints_ours.yml"
     endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
                          f"nlg:\n  type: bot.nlg.LocalizedNLG\n", encoding="utf-8")
-    env = {**os.environ, "SANIC_HOST": "127.0.0.1", "DEMO_STORE_PATH": str(work / "demo_store.db")}
+    env = {**SERVING, "SANIC_HOST": "127.0.0.1", "DEMO_STORE_PATH": str(work / "demo_store.db")}
     actions = procs.start([C.PYTHON, "-m", "rasa_sdk", "--actions", "actions", "-p", actions_port],
                           C.ROOT, work / "ours_actions.log", env)
     rasa = procs.start([C.RASA, "run", "--model", model, "--interface", "127.0.0.1", "--port", rasa_port,
@@ -85,7 +87,7 @@ def start_plain(procs: C.Processes, project: Path, work: Path):
     endpoints.write_text("{}\n", encoding="utf-8")
     rasa = procs.start([C.RASA, "run", "--model", models[-1], "--interface", "127.0.0.1", "--port", port,
                         "--endpoints", endpoints, "--credentials", project / "credentials.yml"],
-                       project, work / "plain_rasa.log")
+                       project, work / "plain_rasa.log", SERVING)
     return f"http://127.0.0.1:{port}", (rasa, work / "plain_rasa.log")
 
 

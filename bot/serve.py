@@ -8,6 +8,10 @@ import sys
 from typing import List, Mapping, Sequence
 
 TOKEN_VARIABLE = "RASA_TOKEN"
+# One BLAS thread per server: the classifier's products are tiny, and a second OpenBLAS thread only
+# spins after each of them (measured: 18 CPU ms per parsed message instead of 10, for 1 ms less wall
+# time), taking a core from the action server and handoff_service. Set before NumPy loads.
+SERVING_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 class LaunchError(SystemExit):
@@ -26,9 +30,16 @@ def rasa_run_argv(options: Sequence[str], environ: Mapping[str, str]) -> List[st
     return ["rasa", "run", *options, "--enable-api", f"--auth-token={token}"]
 
 
+def serving_environment(environ: Mapping[str, str]) -> dict:
+    """The server's environment: one BLAS thread unless the operator chose otherwise, no token."""
+    return {**SERVING_THREADS, **{k: v for k, v in environ.items() if k != TOKEN_VARIABLE}}
+
+
 def main() -> None:
     sys.argv = rasa_run_argv(sys.argv[1:], os.environ)
-    os.environ.pop(TOKEN_VARIABLE, None)  # nothing Rasa starts inherits it
+    serving = serving_environment(os.environ)
+    os.environ.clear()
+    os.environ.update(serving)  # nothing Rasa starts inherits the token
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -44,3 +44,12 @@ def test_the_launcher_refuses_to_start_an_open_or_visible_api(options, environ, 
 
     with pytest.raises(LaunchError, match=says):
         rasa_run_argv(options, environ)
+
+
+def test_the_server_runs_one_blas_thread_and_never_sees_the_token():
+    from bot.serve import serving_environment
+
+    served = serving_environment({"RASA_TOKEN": "secret", "PATH": "/usr/bin", "OMP_NUM_THREADS": "4"})
+    assert "RASA_TOKEN" not in served and served["PATH"] == "/usr/bin"
+    assert served["OPENBLAS_NUM_THREADS"] == "1"
+    assert served["OMP_NUM_THREADS"] == "4"  # an operator's own choice stands

@@ -202,12 +202,12 @@ class LoopServers:
             "  type: in_memory\n", encoding="utf-8")
         credentials = self.work / "credentials.yml"
         credentials.write_text(
-            "rest:\n\n"
-            "socketio:\n"
+            "bot.channels.RestInput:\n\n"
+            "bot.channels.SocketIOInput:\n"
             "  user_message_evt: user_uttered\n"
             "  bot_message_evt: bot_uttered\n"
             "  session_persistence: true\n\n"
-            "callback:\n"
+            "bot.channels.CallbackInput:\n"
             f"  url: \"{self.callback.url}\"\n", encoding="utf-8")
         return endpoints, credentials
 
