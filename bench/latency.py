@@ -32,6 +32,8 @@ import _common as C  # noqa: E402
 
 C.setup()
 
+from bot.serve import SERVING_THREADS  # noqa: E402
+
 OURS_CONVERSATIONS: List[List[str]] = [
     ["你好", "我的订单12345到哪了", "退款一般多久到账", "谢谢", "再见"],
     ["hi there", "what's the status of order 20003", "how long does a refund take",
@@ -51,7 +53,7 @@ PLAIN_CONVERSATIONS: List[List[str]] = [
     ["hello", "I am very sad", "yes", "thanks, bye"],
 ]
 # both servers run in the environment `make run` gives Rasa (bot.serve: one BLAS thread)
-SERVING = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+SERVING = {**SERVING_THREADS, **os.environ}
 # conversations per concurrency level (workers take the next one when theirs ends)
 CONVERSATIONS_PER_LEVEL = {1: 12, 10: 40, 50: 100}
 TARGET_RATIO = 1.0  # ours/plain msg/s at every level; and p95 at 10 and 50 no worse than plain's

@@ -232,14 +232,16 @@ class VectorCache:
         missing = sorted(set(texts) - set(known))
         if missing:
             known.update(zip(missing, self.encoder.encode(missing)))
-        vectors = np.stack([known[text] for text in texts]) if texts else np.zeros((0, self.encoder.dimension))
         wanted = sorted(set(texts))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         scratch = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.npz")
-        np.savez(scratch, texts=np.array(wanted, dtype=str),
-                 vectors=np.stack([known[t] for t in wanted]) if wanted else np.zeros((0, self.encoder.dimension)))
+        np.savez(scratch, texts=np.array(wanted, dtype=str), vectors=self._stack(known, wanted))
         os.replace(scratch, self.path)  # whole or not at all, also with two trainings at once
-        return vectors.astype(np.float32)
+        return self._stack(known, texts)
+
+    def _stack(self, known: Dict[str, np.ndarray], texts: Sequence[str]) -> np.ndarray:
+        rows = [known[text] for text in texts]
+        return np.stack(rows).astype(np.float32) if rows else np.zeros((0, self.encoder.dimension), np.float32)
 
 
 class SentenceEncoder:

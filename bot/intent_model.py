@@ -188,9 +188,10 @@ class IntentModel:
     def __init__(self, labels: Sequence[str], coef: np.ndarray, intercept: np.ndarray, blocks: Sequence[Block],
                  neighbours: Neighbours, similarity_weight: float) -> None:
         self.labels = list(labels)
-        self.coef = np.asarray(coef, dtype=np.float32)
+        self.weights = np.ascontiguousarray(np.asarray(coef, dtype=np.float32).T)  # (features, labels)
         self.intercept = np.asarray(intercept, dtype=np.float32)
-        self._weights = np.ascontiguousarray(self.coef.T)  # (features, labels), as the product reads it
+        # the intents whose labels have sub-intents (faq for faq/shipping ...)
+        self.retrieval_intents = sorted({split_label(label)[0] for label in self.labels if split_label(label)[1]})
         self.blocks = list(blocks)
         self.neighbours = neighbours
         self.similarity_weight = float(similarity_weight)
@@ -228,13 +229,13 @@ class IntentModel:
         """One row per message, one column per label; rows sum to 1."""
         similar = self.neighbours.similarities(meaning_vectors(messages, self.blocks))
         features = self.inputs(design_matrix(messages, self.blocks), similar, self.similarity_weight)
-        scores = np.asarray(features.astype(np.float32) @ self._weights, dtype=np.float64) + self.intercept
+        scores = np.asarray(features.astype(np.float32) @ self.weights, dtype=np.float64) + self.intercept
         scores -= np.max(scores, axis=1, keepdims=True)
         exp = np.exp(scores)
         return exp / exp.sum(axis=1, keepdims=True)
 
     def save(self, directory: Path) -> None:
-        np.savez_compressed(directory / WEIGHTS_FILE, coef=self.coef, intercept=self.intercept,
+        np.savez_compressed(directory / WEIGHTS_FILE, coef=self.weights.T, intercept=self.intercept,
                             neighbour_vectors=self.neighbours.vectors, neighbour_labels=self.neighbours.label_index)
         meta = {"labels": self.labels, "blocks": [block.__dict__ for block in self.blocks],
                 "similarity_weight": self.similarity_weight}

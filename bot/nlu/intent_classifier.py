@@ -104,9 +104,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             similarity_weight=float(self.config["similarity_weight"]), c=float(self.config["C"]),
             balanced=bool(self.config["balanced"]),
             max_iter=int(self.config["max_iter"]))
-        retrieval = {split_label(label)[0] for label in labels if split_label(label)[1]}
         self.responses = {key: value for key, value in training_data.responses.items()
-                          if split_label(key.removeprefix("utter_"))[0] in retrieval}
+                          if split_label(key.removeprefix("utter_"))[0] in self.model.retrieval_intents}
         with self._model_storage.write_to(self._resource) as directory:
             self.model.save(directory)
             (directory / RESPONSES_FILE).write_text(json.dumps(self.responses, ensure_ascii=False), encoding="utf-8")
@@ -155,9 +154,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             RESPONSE_SELECTOR_RANKING_KEY: [{INTENT_RESPONSE_KEY: label, PREDICTED_CONFIDENCE_KEY: p}
                                             for label, p in subs],
         }
-        retrieval_intents = sorted({split_label(label)[0] for label in self.model.labels if split_label(label)[1]})
         selector = {**(message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}), intent: selection,
-                    RESPONSE_SELECTOR_RETRIEVAL_INTENTS: retrieval_intents}
+                    RESPONSE_SELECTOR_RETRIEVAL_INTENTS: self.model.retrieval_intents}
         message.set(RESPONSE_SELECTOR_PROPERTY_NAME, selector, add_to_output=True)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
