@@ -289,15 +289,17 @@ def print_complaint_report(name: str, gold: Sequence[str], pred: Sequence[str]) 
         print("    taken for complaints: " + ", ".join(f"{g} {n}" for g, n in taken.most_common(5)))
 
 
+def within(old: float, new: float) -> bool:
+    """`new` at most TOLERANCE below `old`, on the figures as printed (3 decimals)."""
+    return round(new, 3) >= round(old - TOLERANCE, 3)
+
+
 def print_against_ensemble(now: Dict[str, float]) -> None:
     """Today's figures beside the replaced DIET ensemble's: each within TOLERANCE, the average not lower."""
     rows = [(name, old, now[name]) for name, old in ENSEMBLE.items() if name in now]
     if not rows:
         return
     print(f"  against the three-member DIET ensemble ({ENSEMBLE_DATE}; same data and split), as deployed:")
-    def within(old: float, new: float) -> bool:  # on the figures as printed (3 decimals)
-        return round(new, 3) >= round(old - TOLERANCE, 3)
-
     for name, old, new in rows:
         ok = within(old, new)
         print(f"    {name:28}{f(new):>7}  ensemble {f(old)}  {new - old:+.3f}  {'met' if ok else 'NOT met'}")
@@ -664,7 +666,7 @@ def main() -> None:
         print_against_ensemble(now)
         if ("zh", "with fallback") in held_means and (HANT, "with fallback") in held_means:
             (za, zf), (ta, tf) = held_means[("zh", "with fallback")], held_means[(HANT, "with fallback")]
-            ok = round(ta, 3) >= round(za - TOLERANCE, 3) and round(tf, 3) >= round(zf - TOLERANCE, 3)
+            ok = within(za, ta) and within(zf, tf)
             print(f"  Traditional = Simplified  zh-Hant {f(ta)} / {f(tf)} against zh {f(za)} / {f(zf)} (acc / F1, as "
                   f"deployed; target: within {TOLERANCE:.3f}): {'met' if ok else 'NOT met'}")
         if spreads and len(seeds) > 1:
