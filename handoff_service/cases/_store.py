@@ -29,7 +29,7 @@ C = table_of(Case)
 EV = table_of(CaseEvent)
 CNT = table_of(CaseCounter)
 # statements built once (executing with a parameter dict skips per-call coercion)
-INSERT_EVENT = insert(EV)
+INSERT_EVENT = insert(EV).returning(EV.c.id)
 
 
 # ---------------------------------------------------------------- JSON shapes
@@ -157,10 +157,10 @@ async def append_event(
     status_from: str | None = None,
     details: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
-) -> None:
-    """Append a timeline entry; owner and handler are those after the step."""
+) -> int:
+    """Append a timeline entry (returns its id); owner and handler are those after the step."""
     extra = {} if idempotency_key is None else {"idempotency_key": idempotency_key}
-    await conn.execute(
+    res = await conn.execute(
         INSERT_EVENT,
         {
             **extra,
@@ -176,6 +176,7 @@ async def append_event(
             "details": details or {},
         },
     )
+    return int(res.scalar_one())
 
 
 SELECT_BY_ID = select(C).where(C.c.id == bindparam("case_id"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, insert, update
+from sqlalchemy import bindparam, case, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff_service.audit import service as audit
@@ -24,7 +24,6 @@ from handoff_service.staff import service as staff
 
 from . import policy
 from ._store import (
-    EV,
     C,
     append_event,
     case_card,
@@ -98,7 +97,7 @@ async def accept(deps: Deps, p: Principal, case_id: int) -> dict[str, Any]:
             conn,
             row,
             at=now,
-            actor_kind="agent",
+            actor_kind=p.actor_kind,
             actor_id=p.username,
             action="accept",
             status_from=QUEUED,
@@ -318,22 +317,9 @@ async def add_note(deps: Deps, p: Principal, case_id: int, text: str) -> dict[st
     async with deps.tx() as conn:
         row = await load(conn, case_id)
         _require_participant(p, row, "note")
-        res = await conn.execute(
-            insert(EV).returning(EV.c.id),
-            {
-                "case_id": row.id,
-                "at": now,
-                "actor_kind": "agent",
-                "actor_id": p.username,
-                "action": "note",
-                "status_from": None,
-                "status_to": row.status,
-                "owner_id": row.owner_id,
-                "handler_id": row.handler_id,
-                "details": {"text": text},
-            },
+        note_id = await append_event(
+            conn, row, at=now, actor_kind=p.actor_kind, actor_id=p.actor_id, action="note", details={"text": text}
         )
-        note_id = res.scalar_one()
         await audit.record(
             conn,
             at=now,
@@ -367,7 +353,7 @@ async def change_tier(deps: Deps, p: Principal, case_id: int, tier_name: str, re
         row = await update_case(conn, old, now, **sla.retiered(deps.sla.tier(tier_name), old))
         details = {"from": old.tier, "to": tier_name, "reason": reason}
         await append_event(
-            conn, row, at=now, actor_kind="agent", actor_id=p.username, action="tier_changed", details=details
+            conn, row, at=now, actor_kind=p.actor_kind, actor_id=p.actor_id, action="tier_changed", details=details
         )
         await audit.record(
             conn, at=now, actor=p, action="case.tier_changed", target_type="case", target_id=row.number, details=details

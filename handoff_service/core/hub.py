@@ -12,6 +12,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from .principal import AGENT
+
 log = logging.getLogger(__name__)
 
 
@@ -46,7 +48,7 @@ class EventHub:
         return len(self._subs)
 
     def online_agents(self) -> int:
-        return len({s.user_id for s in self._subs if s.role == "agent"})
+        return len({s.user_id for s in self._subs if s.role == AGENT})
 
     def publish(
         self,
