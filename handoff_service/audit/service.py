@@ -48,6 +48,21 @@ async def record(
     )
 
 
+async def record_case_action(
+    conn: AsyncConnection,
+    *,
+    at: datetime,
+    actor: Principal,
+    action: str,
+    case_number: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """A staff action on a case (`case.<action>`), inside the use case's transaction."""
+    await record(
+        conn, at=at, actor=actor, action=f"case.{action}", target_type="case", target_id=case_number, details=details
+    )
+
+
 async def record_denied(deps: Deps, actor: Principal, action: str, code: str, target: str | None) -> None:
     """A refused staff action, in its own transaction (the use case rolled back)."""
     async with deps.tx() as conn:

@@ -246,14 +246,8 @@ async def transition(
         details=details,
     )
     if actor.kind == STAFF:
-        await audit.record(
-            conn,
-            at=now,
-            actor=actor,
-            action=f"case.{event_action or action}",
-            target_type="case",
-            target_id=row.number,
-            details=details,
+        await audit.record_case_action(
+            conn, at=now, actor=actor, action=event_action or action, case_number=row.number, details=details
         )
     return row
 

@@ -103,7 +103,7 @@ async def accept(deps: Deps, p: Principal, case_id: int) -> dict[str, Any]:
             status_from=QUEUED,
             details={"owner": p.username},
         )
-        await audit.record(conn, at=now, actor=p, action="case.accept", target_type="case", target_id=row.number)
+        await audit.record_case_action(conn, at=now, actor=p, action="accept", case_number=row.number)
         await load_names(deps, conn, [row])
         changed(conn, deps, row, queue=True)
     return case_json(deps, row, p)
@@ -320,14 +320,8 @@ async def add_note(deps: Deps, p: Principal, case_id: int, text: str) -> dict[st
         note_id = await append_event(
             conn, row, at=now, actor_kind=p.actor_kind, actor_id=p.actor_id, action="note", details={"text": text}
         )
-        await audit.record(
-            conn,
-            at=now,
-            actor=p,
-            action="case.note",
-            target_type="case",
-            target_id=row.number,
-            details={"event_id": note_id},
+        await audit.record_case_action(
+            conn, at=now, actor=p, action="note", case_number=row.number, details={"event_id": note_id}
         )
         await deps.users.load(conn, {p.user_id})
         note = {
@@ -355,8 +349,8 @@ async def change_tier(deps: Deps, p: Principal, case_id: int, tier_name: str, re
         await append_event(
             conn, row, at=now, actor_kind=p.actor_kind, actor_id=p.actor_id, action="tier_changed", details=details
         )
-        await audit.record(
-            conn, at=now, actor=p, action="case.tier_changed", target_type="case", target_id=row.number, details=details
+        await audit.record_case_action(
+            conn, at=now, actor=p, action="tier_changed", case_number=row.number, details=details
         )
         await load_names(deps, conn, [row])
         changed(conn, deps, row, queue=row.status in IN_QUEUE)

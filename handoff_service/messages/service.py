@@ -133,13 +133,12 @@ async def agent_reply(deps: Deps, p: Principal, case_id: int, text: str) -> dict
         )
         msg = await _message(conn, res.scalar_one())
         claim.message_id = msg.id
-        await audit.record(
+        await audit.record_case_action(
             conn,
             at=now,
             actor=p,
-            action="case.reply",
-            target_type="case",
-            target_id=case.number,
+            action="reply",
+            case_number=case.number,
             details={"message_id": msg.id, "idempotency_key": key},
         )
         out = message_json(deps, msg, case.number)
@@ -176,14 +175,8 @@ async def retry_delivery(deps: Deps, p: Principal, case_id: int, message_id: int
             raise Forbidden(f"you are not the current handler of case {case.number}", code="not_case_handler")
         if not await delivery.retry_failed(conn, msg.delivery_id):
             raise Conflict("only a failed delivery can be retried", code="delivery_not_failed")
-        await audit.record(
-            conn,
-            at=now,
-            actor=p,
-            action="case.retry_delivery",
-            target_type="case",
-            target_id=case.number,
-            details={"message_id": message_id},
+        await audit.record_case_action(
+            conn, at=now, actor=p, action="retry_delivery", case_number=case.number, details={"message_id": message_id}
         )
         out = await _message(conn, message_id)
         await deps.users.load(conn, {out.author_id})

@@ -104,3 +104,21 @@ def test_use_cases_leave_side_effects_to_listeners(path: Path) -> None:
         if isinstance(node, ast.ImportFrom) and node.module and node.module.endswith(("core.hub", ".scheduled")):
             offending.append(f"line {node.lineno}: imports {node.module}")
     assert offending == []
+
+
+def test_the_readme_picture_names_every_package_and_module() -> None:
+    """handoff_service/README.md's architecture picture matches the tree."""
+    readme = (PACKAGE / "README.md").read_text(encoding="utf-8")
+    picture = readme[readme.index("## Architecture") :]
+    picture = picture[picture.index("```") : picture.index("```", picture.index("```") + 3)]
+    packages = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists() and p.name != "migrations")
+    missing = [name for name in packages if f"{name}/" not in picture]
+    for pkg in packages:
+        # the package's entry: from its name to the next entry of the tree
+        entry = picture[picture.index(f"── {pkg}/") + 3 :]
+        entry = entry[: min((i for i in (entry.find("├──"), entry.find("└──")) if i >= 0), default=len(entry))]
+        modules = [m.stem for m in (PACKAGE / pkg).glob("*.py") if m.stem != "__init__"]
+        missing += [f"{pkg}/{m}" for m in modules if m not in entry.split()]
+    top = [m.name for m in PACKAGE.glob("*.py") if m.stem != "__init__"]
+    missing += [name for name in top if name not in picture]
+    assert missing == []
