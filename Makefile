@@ -26,7 +26,7 @@ run: setup train
 	@.ci/serve.sh
 
 lint: setup
-	$(PY) -m bot.phrasing
+	@.ci/lint.sh
 
 validate: setup
 	$(RASA) data validate --fail-on-warnings --quiet

@@ -13,4 +13,4 @@ unset HANDOFF_TEST_DATABASE_URL
 
 echo "test-handoff: PostgreSQL"
 # pgtemp starts the server, exports HANDOFF_TEST_DATABASE_URL, and always stops and removes it
-"$PY" -m handoff_service.pgtemp -- "$PY" -m pytest "${pytest_args[@]}"
+"$PY" -m handoff_service.core.pgtemp -- "$PY" -m pytest "${pytest_args[@]}"

@@ -32,12 +32,12 @@ from aiohttp import web
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from handoff_service.clock import SystemClock  # noqa: E402
-from handoff_service.db import build_engine  # noqa: E402
-from handoff_service.migrate import upgrade  # noqa: E402
-from handoff_service.pgtemp import temporary_postgres  # noqa: E402
-from handoff_service.security import Passwords  # noqa: E402
-from handoff_service.staff import create_token, create_user  # noqa: E402
+from handoff_service.core.clock import SystemClock  # noqa: E402
+from handoff_service.core.db import build_engine  # noqa: E402
+from handoff_service.core.migrate import upgrade  # noqa: E402
+from handoff_service.core.pgtemp import temporary_postgres  # noqa: E402
+from handoff_service.core.security import Passwords  # noqa: E402
+from handoff_service.staff.service import create_token, create_user  # noqa: E402
 
 
 def free_port() -> int:

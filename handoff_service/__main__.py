@@ -1,5 +1,5 @@
 import sys
 
-from .cli import main
+from handoff_service.cli import main
 
 sys.exit(main())

@@ -1,33 +1,94 @@
-"""The application factory. Engines, HTTP clients and background tasks are built
-in cleanup_ctx (never at import time) and injected through typed AppKeys."""
+"""The application factory: the one place where features are wired together.
+
+Engines, HTTP clients and background tasks are built in cleanup_ctx (never at
+import time) and injected through typed AppKeys; listeners are subscribed to the
+event bus here, routes of every feature are installed here.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
 
-from .api import BODIES, PRINCIPAL_CACHE, SPECS, error_middleware, install, security_headers
-from .clock import Clock, SystemClock
-from .config import Settings
-from .context import DEPS, SETTINGS, Deps
-from .db import build_engine, readonly
-from .delivery import DeliveryWorker
-from .events import EventHub
-from .schemas import build_bodies
-from .security import LoginRateLimiter, Passwords
-from .pages import install_pages, static_cache
-from .phrasing import StyleGuide
-from .sla import SLAConfig, load_sla
-from .sla_monitor import SLAMonitor
-from .staff import PrincipalCache
-from .views import all_specs
+from handoff_service import openapi
+from handoff_service.audit import service as audit
+from handoff_service.audit import views as audit_views
+from handoff_service.botapi import views as botapi_views
+from handoff_service.cases import views as cases_views
+from handoff_service.cases.scheduled import SLAMonitor
+from handoff_service.chat import views as chat_views
+from handoff_service.console import views as console_views
+from handoff_service.console.phrasing import STYLE_GUIDE, StyleGuide
+from handoff_service.core.bus import EventBus
+from handoff_service.core.clock import Clock, SystemClock
+from handoff_service.core.config import Settings
+from handoff_service.core.db import build_engine, readonly
+from handoff_service.core.deps import DEPS, SETTINGS, Deps, UserNames
+from handoff_service.core.http import (
+    BODIES,
+    GATEKEEPER,
+    SPECS,
+    RouteSpec,
+    error_middleware,
+    install,
+    security_headers,
+)
+from handoff_service.core.hub import EventHub
+from handoff_service.core.pages import install_static, static_cache
+from handoff_service.core.principal import Principal
+from handoff_service.core.security import LoginRateLimiter, Passwords
+from handoff_service.core.tiers import SLAConfig, load_sla
+from handoff_service.delivery import listeners as delivery_listeners
+from handoff_service.delivery.scheduled import DeliveryWorker
+from handoff_service.live import listeners as live_listeners
+from handoff_service.live import views as live_views
+from handoff_service.messages import views as messages_views
+from handoff_service.rasa.client import RASA, RasaClient
+from handoff_service.schemas import build_bodies
+from handoff_service.sla import views as sla_views
+from handoff_service.staff import service as staff
+from handoff_service.staff import views as staff_views
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services(Deps):
+    """Deps plus the running background workers (tests and operators reach them here)."""
+
+    delivery: DeliveryWorker | None = None
+    sla_monitor: SLAMonitor | None = None
+
+
+class _Gatekeeper:
+    """Authentication is the staff feature's; a refused staff action goes to the audit log."""
+
+    async def authenticate(self, request: web.Request, deps: Deps) -> Principal | None:
+        return await staff_views.authenticate(request, deps)
+
+    async def denied(self, deps: Deps, p: Principal, action: str, code: str, target: str | None) -> None:
+        await audit.record_denied(deps, p, action, code, target)
+
+
+def all_specs() -> list[RouteSpec]:
+    tables = (
+        openapi.routes,
+        sla_views.routes,
+        staff_views.routes,
+        cases_views.routes,
+        messages_views.routes,
+        audit_views.routes,
+        console_views.routes,
+        botapi_views.routes,
+        live_views.routes,
+    )
+    return [spec for table in tables for spec in table.specs]
 
 
 def create_app(
@@ -46,32 +107,38 @@ def create_app(
     specs = all_specs()
     app[SPECS] = specs
     app[BODIES] = build_bodies(sla.names)
-    app[PRINCIPAL_CACHE] = PrincipalCache(settings.auth_cache_seconds)
+    app[GATEKEEPER] = _Gatekeeper()
+    app[staff_views.PRINCIPAL_CACHE] = staff.PrincipalCache(settings.auth_cache_seconds)
+    app[STYLE_GUIDE] = StyleGuide(settings.style_guide_file)
     install(app, specs)
-    install_pages(app)
+    console_views.install_pages(app)
+    chat_views.install_pages(app)
+    install_static(app)
     app.on_response_prepare.append(security_headers)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         engine = build_engine(settings.database_url, pool_size=settings.db_pool_size)
         http = aiohttp.ClientSession()
-        hub = EventHub()
-        deps = Deps(
+        deps = Services(
             settings=settings,
             engine=engine,
             read_engine=readonly(engine),
             clock=clock,
             sla=sla,
-            hub=hub,
+            hub=EventHub(),
+            bus=EventBus(),
+            users=UserNames(staff.load_user_names),
             passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism),
             limiter=LoginRateLimiter(settings.login_max_failures, settings.login_window_seconds),
             write_lock=asyncio.Lock() if settings.is_sqlite else None,
-            http=http,
-            style_guide=StyleGuide(settings.style_guide_file),
         )
-        worker = DeliveryWorker(deps, http)
+        rasa = RasaClient(settings, http)
+        app[RASA] = rasa
+        worker = DeliveryWorker(deps, rasa)
         deps.delivery = worker
-        deps.on_delivery = worker.kick
         deps.sla_monitor = SLAMonitor(deps)
+        live_listeners.register(deps)
+        delivery_listeners.register(deps.bus, worker)
         app[DEPS] = deps
         await worker.recover()
         monitor_task = None

@@ -9,24 +9,26 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
-from .clock import SystemClock
-from .config import Settings
-from .errors import DomainError
-from .security import ROLES, Passwords
+from handoff_service.core.clock import SystemClock
+from handoff_service.core.config import Settings
+from handoff_service.core.errors import DomainError
+from handoff_service.core.principal import ROLES
+from handoff_service.core.security import Passwords
 
 
 def _configure_logging(level: str) -> None:
-    from .pii import install_masking
+    from handoff_service.core.pii import install_masking
 
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_masking()
 
 
 def _with_engine(settings: Settings, fn: Callable[[Any], Awaitable[Any]]) -> Any:
-    from .db import build_engine
+    from handoff_service.core.db import build_engine
 
     async def run() -> Any:
         engine = build_engine(settings.database_url, pool_size=1)
@@ -39,7 +41,7 @@ def _with_engine(settings: Settings, fn: Callable[[Any], Awaitable[Any]]) -> Any
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from .migrate import upgrade
+    from handoff_service.core.migrate import upgrade
 
     upgrade(settings.database_url)
     print("database is at the latest revision")
@@ -49,7 +51,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from .app import create_app
+    from handoff_service.app import create_app
 
     if args.host:
         settings = settings.with_(host=args.host)
@@ -57,7 +59,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         settings = settings.with_(port=args.port)
     _configure_logging(settings.log_level)
     if args.migrate:
-        from .migrate import upgrade
+        from handoff_service.core.migrate import upgrade
 
         upgrade(settings.database_url)
     try:
@@ -89,15 +91,21 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
-    from .staff import create_user
+    from handoff_service.staff.service import create_user
 
     password = _read_password(args)
     pw = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism)
     user = _with_engine(
         settings,
         lambda e: create_user(
-            e, SystemClock(), pw, username=args.username, password=password, role=args.role,
-            display_name=args.display_name, team=args.team,
+            e,
+            SystemClock(),
+            pw,
+            username=args.username,
+            password=password,
+            role=args.role,
+            display_name=args.display_name,
+            team=args.team,
         ),
     )
     print(json.dumps(user, ensure_ascii=False))
@@ -105,7 +113,7 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
-    from .staff import create_token
+    from handoff_service.staff.service import create_token
 
     kind = "bot" if args.bot else "staff"
     name = args.name or ("bot service" if args.bot else f"api token for {args.user}")
@@ -126,7 +134,7 @@ def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_revoke_token(settings: Settings, args: argparse.Namespace) -> int:
-    from .staff import revoke_token
+    from handoff_service.staff.service import revoke_token
 
     ok = _with_engine(settings, lambda e: revoke_token(e, SystemClock(), args.id))
     print("revoked" if ok else "no such active token")
@@ -141,7 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host")
     s.add_argument("--port", type=int)
     s.add_argument("--migrate", action="store_true", help="migrate before serving")
-    u = sub.add_parser("create-user", help="create a staff account (password from a prompt, stdin or HANDOFF_NEW_PASSWORD)")
+    u = sub.add_parser(
+        "create-user", help="create a staff account (password from a prompt, stdin or HANDOFF_NEW_PASSWORD)"
+    )
     u.add_argument("username")
     u.add_argument("--role", choices=ROLES, required=True)
     u.add_argument("--team")

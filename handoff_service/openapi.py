@@ -1,12 +1,30 @@
-"""The OpenAPI 3.0 document, generated from the route table and schemas."""
+"""The OpenAPI 3.0 document, generated from every feature's route table and the
+schemas, served with the health check."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import __version__
-from .api import BOT, PUBLIC, RouteSpec
-from .schemas import RESPONSES, build_bodies
+from aiohttp import web
+
+from handoff_service import __version__
+from handoff_service.core.deps import DEPS
+from handoff_service.core.http import BOT, PUBLIC, SPECS, RouteSpec, RouteTable, json_response
+from handoff_service.schemas import RESPONSES, build_bodies
+
+routes = RouteTable()
+
+
+@routes.get("/api/health", summary="Liveness check", tag="meta", auth=PUBLIC, response="Health")
+async def health(request: web.Request) -> web.StreamResponse:
+    return json_response({"status": "ok"})
+
+
+@routes.get("/api/openapi.json", summary="This API's OpenAPI document", tag="meta", auth=PUBLIC)
+async def openapi(request: web.Request) -> web.StreamResponse:
+    deps = request.app[DEPS]
+    return json_response(build_openapi(request.app[SPECS], deps.sla.names))
+
 
 _REF = "#/components/schemas/"
 
@@ -17,18 +35,34 @@ def _list_of(key: str, item: str) -> dict[str, Any]:
 
 WRAPPERS: dict[str, dict[str, Any]] = {
     "Health": {"type": "object", "properties": {"status": {"type": "string"}}},
-    "Login": {"type": "object", "required": ["user", "csrf_token"], "properties": {
-        "user": {"$ref": _REF + "User"}, "csrf_token": {"type": "string"}, "expires_at": {"type": "string"}}},
+    "Login": {
+        "type": "object",
+        "required": ["user", "csrf_token"],
+        "properties": {
+            "user": {"$ref": _REF + "User"},
+            "csrf_token": {"type": "string"},
+            "expires_at": {"type": "string"},
+        },
+    },
     "UserList": _list_of("staff", "User"),
     "CaseCardList": _list_of("cases", "CaseCard"),
     "Timeline": _list_of("events", "TimelineItem"),
     "MessageList": _list_of("messages", "Message"),
     "AuditList": {"type": "object", "required": ["entries"], "properties": {"entries": {"type": "array"}}},
-    "TimelineAck": {"type": "object", "properties": {
-        "case": {"type": "string"}, "action": {"type": "string"}, "at": {"type": "string"}}},
-    "HandoffAck": {"type": "object", "required": ["case", "queue_position", "agents_online"], "properties": {
-        "case": {"$ref": _REF + "Case"}, "queue_position": {"type": "integer"},
-        "agents_online": {"type": "integer"}, "first_response_due": {"type": "string"}}},
+    "TimelineAck": {
+        "type": "object",
+        "properties": {"case": {"type": "string"}, "action": {"type": "string"}, "at": {"type": "string"}},
+    },
+    "HandoffAck": {
+        "type": "object",
+        "required": ["case", "queue_position", "agents_online"],
+        "properties": {
+            "case": {"$ref": _REF + "Case"},
+            "queue_position": {"type": "integer"},
+            "agents_online": {"type": "integer"},
+            "first_response_due": {"type": "string"},
+        },
+    },
 }
 
 _ERROR_TEXT = {
@@ -43,14 +77,17 @@ _ERROR_TEXT = {
 }
 
 
-
 def _operation(spec: RouteSpec) -> dict[str, Any]:
     op: dict[str, Any] = {"operationId": spec.operation_id, "summary": spec.summary, "tags": [spec.tag]}
     params = []
     for p in spec.path_params:
-        params.append({"name": p.name, "in": "path", "required": True, "description": p.description, "schema": p.schema})
+        params.append(
+            {"name": p.name, "in": "path", "required": True, "description": p.description, "schema": p.schema}
+        )
     for p in spec.query:
-        params.append({"name": p.name, "in": "query", "required": p.required, "description": p.description, "schema": p.schema})
+        params.append(
+            {"name": p.name, "in": "query", "required": p.required, "description": p.description, "schema": p.schema}
+        )
     if params:
         op["parameters"] = params
     if spec.body:
@@ -64,7 +101,9 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
     elif spec.status == 204:
         responses["204"] = {"description": "Done"}
     else:
-        content = {"application/json": {"schema": {"$ref": _REF + spec.response} if spec.response else {"type": "object"}}}
+        content = {
+            "application/json": {"schema": {"$ref": _REF + spec.response} if spec.response else {"type": "object"}}
+        }
         responses[str(spec.status)] = {"description": "Success", "content": content}
         for status, description in spec.also.items():
             responses[str(status)] = {"description": description, "content": content}
@@ -109,7 +148,11 @@ def build_openapi(specs: list[RouteSpec], tier_names: list[str]) -> dict[str, An
             },
             "securitySchemes": {
                 "staffToken": {"type": "http", "scheme": "bearer", "description": "Staff API token (create-token)"},
-                "botToken": {"type": "http", "scheme": "bearer", "description": "Bot service token (create-token --bot)"},
+                "botToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Bot service token (create-token --bot)",
+                },
                 "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "handoff_session"},
             },
         },

@@ -3,18 +3,13 @@ and the OpenAPI document is built from them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-# Text fields: no NUL (PostgreSQL text cannot hold it); lone surrogates are refused too.
-PLAIN = "^[^\\u0000]*$"
-
-
-def text(min_len: int = 0, max_len: int = 4000, **extra: Any) -> dict[str, Any]:
-    s: dict[str, Any] = {"type": "string", "maxLength": max_len, "pattern": PLAIN, **extra}
-    if min_len:
-        s["minLength"] = min_len
-    return s
-
+from handoff_service.cases.states import ACTOR_KINDS, STATUSES
+from handoff_service.core.validation import text
+from handoff_service.delivery import states as delivery_states
+from handoff_service.messages.service import AGENT, CUSTOMER
+from handoff_service.sla.states import STATES as SLA_STATES
 
 TEXT = text(1, 4000, **{"x-nonblank": True})
 SHORT = text(1, 64)
@@ -22,7 +17,6 @@ NAME = {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"}
 NOTE = text(0, 2000, nullable=True)
 LIKERT = {"type": "integer", "minimum": 1, "maximum": 5}
 FREE_OBJECT = {"type": "object", "maxProperties": 50}
-CASE_NUMBER_PATTERN = r"^C[0-9]{8}-[0-9]{4,6}$"
 LANGUAGE = {"type": "string", "pattern": "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", "maxLength": 16}
 IDEMPOTENCY_KEY = text(
     1, 128, description="The caller's key for this request; a retry with the same key does not repeat it."
@@ -53,7 +47,8 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
                 "tier": tier,
                 "description": text(0, 4000),
                 "links": {
-                    "type": "array", "maxItems": 20,
+                    "type": "array",
+                    "maxItems": 20,
                     "items": obj({"rel": SHORT, "href": text(1, 500)}, ["rel", "href"]),
                 },
                 "outage_notice": text(1, 64, nullable=True),
@@ -93,8 +88,13 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
         ),
         "CustomerMessage": obj({"text": TEXT, "metadata": FREE_OBJECT}, ["text"]),
         "Csat": obj(
-            {"overall": LIKERT, "attitude": LIKERT, "speed": LIKERT, "solved": LIKERT,
-             "comment": text(0, 2000, nullable=True)},
+            {
+                "overall": LIKERT,
+                "attitude": LIKERT,
+                "speed": LIKERT,
+                "solved": LIKERT,
+                "comment": text(0, 2000, nullable=True),
+            },
             ["overall"],
         ),
         "FollowUp": obj({"solved": {"type": "boolean"}, "comment": NOTE}, ["solved"]),
@@ -103,7 +103,13 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
             {"to_agent": NAME, "to_team": NAME, "note": NOTE},
             description="Exactly one of to_agent or to_team.",
             oneOf=[{"required": ["to_agent"]}, {"required": ["to_team"]}],
-            **{"x-oneOf-message": "give exactly one of to_agent or to_team", "x-error-code": "invalid_transfer_target"},
+            **cast(
+                dict[str, Any],
+                {
+                    "x-oneOf-message": "give exactly one of to_agent or to_team",
+                    "x-error-code": "invalid_transfer_target",
+                },
+            ),
         ),
         "Reason": obj({"reason": NOTE}),
         "Note": obj({"note": NOTE}),
@@ -117,79 +123,198 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
 USER = {
     "type": "object",
     "properties": {
-        "id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"},
-        "role": {"type": "string"}, "team": {"type": "string", "nullable": True},
+        "id": {"type": "integer"},
+        "username": {"type": "string"},
+        "display_name": {"type": "string"},
+        "role": {"type": "string"},
+        "team": {"type": "string", "nullable": True},
     },
 }
-USER_REF = {"type": "object", "nullable": True, "properties": {
-    "id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"}}}
-DEADLINE = {"type": "object", "properties": {
-    "due": {"type": "string", "nullable": True}, "state": {"type": "string", "enum": ["pending", "warning", "breached", "met"]}}}
+USER_REF = {
+    "type": "object",
+    "nullable": True,
+    "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"}},
+}
+DEADLINE = {
+    "type": "object",
+    "properties": {"due": {"type": "string", "nullable": True}, "state": {"type": "string", "enum": list(SLA_STATES)}},
+}
 
 RESPONSES: dict[str, dict[str, Any]] = {
     "Error": {
         "type": "object",
         "required": ["error"],
-        "properties": {"error": {
-            "type": "object", "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}},
-        }},
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "details": {"type": "object"},
+                },
+            }
+        },
     },
     "User": USER,
     "Case": {
         "type": "object",
         "required": ["id", "number", "status", "owner", "handler", "sla"],
         "properties": {
-            "id": {"type": "integer"}, "number": {"type": "string"}, "channel": {"type": "string"},
-            "conversation_id": {"type": "string"}, "language": {"type": "string"}, "category": {"type": "string"},
-            "tier": {"type": "string"}, "description": {"type": "string"},
-            "summary": {"type": "object", "nullable": True}, "result": {"type": "string", "nullable": True},
-            "status": {"type": "string", "enum": ["open", "queued", "in_progress", "transferred", "resolved", "closed"]},
+            "id": {"type": "integer"},
+            "number": {"type": "string"},
+            "channel": {"type": "string"},
+            "conversation_id": {"type": "string"},
+            "language": {"type": "string"},
+            "category": {"type": "string"},
+            "tier": {"type": "string"},
+            "description": {"type": "string"},
+            "summary": {"type": "object", "nullable": True},
+            "result": {"type": "string", "nullable": True},
+            "status": {"type": "string", "enum": list(STATUSES)},
             "allowed_actions": {"type": "array", "items": {"type": "string"}},
-            "owner": USER_REF, "handler": USER_REF, "handler_team": {"type": "string", "nullable": True},
-            "links": {"type": "array"}, "outage_notice": {"type": "string", "nullable": True},
-            "reopen_count": {"type": "integer"}, "version": {"type": "integer"},
-            "sla": {"type": "object", "properties": {"first_response": DEADLINE, "result": DEADLINE, "follow_up": DEADLINE}},
+            "my_actions": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "What the calling staff member may do on the case now (staff routes only)",
+            },
+            "owner": USER_REF,
+            "handler": USER_REF,
+            "handler_team": {"type": "string", "nullable": True},
+            "links": {"type": "array"},
+            "outage_notice": {"type": "string", "nullable": True},
+            "reopen_count": {"type": "integer"},
+            "version": {"type": "integer"},
+            "sla": {
+                "type": "object",
+                "properties": {"first_response": DEADLINE, "result": DEADLINE, "follow_up": DEADLINE},
+            },
             "csat": {"type": "object", "nullable": True},
             "idempotency_key": {"type": "string", "nullable": True},
         },
     },
-    "CaseCard": {"type": "object", "required": ["id", "number", "status"], "properties": {
-        "id": {"type": "integer"}, "number": {"type": "string"}, "status": {"type": "string"},
-        "tier": {"type": "string"}, "owner": USER_REF, "handler": USER_REF, "position": {"type": "integer"}}},
-    "TimelineItem": {"type": "object", "required": ["id", "at", "actor_kind", "action"], "properties": {
-        "id": {"type": "integer"}, "at": {"type": "string"},
-        "actor_kind": {"type": "string", "enum": ["bot", "agent", "system"]},
-        "actor_id": {"type": "string", "nullable": True}, "action": {"type": "string"},
-        "status_from": {"type": "string", "nullable": True}, "status_to": {"type": "string", "nullable": True},
-        "owner": USER_REF, "handler": USER_REF, "details": {"type": "object"}}},
-    "PrivateNoteItem": {"type": "object", "required": ["id", "at", "text"], "properties": {
-        "id": {"type": "integer"}, "case_id": {"type": "integer"}, "at": {"type": "string"},
-        "author": USER_REF, "text": {"type": "string"}}},
-    "Transcript": {"type": "object", "required": ["case", "rasa", "items"], "properties": {
-        "case": {"type": "string"}, "conversation_id": {"type": "string"},
-        "rasa": {"type": "object", "properties": {
-            "available": {"type": "boolean"}, "error": {"type": "string", "nullable": True}}},
-        "items": {"type": "array", "items": {"type": "object", "required": ["source", "kind", "text"], "properties": {
-            "source": {"type": "string", "enum": ["rasa", "case"]},
-            "kind": {"type": "string", "enum": ["customer", "bot", "agent"]},
-            "text": {"type": "string"}, "at": {"type": "string", "nullable": True},
-            "message_id": {"type": "integer"}, "author": USER_REF,
-            "delivery": {"type": "object", "nullable": True}}}}}},
-    "Phrasing": {"type": "object", "required": ["standard", "taboo"], "properties": {
-        "standard": {"type": "array", "items": {"type": "object", "properties": {
-            "group": {"type": "string"}, "phrases": {"type": "object"}}}},
-        "taboo": {"type": "array", "items": {"type": "object", "properties": {
-            "category": {"type": "string"}, "language": {"type": "string"},
-            "phrases": {"type": "array", "items": {"type": "string"}}}}}}},
-    "PhrasingCheckResult": {"type": "object", "required": ["taboos"], "properties": {
-        "taboos": {"type": "array", "items": {"type": "object", "properties": {
-            "category": {"type": "string"}, "phrase": {"type": "string"}}}}}},
-    "Message": {"type": "object", "required": ["id", "direction", "text"], "properties": {
-        "id": {"type": "integer"}, "case": {"type": "string"}, "direction": {"type": "string", "enum": ["customer", "agent"]},
-        "text": {"type": "string"}, "author": USER_REF, "created_at": {"type": "string"},
-        "delivery": {"type": "object", "nullable": True, "properties": {
-            "status": {"type": "string", "enum": ["pending", "delivered", "failed"]},
-            "attempts": {"type": "integer"}, "idempotency_key": {"type": "string"},
-            "last_error": {"type": "string", "nullable": True}}}}},
+    "CaseCard": {
+        "type": "object",
+        "required": ["id", "number", "status"],
+        "properties": {
+            "id": {"type": "integer"},
+            "number": {"type": "string"},
+            "status": {"type": "string"},
+            "tier": {"type": "string"},
+            "owner": USER_REF,
+            "handler": USER_REF,
+            "position": {"type": "integer"},
+        },
+    },
+    "TimelineItem": {
+        "type": "object",
+        "required": ["id", "at", "actor_kind", "action"],
+        "properties": {
+            "id": {"type": "integer"},
+            "at": {"type": "string"},
+            "actor_kind": {"type": "string", "enum": list(ACTOR_KINDS)},
+            "actor_id": {"type": "string", "nullable": True},
+            "action": {"type": "string"},
+            "status_from": {"type": "string", "nullable": True},
+            "status_to": {"type": "string", "nullable": True},
+            "owner": USER_REF,
+            "handler": USER_REF,
+            "details": {"type": "object"},
+        },
+    },
+    "PrivateNoteItem": {
+        "type": "object",
+        "required": ["id", "at", "text"],
+        "properties": {
+            "id": {"type": "integer"},
+            "case_id": {"type": "integer"},
+            "at": {"type": "string"},
+            "author": USER_REF,
+            "text": {"type": "string"},
+        },
+    },
+    "Transcript": {
+        "type": "object",
+        "required": ["case", "rasa", "items"],
+        "properties": {
+            "case": {"type": "string"},
+            "conversation_id": {"type": "string"},
+            "rasa": {
+                "type": "object",
+                "properties": {"available": {"type": "boolean"}, "error": {"type": "string", "nullable": True}},
+            },
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["source", "kind", "text"],
+                    "properties": {
+                        "source": {"type": "string", "enum": ["rasa", "case"]},
+                        "kind": {"type": "string", "enum": ["customer", "bot", "agent"]},
+                        "text": {"type": "string"},
+                        "at": {"type": "string", "nullable": True},
+                        "message_id": {"type": "integer"},
+                        "author": USER_REF,
+                        "delivery": {"type": "object", "nullable": True},
+                    },
+                },
+            },
+        },
+    },
+    "Phrasing": {
+        "type": "object",
+        "required": ["standard", "taboo"],
+        "properties": {
+            "standard": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"group": {"type": "string"}, "phrases": {"type": "object"}}},
+            },
+            "taboo": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "category": {"type": "string"},
+                        "language": {"type": "string"},
+                        "phrases": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            },
+        },
+    },
+    "PhrasingCheckResult": {
+        "type": "object",
+        "required": ["taboos"],
+        "properties": {
+            "taboos": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"category": {"type": "string"}, "phrase": {"type": "string"}},
+                },
+            }
+        },
+    },
+    "Message": {
+        "type": "object",
+        "required": ["id", "direction", "text"],
+        "properties": {
+            "id": {"type": "integer"},
+            "case": {"type": "string"},
+            "direction": {"type": "string", "enum": [CUSTOMER, AGENT]},
+            "text": {"type": "string"},
+            "author": USER_REF,
+            "created_at": {"type": "string"},
+            "delivery": {
+                "type": "object",
+                "nullable": True,
+                "properties": {
+                    "status": {"type": "string", "enum": list(delivery_states.STATES)},
+                    "attempts": {"type": "integer"},
+                    "idempotency_key": {"type": "string"},
+                    "last_error": {"type": "string", "nullable": True},
+                },
+            },
+        },
+    },
 }

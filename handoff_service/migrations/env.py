@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from handoff_service.db import build_engine
+from handoff_service.core.db import build_engine
 from handoff_service.models import Base
 
 config = context.config

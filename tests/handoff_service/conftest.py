@@ -16,14 +16,14 @@ from aiohttp import web
 from sqlalchemy import text
 
 from handoff_service.app import create_app
-from handoff_service.clock import FakeClock
-from handoff_service.config import Settings
-from handoff_service.context import DEPS
-from handoff_service.db import build_engine
-from handoff_service.migrate import upgrade
+from handoff_service.core.clock import FakeClock
+from handoff_service.core.config import Settings
+from handoff_service.core.db import build_engine
+from handoff_service.core.deps import DEPS
+from handoff_service.core.migrate import upgrade
+from handoff_service.core.security import Passwords
 from handoff_service.models import Base
-from handoff_service.security import Passwords
-from handoff_service.staff import create_token, create_user
+from handoff_service.staff.service import create_token, create_user
 
 PG_ENV = "HANDOFF_TEST_DATABASE_URL"
 PASSWORD = "correct horse battery"
@@ -125,7 +125,9 @@ class RasaStandIn:
         if self.mode == "slow_after_accept":
             self.mode = "ok"
             await asyncio.sleep(self.slow_seconds)
-        return web.json_response({"sender_id": request.match_info["cid"], "events": self.events[request.match_info["cid"]]})
+        return web.json_response(
+            {"sender_id": request.match_info["cid"], "events": self.events[request.match_info["cid"]]}
+        )
 
     async def tracker_events(self, request: web.Request) -> web.StreamResponse:
         return await self._post_common(request, await request.json())
@@ -213,7 +215,9 @@ class Helper:
     async def user(self, username: str, role: str = "agent", team: str | None = None) -> dict[str, str]:
         """Creates a staff member; returns bearer headers for them."""
         pw = Passwords(1, 1024, 1)
-        u = await create_user(self.deps.engine, self.clock, pw, username=username, password=PASSWORD, role=role, team=team)
+        u = await create_user(
+            self.deps.engine, self.clock, pw, username=username, password=PASSWORD, role=role, team=team
+        )
         self.ids[username] = u["id"]
         token, _ = await create_token(self.deps.engine, self.clock, kind="staff", username=username, name="test")
         return {"Authorization": f"Bearer {token}"}
@@ -223,7 +227,9 @@ class Helper:
         self.bot = {"Authorization": f"Bearer {token}"}
         return self.bot
 
-    async def call(self, method: str, path: str, headers: dict[str, str] | None = None, json: Any = None, **kw: Any) -> tuple[int, Any]:
+    async def call(
+        self, method: str, path: str, headers: dict[str, str] | None = None, json: Any = None, **kw: Any
+    ) -> tuple[int, Any]:
         resp = await self.client.request(method, path, headers=headers or {}, json=json, **kw)
         body = await resp.json() if resp.content_type == "application/json" else await resp.text()
         return resp.status, body
@@ -235,16 +241,29 @@ class Helper:
         return await self.call("GET", path, headers)
 
     async def new_case(self, **over: Any) -> dict[str, Any]:
-        body = {"channel": "webchat", "conversation_id": over.pop("conversation_id", "conv-1"), "language": "zh",
-                "category": "refund", "description": "退款没有到账", **over}
+        body = {
+            "channel": "webchat",
+            "conversation_id": over.pop("conversation_id", "conv-1"),
+            "language": "zh",
+            "category": "refund",
+            "description": "退款没有到账",
+            **over,
+        }
         status, data = await self.post("/api/bot/cases", self.bot, body)
         assert status == 201, data
         return data
 
     async def queued_case(self, tier: str | None = None, **over: Any) -> dict[str, Any]:
         case = await self.new_case(**over)
-        body: dict[str, Any] = {"summary": {"problem": "refund missing", "emotion": "upset", "severity": "high",
-                                            "collected": {"order": "A123"}, "steps_tried": ["checked status"]}}
+        body: dict[str, Any] = {
+            "summary": {
+                "problem": "refund missing",
+                "emotion": "upset",
+                "severity": "high",
+                "collected": {"order": "A123"},
+                "steps_tried": ["checked status"],
+            }
+        }
         if tier:
             body["tier"] = tier
         status, data = await self.post(f"/api/bot/cases/{case['number']}/handoff", self.bot, body)

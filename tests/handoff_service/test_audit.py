@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import PASSWORD
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-
-from conftest import PASSWORD
 
 
 async def test_staff_actions_are_audited(h):

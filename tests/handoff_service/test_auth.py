@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from conftest import PASSWORD
 from sqlalchemy import select
 
-from conftest import PASSWORD
 from handoff_service.models import ApiToken, StaffUser
-from handoff_service.staff import create_token, revoke_token
+from handoff_service.staff.service import create_token, revoke_token
 
 
 async def _login(h, username="alice", password=PASSWORD, ip_headers=None):
-    resp = await h.client.post("/api/auth/login", json={"username": username, "password": password}, headers=ip_headers or {})
+    resp = await h.client.post(
+        "/api/auth/login", json={"username": username, "password": password}, headers=ip_headers or {}
+    )
     return resp, await resp.json()
 
 
@@ -104,14 +106,21 @@ async def test_bot_token_only_on_bot_routes_and_vice_versa(h):
     alice = await h.user("alice")
     sup = await h.user("sam", role="supervisor")
     case = await h.queued_case()
-    for method, path in (("GET", "/api/queue"), ("POST", f"/api/cases/{case['id']}/accept"),
-                         ("GET", f"/api/cases/{case['id']}"), ("GET", "/api/audit"), ("GET", "/api/auth/me")):
+    for method, path in (
+        ("GET", "/api/queue"),
+        ("POST", f"/api/cases/{case['id']}/accept"),
+        ("GET", f"/api/cases/{case['id']}"),
+        ("GET", "/api/audit"),
+        ("GET", "/api/auth/me"),
+    ):
         status, body = await h.call(method, path, h.bot)
         assert status == 403 and body["error"]["code"] == "staff_only", path
     for headers in (alice, sup):
         status, body = await h.get(f"/api/bot/cases/{case['number']}", headers)
         assert status == 403 and body["error"]["code"] == "bot_only"
-        status, body = await h.post("/api/bot/cases", headers, {"channel": "w", "conversation_id": "c", "language": "en", "category": "x"})
+        status, body = await h.post(
+            "/api/bot/cases", headers, {"channel": "w", "conversation_id": "c", "language": "en", "category": "x"}
+        )
         assert status == 403 and body["error"]["code"] == "bot_only"
 
 

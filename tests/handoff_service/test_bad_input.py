@@ -20,7 +20,9 @@ async def test_malformed_json(h):
 
 
 async def test_not_json_content_type(h):
-    resp = await h.client.post("/api/bot/cases", data="channel=web", headers={**h.bot, "Content-Type": "application/x-www-form-urlencoded"})
+    resp = await h.client.post(
+        "/api/bot/cases", data="channel=web", headers={**h.bot, "Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert resp.status == 415
     _is_error(await resp.json(), "unsupported_media_type")
 
@@ -36,7 +38,10 @@ async def test_not_json_content_type(h):
         ({"channel": "w", "conversation_id": "c", "language": "en", "category": "x", "tier": "gold"}, "body.tier"),
         ({"channel": "w", "conversation_id": "c\x00", "language": "en", "category": "x"}, "body.conversation_id"),
         ({"channel": "w", "conversation_id": "\ud800", "language": "en", "category": "x"}, "body.conversation_id"),
-        ({"channel": "w", "conversation_id": "c", "language": "en", "category": "x", "links": [{"rel": "a"}]}, "body.links[0].href"),
+        (
+            {"channel": "w", "conversation_id": "c", "language": "en", "category": "x", "links": [{"rel": "a"}]},
+            "body.links[0].href",
+        ),
     ],
 )
 async def test_wrong_types_and_fields(h, body, where):
@@ -57,8 +62,14 @@ async def test_oversized_body(h):
 
 async def test_unknown_ids(h):
     alice = await h.user("alice")
-    for path in ("/api/cases/999", "/api/cases/0", "/api/cases/99999999999999999999", "/api/cases/abc",
-                 "/api/cases/-1/timeline", "/api/cases/12/messages"):
+    for path in (
+        "/api/cases/999",
+        "/api/cases/0",
+        "/api/cases/99999999999999999999",
+        "/api/cases/abc",
+        "/api/cases/-1/timeline",
+        "/api/cases/12/messages",
+    ):
         status, err = await h.get(path, alice)
         assert status == 404, path
         _is_error(err)

@@ -7,11 +7,10 @@ import asyncio
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from test_ws import _next
 
 from handoff_service.app import create_app
 from handoff_service.models import Case, CaseEvent
-
-from test_ws import _next
 
 BODY = {"channel": "webchat", "conversation_id": "conv-k", "language": "zh", "category": "refund"}
 
@@ -99,7 +98,9 @@ async def test_timeline_key_is_per_case(h):
     a = await h.new_case()
     b = await h.new_case(conversation_id="conv-2")
     for case in (a, b):
-        status, _ = await h.post(f"/api/bot/cases/{case['number']}/timeline", h.bot, {"action": "listen", "idempotency_key": "k1"})
+        status, _ = await h.post(
+            f"/api/bot/cases/{case['number']}/timeline", h.bot, {"action": "listen", "idempotency_key": "k1"}
+        )
         assert status == 201
     assert await _count(h, CaseEvent, CaseEvent.action == "listen") == 2
 
@@ -111,7 +112,9 @@ async def test_concurrent_timeline_retries_add_one_entry(h, aiohttp_client, sett
 
     async def post(i: int) -> int:
         resp = await clients[i % 2].post(
-            f"/api/bot/cases/{case['number']}/timeline", headers=h.bot, json={"action": "confirm", "idempotency_key": "k"}
+            f"/api/bot/cases/{case['number']}/timeline",
+            headers=h.bot,
+            json={"action": "confirm", "idempotency_key": "k"},
         )
         await resp.read()
         return resp.status
@@ -128,11 +131,17 @@ async def test_patch_updates_fields_in_one_step_with_a_timeline_entry(h):
     sam = await h.user("sam", role="supervisor")
     case = await h.new_case(description="退款没有到账")
     status, out = await h.call(
-        "PATCH", f"/api/bot/cases/{case['number']}", h.bot,
+        "PATCH",
+        f"/api/bot/cases/{case['number']}",
+        h.bot,
         {"category": "payment_issue", "description": "double charge on order A1", "language": "en"},
     )
     assert status == 200, out
-    assert (out["category"], out["description"], out["language"]) == ("payment_issue", "double charge on order A1", "en")
+    assert (out["category"], out["description"], out["language"]) == (
+        "payment_issue",
+        "double charge on order A1",
+        "en",
+    )
     assert out["version"] == case["version"] + 1
     events = await h.timeline(case["id"], sam)
     assert events[-1]["action"] == "updated" and events[-1]["actor_kind"] == "bot"
@@ -148,7 +157,9 @@ async def test_patch_updates_fields_in_one_step_with_a_timeline_entry(h):
 async def test_patch_with_nothing_new_changes_nothing(h):
     sam = await h.user("sam", role="supervisor")
     case = await h.new_case()
-    status, out = await h.call("PATCH", f"/api/bot/cases/{case['number']}", h.bot, {"category": "refund", "tier": "normal"})
+    status, out = await h.call(
+        "PATCH", f"/api/bot/cases/{case['number']}", h.bot, {"category": "refund", "tier": "normal"}
+    )
     assert status == 200 and out["version"] == case["version"]
     assert [e["action"] for e in await h.timeline(case["id"], sam)] == ["created"]
 
@@ -190,8 +201,16 @@ async def test_patch_refuses_to_lower_the_tier(h):
 async def test_patch_bad_bodies_are_400(h):
     case = await h.new_case()
     path = f"/api/bot/cases/{case['number']}"
-    for body in ({}, {"priority": "high"}, {"category": "x", "owner": "alice"}, {"tier": "urgent"},
-                 {"description": "x" * 4001}, {"language": "Chinese!"}, {"category": ""}, []):
+    for body in (
+        {},
+        {"priority": "high"},
+        {"category": "x", "owner": "alice"},
+        {"tier": "urgent"},
+        {"description": "x" * 4001},
+        {"language": "Chinese!"},
+        {"category": ""},
+        [],
+    ):
         status, out = await h.call("PATCH", path, h.bot, body)
         assert status == 400, (body, out)
         assert out["error"]["code"] in ("invalid_field", "malformed_json")

@@ -150,7 +150,9 @@ async def test_follow_up_solved_closes_not_solved_reopens_to_owner(h):
     status, closed = await h.post(f"/api/bot/cases/{one['number']}/follow-up", h.bot, {"solved": True})
     assert status == 200 and closed["status"] == "closed"
     assert closed["follow_up"]["solved"] is True and closed["sla"]["follow_up"]["state"] == "met"
-    status, reopened = await h.post(f"/api/bot/cases/{two['number']}/follow-up", h.bot, {"solved": False, "comment": "still broken"})
+    status, reopened = await h.post(
+        f"/api/bot/cases/{two['number']}/follow-up", h.bot, {"solved": False, "comment": "still broken"}
+    )
     assert status == 200
     assert reopened["status"] == "in_progress"
     assert reopened["owner"]["username"] == "alice" and reopened["handler"]["username"] == "alice"
@@ -175,7 +177,9 @@ async def test_close_by_owner_or_supervisor_only(h):
 async def test_bot_resolves_open_case_and_reopen_goes_back_to_queue(h):
     sup = await h.user("sam", role="supervisor")
     case = await h.new_case()
-    status, body = await h.post(f"/api/bot/cases/{case['number']}/resolve", h.bot, {"result": "answered by the assistant"})
+    status, body = await h.post(
+        f"/api/bot/cases/{case['number']}/resolve", h.bot, {"result": "answered by the assistant"}
+    )
     assert status == 200 and body["status"] == "resolved" and body["owner"] is None
     status, body = await h.post(f"/api/cases/{case['id']}/reopen", sup, {"reason": "not solved"})
     assert status == 200 and body["status"] == "queued"
@@ -286,14 +290,14 @@ async def test_list_cases_filters(h):
 async def test_failed_use_case_leaves_no_partial_rows(h, monkeypatch):
     """create_case writes the day counter, the case and a timeline entry in one
     transaction: a failure at the last step must leave none of them."""
-    import handoff_service.cases as cases_mod
+    import handoff_service.cases.intake as cases_mod
 
     await h.new_case()
 
     async def boom(*a, **kw):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(cases_mod, "_event", boom)
+    monkeypatch.setattr(cases_mod, "append_event", boom)
     status, body = await h.post(
         "/api/bot/cases", h.bot, {"channel": "web", "conversation_id": "z", "language": "en", "category": "x"}
     )

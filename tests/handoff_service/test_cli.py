@@ -15,15 +15,22 @@ REPO = Path(__file__).resolve().parents[2]
 def _cli(db_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HANDOFF_DATABASE_URL": db_url, "HANDOFF_ARGON2_TIME_COST": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "handoff_service", *args], input=stdin, capture_output=True, text=True,
-        cwd=REPO, env=env, timeout=120,
+        [sys.executable, "-m", "handoff_service", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
     )
 
 
 async def test_cli_migrate_create_user_and_tokens(h, db_url, tmp_path):
     r = _cli(db_url, "migrate")
     assert r.returncode == 0, r.stderr
-    r = _cli(db_url, "create-user", "zoe", "--role", "agent", "--team", "l1", "--password-stdin", stdin="a long password\n")
+    r = _cli(
+        db_url, "create-user", "zoe", "--role", "agent", "--team", "l1", "--password-stdin", stdin="a long password\n"
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["role"] == "agent"
     r = _cli(db_url, "create-user", "zoe", "--role", "agent", "--password-stdin", stdin="a long password\n")
@@ -43,7 +50,9 @@ async def test_cli_migrate_create_user_and_tokens(h, db_url, tmp_path):
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     bot = {"Authorization": f"Bearer {out.read_text().strip()}"}
     assert (await h.get("/api/auth/me", bot))[0] == 403
-    status, _ = await h.post("/api/bot/cases", bot, {"channel": "w", "conversation_id": "c", "language": "en", "category": "x"})
+    status, _ = await h.post(
+        "/api/bot/cases", bot, {"channel": "w", "conversation_id": "c", "language": "en", "category": "x"}
+    )
     assert status == 201
     # and the password works for the console login
     resp = await h.client.post("/api/auth/login", json={"username": "zoe", "password": "a long password"})

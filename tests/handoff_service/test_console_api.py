@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 
-from handoff_service.config import Settings
-from handoff_service.app import create_app
-
 from test_ws import _next
+
+from handoff_service.app import create_app
+from handoff_service.core.config import Settings
 
 T0 = 1_795_000_000.0  # tracker timestamps (epoch seconds), before the fake clock's "now"
 
@@ -45,8 +45,12 @@ async def test_transcript_merges_the_bots_part_with_the_cases_messages(h, rasa):
     # the delivered reply is in the tracker too (a bot event with the agent's metadata)
     assert [e["text"] for e in rasa.applied("conv-1", "bot")][-1] == "您好，我是客服 Alice。"
     rasa.events["conv-1"].append(
-        {"event": "user", "text": "/EXTERNAL_handoff_resolved", "timestamp": T0 + 7,
-         "parse_data": {"intent": {"name": "EXTERNAL_handoff_resolved"}}}
+        {
+            "event": "user",
+            "text": "/EXTERNAL_handoff_resolved",
+            "timestamp": T0 + 7,
+            "parse_data": {"intent": {"name": "EXTERNAL_handoff_resolved"}},
+        }
     )
 
     status, body = await h.get(f"/api/cases/{case['id']}/transcript", alice)
@@ -70,9 +74,17 @@ async def test_transcript_merges_the_bots_part_with_the_cases_messages(h, rasa):
 
 async def test_transcript_without_rasa_shows_the_case_messages_and_says_why(h, aiohttp_client, db_url, clock):
     # a Rasa URL where nothing listens
-    settings = Settings(database_url=db_url, rasa_url="http://127.0.0.1:9", sla_interval_seconds=0,
-                        delivery_max_attempts=1, auth_cache_seconds=0, argon2_time_cost=1, argon2_memory_kib=1024,
-                        argon2_parallelism=1, transcript_timeout_seconds=2)
+    settings = Settings(
+        database_url=db_url,
+        rasa_url="http://127.0.0.1:9",
+        sla_interval_seconds=0,
+        delivery_max_attempts=1,
+        auth_cache_seconds=0,
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
+        argon2_parallelism=1,
+        transcript_timeout_seconds=2,
+    )
     h.client = await aiohttp_client(create_app(settings, clock=clock, run_sla_monitor=False))
     await h.make_bot()
     alice = await h.user("alice")
@@ -166,9 +178,13 @@ async def test_taboo_check_uses_the_linters_rule(h):
 
 async def test_style_guide_path_is_configurable(h, aiohttp_client, settings, clock, tmp_path):
     guide = tmp_path / "guide.yml"
-    guide.write_text(json.dumps({"standard_phrases": {"hi": {"en": ["Hi there"]}},
-                                 "taboo_phrases": {"rude": {"en": ["go away"]}}}), encoding="utf-8")
-    h.client = await aiohttp_client(create_app(settings.with_(style_guide_file=guide), clock=clock, run_sla_monitor=False))
+    guide.write_text(
+        json.dumps({"standard_phrases": {"hi": {"en": ["Hi there"]}}, "taboo_phrases": {"rude": {"en": ["go away"]}}}),
+        encoding="utf-8",
+    )
+    h.client = await aiohttp_client(
+        create_app(settings.with_(style_guide_file=guide), clock=clock, run_sla_monitor=False)
+    )
     alice = await h.user("alice")
     _, body = await h.get("/api/phrasing", alice)
     assert body["standard"] == [{"group": "hi", "phrases": {"en": ["Hi there"]}}]

@@ -31,7 +31,10 @@ async def test_customer_and_agent_messages_are_stored_in_order(h, rasa):
     await h.post(f"/api/bot/cases/{num}/messages", h.bot, {"text": "third"})
     _, msgs = await h.get(f"/api/cases/{case['id']}/messages", alice)
     assert [(m["direction"], m["text"]) for m in msgs["messages"]] == [
-        ("customer", "first"), ("customer", "second"), ("agent", "reply one"), ("customer", "third"),
+        ("customer", "first"),
+        ("customer", "second"),
+        ("agent", "reply one"),
+        ("customer", "third"),
     ]
     assert msgs["messages"][0]["delivery"] is None
     _, page = await h.get(f"/api/cases/{case['id']}/messages?after_id={msgs['messages'][1]['id']}&limit=1", alice)
@@ -45,7 +48,11 @@ async def test_reply_is_delivered_through_rasa_tracker_events(h, rasa):
     assert final["delivery"]["status"] == "delivered" and final["delivery"]["attempts"] == 1
     [ev] = rasa.applied("conv-1", "bot")
     assert ev["text"] == "您好,我是客服小李"
-    assert ev["metadata"] == {"agent": "alice", "case": case["number"], "idempotency_key": final["delivery"]["idempotency_key"]}
+    assert ev["metadata"] == {
+        "agent": "alice",
+        "case": case["number"],
+        "idempotency_key": final["delivery"]["idempotency_key"],
+    }
     assert rasa.queries[0] == {"output_channel": "latest", "execute_side_effects": "true", "token": "rasa-secret"}
 
 
@@ -155,12 +162,12 @@ async def test_resolve_ends_the_handoff_in_rasa_once(h, rasa):
 
 async def test_pending_deliveries_are_resumed_after_restart(h, rasa, aiohttp_client, settings, clock):
     alice, case = await _handled_case(h)
-    h.deps.on_delivery = None  # simulate a crash right after the commit
+    await h.deps.delivery.close()  # simulate a crash right after the commit
     status, msg = await h.post(f"/api/cases/{case['id']}/messages", alice, {"text": "after restart"})
     assert status == 201 and msg["delivery"]["status"] == "pending"
     assert rasa.posts == 0
     restarted = await aiohttp_client(create_app(settings, clock=clock, run_sla_monitor=False))
-    from handoff_service.context import DEPS
+    from handoff_service.core.deps import DEPS
 
     await restarted.server.app[DEPS].delivery.idle()
     assert [e["text"] for e in rasa.applied("conv-1", "bot")] == ["after restart"]

@@ -8,24 +8,24 @@ import asyncio
 import os
 import shutil
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
 import schemathesis
 from aiohttp import web
+from conftest import CHEAP_ARGON2, RasaStandIn, _truncate
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from conftest import CHEAP_ARGON2, RasaStandIn, _truncate
-from handoff_service.app import create_app
-from handoff_service.clock import SystemClock
-from handoff_service.config import Settings
-from handoff_service.context import DEPS
-from handoff_service.security import Passwords
-from handoff_service.staff import create_token, create_user
-from handoff_service.views import all_specs
+from handoff_service.app import all_specs, create_app
+from handoff_service.core.clock import SystemClock
+from handoff_service.core.config import Settings
+from handoff_service.core.deps import DEPS
+from handoff_service.core.security import Passwords
+from handoff_service.staff.service import create_token, create_user
 
 MAX_EXAMPLES = int(os.environ.get("HANDOFF_FUZZ_EXAMPLES", "30"))
 
@@ -50,9 +50,14 @@ class LiveService:
         await rasa_site.start()
         rasa_port = rasa_runner.addresses[0][1]
         cfg = Settings(
-            database_url=self.db_url, rasa_url=f"http://127.0.0.1:{rasa_port}", cookie_secure="false",
-            sla_interval_seconds=0, delivery_backoff_seconds=0.01, delivery_timeout_seconds=1.0,
-            login_max_failures=1000, **CHEAP_ARGON2,
+            database_url=self.db_url,
+            rasa_url=f"http://127.0.0.1:{rasa_port}",
+            cookie_secure="false",
+            sla_interval_seconds=0,
+            delivery_backoff_seconds=0.01,
+            delivery_timeout_seconds=1.0,
+            login_max_failures=1000,
+            **CHEAP_ARGON2,
         )
         runner = web.AppRunner(create_app(cfg), access_log=None)
         await runner.setup()
@@ -97,8 +102,11 @@ def _seed_cases(live: LiveService) -> None:
     bot, sam = live.headers["bot"], live.headers["sam"]
     numbers = []
     for i in range(8):
-        r = s.post(f"{live.base_url}/api/bot/cases", headers=bot,
-                   json={"channel": "web", "conversation_id": f"fuzz-{i}", "language": "en", "category": "refund"})
+        r = s.post(
+            f"{live.base_url}/api/bot/cases",
+            headers=bot,
+            json={"channel": "web", "conversation_id": f"fuzz-{i}", "language": "en", "category": "refund"},
+        )
         assert r.status_code == 201, r.text
         numbers.append(r.json()["number"])
     for i in range(1, 8):
@@ -150,7 +158,9 @@ OPERATIONS = [
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "mode"), OPERATIONS, ids=[f"{m} {p} {'valid' if g is GenerationMode.POSITIVE else 'invalid'}" for m, p, g in OPERATIONS]
+    ("method", "path", "mode"),
+    OPERATIONS,
+    ids=[f"{m} {p} {'valid' if g is GenerationMode.POSITIVE else 'invalid'}" for m, p, g in OPERATIONS],
 )
 def test_no_server_errors(api_schema: Any, live: LiveService, method: str, path: str, mode: GenerationMode) -> None:
     operation = api_schema[path][method]
@@ -159,7 +169,10 @@ def test_no_server_errors(api_schema: Any, live: LiveService, method: str, path:
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
         suppress_health_check=list(HealthCheck),
     )
     def run(case: Any) -> None:

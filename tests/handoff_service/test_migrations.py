@@ -19,7 +19,7 @@ async def test_migrated_schema_matches_models(h):
 
 
 def test_downgrade_and_upgrade_round_trip(tmp_path):
-    from handoff_service.migrate import downgrade, upgrade
+    from handoff_service.core.migrate import downgrade, upgrade
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'rt.db'}"
     upgrade(url)

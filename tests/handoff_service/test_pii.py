@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from handoff_service.pii import MaskingFilter, mask
+from handoff_service.core.pii import MaskingFilter, mask
 
 
 @pytest.mark.parametrize(
@@ -42,15 +42,17 @@ def test_filter_masks_args_and_tracebacks(caplog):
 
 async def test_service_error_log_is_masked(h, caplog, monkeypatch):
     """An unexpected error while handling a message with personal data logs it masked."""
-    import handoff_service.pii as pii
-    import handoff_service.cases as cases_mod
+    import handoff_service.cases.intake as cases_mod
+    import handoff_service.core.pii as pii
 
     async def boom(*a, **kw):
         raise RuntimeError("cannot store 13812345678")
 
-    monkeypatch.setattr(cases_mod, "_event", boom)
+    monkeypatch.setattr(cases_mod, "append_event", boom)
     caplog.handler.addFilter(pii.MaskingFilter())
     with caplog.at_level(logging.ERROR):
-        status, _ = await h.post("/api/bot/cases", h.bot, {"channel": "w", "conversation_id": "c", "language": "en", "category": "x"})
+        status, _ = await h.post(
+            "/api/bot/cases", h.bot, {"channel": "w", "conversation_id": "c", "language": "en", "category": "x"}
+        )
     assert status == 500
     assert "13812345678" not in caplog.text and "138****5678" in caplog.text

@@ -7,8 +7,8 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from handoff_service.models import CaseEvent
 from handoff_service.app import create_app
+from handoff_service.models import CaseEvent
 
 
 async def test_concurrent_accepts_give_exactly_one_owner(h, aiohttp_client, settings, clock):
@@ -33,9 +33,13 @@ async def test_concurrent_accepts_give_exactly_one_owner(h, aiohttp_client, sett
     _, fresh = await h.get(f"/api/cases/{case['id']}", agents[0])
     assert fresh["owner"]["username"] == owner == fresh["handler"]["username"]
     async with h.deps.engine.connect() as conn:
-        n = (await conn.execute(
-            select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case["id"], CaseEvent.action == "accept")
-        )).scalar_one()
+        n = (
+            await conn.execute(
+                select(func.count())
+                .select_from(CaseEvent)
+                .where(CaseEvent.case_id == case["id"], CaseEvent.action == "accept")
+            )
+        ).scalar_one()
     assert n == 1
 
 
@@ -45,7 +49,8 @@ async def test_concurrent_case_creation_gives_unique_sequential_numbers(h, aioht
 
     async def create(i: int) -> str:
         resp = await clients[i % 2].post(
-            "/api/bot/cases", headers=h.bot,
+            "/api/bot/cases",
+            headers=h.bot,
             json={"channel": "web", "conversation_id": f"c{i}", "language": "en", "category": "refund"},
         )
         assert resp.status == 201, await resp.text()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
-from handoff_service.config import DEFAULT_SLA_FILE
-from handoff_service.sla import SLAConfigError, load_sla, parse_sla
+from handoff_service.core.config import DEFAULT_SLA_FILE
+from handoff_service.core.tiers import SLAConfigError, load_sla, parse_sla
 
 
 def _cfg(**tiers):
@@ -26,7 +27,7 @@ def test_default_file_follows_the_standard():
     assert normal.follow_up.total_seconds() == 24 * 3600
     assert sla.names == ["critical", "high", "normal"]
     ranked = [sla.tier(n) for n in sla.names]
-    for urgent, lesser in zip(ranked, ranked[1:]):
+    for urgent, lesser in pairwise(ranked):
         assert urgent.first_response <= lesser.first_response and urgent.result <= lesser.result
 
 
@@ -36,8 +37,18 @@ def test_default_file_follows_the_standard():
         (_cfg(normal={**NORMAL, "first_response_hours": 25}), "looser than the standard"),
         (_cfg(normal={**NORMAL, "result_hours": 72}), "looser than the standard"),
         (_cfg(normal=NORMAL, high={**NORMAL, "rank": 1, "result_hours": 47, "first_response_hours": 30}), "looser"),
-        (_cfg(normal=NORMAL, high={"rank": 1, "first_response_hours": 4, "result_hours": 24, "follow_up_hours": 24.5}), "looser"),
-        (_cfg(normal=NORMAL, high={"rank": 2, "first_response_hours": 30, "result_hours": 24, "follow_up_hours": 24}), "looser"),
+        (
+            _cfg(
+                normal=NORMAL, high={"rank": 1, "first_response_hours": 4, "result_hours": 24, "follow_up_hours": 24.5}
+            ),
+            "looser",
+        ),
+        (
+            _cfg(
+                normal=NORMAL, high={"rank": 2, "first_response_hours": 30, "result_hours": 24, "follow_up_hours": 24}
+            ),
+            "looser",
+        ),
         (_cfg(normal=NORMAL, high={**NORMAL, "rank": 3}), "unique"),
         (_cfg(normal={**NORMAL, "first_response_hours": 0}), "positive"),
         (_cfg(normal={**NORMAL, "extra": 1}), "unknown keys"),
@@ -54,7 +65,9 @@ def test_app_refuses_to_start_with_a_looser_tier(settings, tmp_path: Path):
     from handoff_service.app import create_app
 
     bad = tmp_path / "sla.yml"
-    bad.write_text("default_tier: normal\ntiers:\n  normal: {rank: 1, first_response_hours: 30, result_hours: 48, follow_up_hours: 24}\n")
+    bad.write_text(
+        "default_tier: normal\ntiers:\n  normal: {rank: 1, first_response_hours: 30, result_hours: 48, follow_up_hours: 24}\n"
+    )
     with pytest.raises(SLAConfigError):
         create_app(settings.with_(sla_file=bad))
 
@@ -91,7 +104,8 @@ async def test_warning_then_breach_escalates_to_supervisors_once(h):
     assert fresh["sla"]["result"]["state"] == "pending"
     evs = await _events(h, case["id"], sup)
     assert [(e["action"], e["actor_kind"], e["details"]["deadline"]) for e in evs] == [
-        ("sla_warning", "system", "first_response"), ("sla_breached", "system", "first_response"),
+        ("sla_warning", "system", "first_response"),
+        ("sla_breached", "system", "first_response"),
     ]
     got = []
     while len(got) < 2:
@@ -152,7 +166,7 @@ async def test_tier_change_moves_deadlines_and_rearms_warning(h):
 async def test_background_task_runs_from_cleanup_ctx(aiohttp_client, settings, clock, h):
     """The monitor started by the app (not called by hand) marks a breach."""
     from handoff_service.app import create_app
-    from handoff_service.context import DEPS
+    from handoff_service.core.deps import DEPS
 
     case = await h.queued_case(tier="critical")
     clock.advance(hours=2)
@@ -164,6 +178,7 @@ async def test_background_task_runs_from_cleanup_ctx(aiohttp_client, settings, c
     for _ in range(100):
         async with deps.engine.connect() as conn:
             from sqlalchemy import select
+
             from handoff_service.models import Case
 
             state = (await conn.execute(select(Case.sla_first_response).where(Case.id == case["id"]))).scalar_one()

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from handoff_service.states import ACTIONS, STATUSES, TRANSITIONS
+from handoff_service.cases.states import ACTIONS, STATUSES, TRANSITIONS
 
 
 async def _case_in(h, status: str, who: dict, *, owned: bool = True) -> dict:

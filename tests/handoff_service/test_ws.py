@@ -6,7 +6,6 @@ import json
 
 import aiohttp
 import pytest
-
 from conftest import PASSWORD
 
 ORIGIN = "http://127.0.0.1:8080"

@@ -1,0 +1,79 @@
+"""Reads of the cases feature: a case, the waiting queue, lists and the timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from handoff_service.core.deps import Deps
+from handoff_service.core.principal import Principal
+
+from ._store import CARD_COLS, EV, C, case_card, case_json, iso, load, load_by_number, load_names
+from .states import IN_QUEUE, QUEUED
+
+
+async def get_case(deps: Deps, case_id: int, viewer: Principal | None = None) -> dict[str, Any]:
+    async with deps.read_engine.begin() as conn:
+        row = await load(conn, case_id)
+        await load_names(deps, conn, [row])
+    return case_json(deps, row, viewer)
+
+
+async def get_case_by_number(deps: Deps, number: str) -> dict[str, Any]:
+    async with deps.read_engine.begin() as conn:
+        row = await load_by_number(conn, number)
+        await load_names(deps, conn, [row])
+    return case_json(deps, row)
+
+
+async def queue(deps: Deps, p: Principal, *, team: str | None, limit: int) -> list[dict[str, Any]]:
+    """Waiting cases ordered by tier, then first-response deadline."""
+    q = select(*CARD_COLS).where(C.c.status.in_(IN_QUEUE))
+    if not p.is_supervisor:
+        # agents see the open queue plus what was transferred to their team
+        q = q.where((C.c.status == QUEUED) | (C.c.handler_team == (p.team or "")))
+    if team is not None:
+        q = q.where(C.c.handler_team == team)
+    q = q.order_by(C.c.tier_rank, C.c.first_response_due, C.c.id).limit(limit)
+    async with deps.read_engine.begin() as conn:
+        rows = (await conn.execute(q)).all()
+        await load_names(deps, conn, rows)
+    return [dict(case_card(deps, r), position=i + 1) for i, r in enumerate(rows)]
+
+
+async def list_cases(
+    deps: Deps, p: Principal, *, status: str | None, mine: bool, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    q = select(*CARD_COLS)
+    if status is not None:
+        q = q.where(C.c.status == status)
+    if mine:
+        q = q.where((C.c.owner_id == p.user_id) | (C.c.handler_id == p.user_id))
+    q = q.order_by(C.c.id.desc()).limit(limit).offset(offset)
+    async with deps.read_engine.begin() as conn:
+        rows = (await conn.execute(q)).all()
+        await load_names(deps, conn, rows)
+    return [case_card(deps, r) for r in rows]
+
+
+async def timeline(deps: Deps, case_id: int) -> list[dict[str, Any]]:
+    async with deps.read_engine.begin() as conn:
+        await load(conn, case_id)
+        rows = (await conn.execute(select(EV).where(EV.c.case_id == case_id).order_by(EV.c.id))).all()
+        await load_names(deps, conn, rows)
+    return [
+        {
+            "id": r.id,
+            "at": iso(r.at),
+            "actor_kind": r.actor_kind,
+            "actor_id": r.actor_id,
+            "action": r.action,
+            "status_from": r.status_from,
+            "status_to": r.status_to,
+            "owner": deps.users.get(r.owner_id),
+            "handler": deps.users.get(r.handler_id),
+            "details": r.details,
+        }
+        for r in rows
+    ]

@@ -1,0 +1,125 @@
+"""The outbox: rows created inside a use case's transaction, handed to the worker after commit.
+
+A new row is created already claimed (attempt 1 leased to this process), so the
+worker can send it right after the commit without another transaction. If the
+process dies first, another one takes the row over when the lease expires, and
+since attempts > 0 it checks Rasa's tracker before sending (see scheduled.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from handoff_service.core.bus import record
+from handoff_service.core.config import Settings
+from handoff_service.core.orm import table_of
+
+from .events import DeliveryQueued, DeliveryRetried
+from .models import Claim, Delivery
+from .states import FAILED, PENDING
+
+D = table_of(Delivery)
+INSERT_DELIVERY = insert(D).returning(D.c.id)
+
+
+def lease_seconds(settings: Settings) -> float:
+    # one attempt = at most a tracker read and a send, each bounded by the timeout
+    return settings.delivery_timeout_seconds * 2 + 1
+
+
+def step_key(key: str, i: int) -> str:
+    """Idempotency key of step i of a delivery (sent in the event's metadata)."""
+    return key if i == 0 else f"{key}:{i}"
+
+
+async def queue_delivery(
+    conn: AsyncConnection,
+    settings: Settings,
+    *,
+    case: Any,
+    kind: str,
+    steps: list[dict[str, Any]],
+    now: datetime,
+    key: str | None = None,
+) -> Claim:
+    """Adds an outbox row for `case`; after commit the worker attempts it at once."""
+    key = key or uuid.uuid4().hex
+    payload: dict[str, Any] = {"steps": steps, "done": 0}
+    lease = datetime.now(timezone.utc) + timedelta(seconds=lease_seconds(settings))
+    res = await conn.execute(
+        INSERT_DELIVERY,
+        {
+            "case_id": case.id,
+            "kind": kind,
+            "conversation_id": case.conversation_id,
+            "idempotency_key": key,
+            "payload": payload,
+            "status": PENDING,
+            "attempts": 1,
+            "next_attempt_at": lease,
+            "created_at": now,
+        },
+    )
+    claim = Claim(
+        id=res.scalar_one(),
+        case_id=case.id,
+        kind=kind,
+        conversation_id=case.conversation_id,
+        idempotency_key=key,
+        payload=payload,
+        attempts=1,
+        audience=(case.owner_id, case.handler_id),
+    )
+    record(conn, DeliveryQueued(claim))
+    return claim
+
+
+async def retry_failed(conn: AsyncConnection, delivery_id: int) -> bool:
+    """Puts a failed row back to pending (same idempotency key, so no duplicate);
+    False if it is not failed."""
+    res = await conn.execute(
+        update(D)
+        .where(D.c.id == delivery_id, D.c.status == FAILED)
+        .values(status=PENDING, next_attempt_at=None, last_error=None)
+    )
+    if res.rowcount != 1:
+        return False
+    record(conn, DeliveryRetried(delivery_id))
+    return True
+
+
+# ---------------------------------------------------------------- the steps of each kind
+
+
+def end_handoff_steps(case_number: str) -> list[dict[str, Any]]:
+    """The bot takes the conversation back and tells the customer (EXTERNAL_handoff_resolved)."""
+    return [
+        {"type": "events", "events": [{"event": "slot", "name": "handoff_active", "value": False}]},
+        {"type": "intent", "name": "EXTERNAL_handoff_resolved", "entities": {"case_number": case_number}},
+    ]
+
+
+def resume_handoff_steps() -> list[dict[str, Any]]:
+    """The customer's messages go to the agent again."""
+    return [{"type": "events", "events": [{"event": "slot", "name": "handoff_active", "value": True}]}]
+
+
+def reply_steps(text: str, *, agent: str | None, case_number: str, key: str) -> list[dict[str, Any]]:
+    """An agent's reply, shown to the customer as a bot message."""
+    return [
+        {
+            "type": "events",
+            "events": [
+                {
+                    "event": "bot",
+                    "text": text,
+                    "metadata": {"agent": agent, "case": case_number, "idempotency_key": key},
+                }
+            ],
+        }
+    ]

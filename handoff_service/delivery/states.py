@@ -1,0 +1,13 @@
+"""Delivery vocabulary: the states of an outbox row and the kinds of call it carries."""
+
+from __future__ import annotations
+
+PENDING = "pending"  # waiting for (another) attempt
+DELIVERED = "delivered"
+FAILED = "failed"  # gave up: permanent error or too many attempts; an agent may retry
+STATES = (PENDING, DELIVERED, FAILED)
+
+REPLY = "reply"  # an agent's reply, shown to the customer as a bot message
+END_HANDOFF = "end_handoff"  # the case was resolved: the bot takes over again
+RESUME_HANDOFF = "resume_handoff"  # the case was reopened to its owner: messages go to the agent again
+KINDS = (REPLY, END_HANDOFF, RESUME_HANDOFF)

@@ -1,0 +1,88 @@
+"""The one client of Rasa's HTTP API (tracker reads, injected events, triggered intents).
+
+Every call to Rasa goes through here: its URL, its authentication and its
+timeouts are decided in one place. Failures raise `RasaError`, which says whether
+Rasa answered (with which status) or could not be reached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from aiohttp import web
+
+from handoff_service.core.config import Settings
+
+
+class RasaError(Exception):
+    def __init__(self, *, status: int | None = None, body: str = "", cause: BaseException | None = None) -> None:
+        self.status = status  # Rasa's HTTP status; None when it could not be reached
+        self.body = body[:200]
+        self.cause = cause
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        if self.status is not None:
+            return f"Rasa answered {self.status}: {self.body}"
+        assert self.cause is not None
+        return f"{type(self.cause).__name__}: {self.cause}".rstrip(": ")
+
+    @property
+    def reason(self) -> str:
+        """Short form: the HTTP status, or the kind of network error."""
+        return f"HTTP {self.status}" if self.status is not None else type(self.cause).__name__
+
+
+class RasaClient:
+    def __init__(self, settings: Settings, http: aiohttp.ClientSession) -> None:
+        self.base_url = settings.rasa_url
+        self.token = settings.rasa_token
+        self.http = http
+
+    def _url(self, conversation_id: str, suffix: str) -> str:
+        return f"{self.base_url}/conversations/{quote(conversation_id, safe='')}/{suffix}"
+
+    def _params(self, **extra: str) -> dict[str, str]:
+        return {**extra, **({"token": self.token} if self.token else {})}
+
+    async def tracker_events(self, conversation_id: str, *, timeout: float) -> list[dict[str, Any]]:
+        """Every event of a conversation (dicts only)."""
+        url = self._url(conversation_id, "tracker")
+        try:
+            async with self.http.get(
+                url, params=self._params(include_events="ALL"), timeout=aiohttp.ClientTimeout(total=timeout)
+            ) as resp:
+                if resp.status != 200:
+                    raise RasaError(status=resp.status, body=await resp.text())
+                data = await resp.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as e:
+            raise RasaError(cause=e) from None
+        events = data.get("events") if isinstance(data, dict) else None
+        return [e for e in events or [] if isinstance(e, dict)]
+
+    async def append_events(self, conversation_id: str, events: list[dict[str, Any]], *, timeout: float) -> None:
+        await self._post(self._url(conversation_id, "tracker/events"), events, timeout)
+
+    async def trigger_intent(
+        self, conversation_id: str, name: str, entities: dict[str, Any], *, timeout: float
+    ) -> None:
+        await self._post(self._url(conversation_id, "trigger_intent"), {"name": name, "entities": entities}, timeout)
+
+    async def _post(self, url: str, body: Any, timeout: float) -> None:
+        params = self._params(output_channel="latest", execute_side_effects="true")
+        try:
+            async with self.http.post(
+                url, params=params, json=body, timeout=aiohttp.ClientTimeout(total=timeout)
+            ) as resp:
+                if 200 <= resp.status < 300:
+                    await resp.read()
+                    return
+                raise RasaError(status=resp.status, body=await resp.text())
+        except (aiohttp.ClientError, asyncio.TimeoutError) as e:
+            raise RasaError(cause=e) from None
+
+
+RASA = web.AppKey("rasa", RasaClient)
