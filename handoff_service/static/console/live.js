@@ -1,0 +1,75 @@
+// Live events over the websocket /api/ws: reconnects with backoff, catches up on
+// (re)connect, and refreshes what an event touched (debounced by soon()).
+
+import { reloadCase, reloadTranscript } from "./case.js";
+import { loadMine, loadQueue } from "./queue.js";
+import { setLive } from "./shell.js";
+import { state } from "./state.js";
+import { addMessage, updateDelivery } from "./transcript.js";
+
+const refreshTimers = {};
+function soon(name, fn) {
+  clearTimeout(refreshTimers[name]);
+  refreshTimers[name] = setTimeout(fn, 100);
+}
+
+export function connect() {
+  if (state.ws) return;
+  const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/ws");
+  state.ws = ws;
+  ws.onopen = () => {
+    state.wsRetry = 0;
+    setLive(true);
+    // anything missed while disconnected
+    soon("queue", loadQueue); soon("mine", loadMine);
+    if (state.current) { soon("case", reloadCase); soon("transcript", reloadTranscript); }
+  };
+  ws.onmessage = (msg) => {
+    let ev;
+    try { ev = JSON.parse(msg.data); } catch { return; }
+    onEvent(ev);
+  };
+  ws.onclose = () => {
+    state.ws = null;
+    setLive(false);
+    if (!state.me) return;
+    const wait = Math.min(15000, 500 * 2 ** state.wsRetry++);
+    setTimeout(() => { if (state.me) connect(); }, wait);
+  };
+}
+
+// Closes the websocket for good (logout): no reconnect.
+export function disconnect() {
+  if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
+}
+
+function onEvent(ev) {
+  const cur = state.current;
+  const isCurrent = (id) => cur && cur.id === id;
+  switch (ev.type) {
+    case "queue.changed":
+    case "case.created":
+    case "sla.warning":
+    case "sla.breach":
+      soon("queue", loadQueue);
+      soon("mine", loadMine);
+      if (ev.case && isCurrent(ev.case.id)) soon("case", reloadCase);
+      break;
+    case "case.updated":
+      soon("mine", loadMine);
+      soon("queue", loadQueue);
+      if (ev.case && isCurrent(ev.case.id)) soon("case", reloadCase);
+      break;
+    case "message.new":
+      if (isCurrent(ev.case_id)) addMessage(ev.message);
+      break;
+    case "message.delivery":
+      if (isCurrent(ev.case_id) && ev.message_id) updateDelivery(ev.message_id, ev.delivery);
+      break;
+    case "note.new":
+      if (isCurrent(ev.case_id)) soon("case", reloadCase);
+      break;
+    default:
+      break;
+  }
+}

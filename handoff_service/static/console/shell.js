@@ -1,0 +1,60 @@
+// The page around the work: the static text in the current language, the top bar
+// (who is signed in, live connection), the notice banner, the case message line,
+// and the switch back to the login form.
+
+import { errorText } from "./api.js";
+import { $ } from "./dom.js";
+import { getLang, t } from "./i18n.js";
+import { state } from "./state.js";
+
+export function notice(text) {
+  $("notice-text").textContent = text;
+  $("notice").hidden = !text;
+}
+
+export function caseMessage(text, kind) {
+  const p = $("case-message");
+  p.textContent = text || "";
+  p.className = "case-message" + (kind ? " " + kind : "");
+}
+
+export function setLive(on) {
+  if (!state.me) { $("live").textContent = ""; return; }
+  $("live").textContent = on ? t("live_on") : t("live_off");
+  $("live").className = "live " + (on ? "on" : "off");
+}
+
+export function renderMe() {
+  const me = state.me;
+  $("me").textContent = me ? `${me.username} · ${me.role}${me.team ? " · " + me.team : ""}` : "";
+}
+
+// The page's own text (data-i18n, data-i18n-aria-label), its language and title.
+export function applyI18n() {
+  const lang = getLang();
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  document.title = lang === "zh" ? "坐席工作台 · Agent console" : "Agent console · 坐席工作台";
+  document.querySelectorAll("[data-i18n]").forEach((n) => { n.textContent = t(n.dataset.i18n); });
+  document.querySelectorAll("[data-i18n-aria-label]").forEach((n) => n.setAttribute("aria-label", t(n.dataset.i18nAriaLabel)));
+  document.querySelectorAll(".lang button").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.lang === lang)));
+  setLive(state.ws && state.ws.readyState === WebSocket.OPEN);
+}
+
+export function showLogin() {
+  state.me = null;
+  $("work-view").hidden = true;
+  $("logout").hidden = true;
+  $("me").textContent = "";
+  $("live").textContent = "";
+  $("login-view").hidden = false;
+  $("login-username").focus();
+}
+
+// A failed load: back to the login form when the session is gone, else a notice.
+export function handleAuth(e) {
+  if (e.status === 401) showLogin(); else notice(errorText(e));
+}
+
+export function initShell() {
+  $("notice-close").addEventListener("click", () => notice(""));
+}
