@@ -6,6 +6,7 @@
 # console's modules import each other without a cycle (.ci/eslint/import-cycles.mjs).
 # Installs ESLint into .ci/eslint/node_modules (npm ci) when it is missing or when
 # package-lock.json changed (stamp: the lock's sha256). Exit code non-zero on any problem.
+# With --install: only installs (make setup).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=.ci/eslint
@@ -25,6 +26,7 @@ if [ ! -x "$DIR/node_modules/.bin/eslint" ] || [ ! -f "$stamp_file" ] || [ "$(ca
   (cd "$DIR" && npm ci --no-audit --no-fund --loglevel=error)
   echo "$want" > "$stamp_file"
 fi
+[ "${1:-}" = "--install" ] && exit 0
 
 echo "lint-js: ESLint $("$DIR/node_modules/.bin/eslint" --version | tr -d v) on ${TARGETS[*]}"
 "$DIR/node_modules/.bin/eslint" --config "$DIR/eslint.config.mjs" --max-warnings 0 "${TARGETS[@]}"

@@ -28,3 +28,5 @@ if [ -f handoff_service/requirements.lock ]; then
 fi
 mkdir -p var models
 .ci/fetch-pretrained.sh
+# ESLint for make lint (npm registry); without Node.js, make test's system-deps installs it first
+if command -v npm >/dev/null 2>&1; then .ci/lint-js.sh --install; fi

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests start for real: PostgreSQL, Redis, Chromium
-# (with a CJK font, so screenshots show Chinese).
+# (with a CJK font, so screenshots show Chinese), and Node.js for make lint's ESLint.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -d /usr/share/fonts/truetype/wqy ] || need+=(fonts-wqy-microhei)
+command -v npm >/dev/null 2>&1 || need+=(nodejs npm)  # ESLint of make lint (Node.js >= 20.19)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "error: missing Debian packages: ${need[*]}. Install them: sudo apt-get install ${need[*]}" >&2

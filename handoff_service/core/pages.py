@@ -5,6 +5,7 @@ The pages themselves belong to their features (console/, chat/)."""
 from __future__ import annotations
 
 import html
+import mimetypes
 from pathlib import Path
 
 from aiohttp import web
@@ -36,4 +37,6 @@ async def static_cache(request: web.Request, handler: Handler) -> web.StreamResp
 
 
 def install_static(app: web.Application) -> None:
+    # module scripts need a JavaScript type; do not depend on the host's MIME table
+    mimetypes.add_type("text/javascript", ".js")
     app.router.add_static("/static/", Path(STATIC_DIR), name="static")

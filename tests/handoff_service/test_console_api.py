@@ -201,7 +201,7 @@ async def test_pages_are_served_with_a_csp(h):
     csp = resp.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
     page = await resp.text()
-    assert "<script" in page and "/static/console.js" in page and "onclick" not in page
+    assert "<script" in page and "/static/console/main.js" in page and "onclick" not in page
     resp = await h.client.get("/chat")
     assert resp.status == 200
     csp = resp.headers["Content-Security-Policy"]
