@@ -2,7 +2,8 @@
 
 Each step writes a timeline entry to the case (through the journal, so nothing is lost while
 handoff_service is down). The wording lives in domain.yml; the remedies in data/complaint_policy.yml.
-`complaint_step` (a featurised slot) tells the rules where the customer is in the script.
+`complaint_step` (a featurised slot) tells the rules where the customer is in the script; the steps' names and the
+slot's values are in actions/complaint_steps.py.
 """
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import complaint_steps as steps
 from actions.cases import CaseAction
-from actions.clients.handoff import HandoffUnavailable
+from actions.clients.handoff import CaseJournal, HandoffUnavailable
 from actions.common import label, language, latest_intent
 from actions.complaint_policy import CATEGORIES, HUMAN_DECISION, REMEDIES, complaint_policy
+from actions.complaint_steps import Stage
 from actions.orders import checked_order_number
 from bot.text import strip_markup
 
@@ -59,6 +62,11 @@ def format_deadline(when: dt.datetime, lang: Text) -> Text:
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
+def script_step(journal: CaseJournal, step: Text, **details: Any) -> None:
+    """The timeline entry of one of the script's five steps, with its number."""
+    journal.step(step, step=steps.step_number(step), **details)
+
+
 class ActionComplaintAccept(CaseAction):
     """Step 1, listen and accept: open the case at once, give its number, state who owns the matter."""
 
@@ -72,20 +80,20 @@ class ActionComplaintAccept(CaseAction):
             (tracker.latest_message.get("rerouted_from") or {}).get("name", ""))
         level = emotion_level(tracker)
         journal = self.journal(tracker)
-        if tracker.get_slot("complaint_step") == "done":
+        if tracker.get_slot(steps.SLOT) == Stage.DONE:
             journal.case_number = None  # a new matter gets a new case
         if not journal.is_open:
             journal.open_case(self.new_case(tracker, guess or "other", text))
-        journal.step("complaint.listen_accept", step=1, message=text[:1000], category_guess=guess,
+        script_step(journal, steps.LISTEN_ACCEPT, message=text[:1000], category_guess=guess,
                      emotion_level=level, language=language(tracker))
         events = await self.save(journal, dispatcher, tracker, announce=False)
         if journal.case_number:
             dispatcher.utter_message(response="utter_complaint_accepted", case_number=journal.case_number)
         else:
             dispatcher.utter_message(response="utter_complaint_accepted_pending")
-        events += [SlotSet("case_number_told", bool(journal.case_number)), SlotSet("complaint_step", "accepted"),
+        events += [SlotSet("case_number_told", bool(journal.case_number)), SlotSet(steps.SLOT, Stage.ACCEPTED),
                    SlotSet("emotion_level", max(level, int(tracker.get_slot("emotion_level") or 0)))]
-        if tracker.get_slot("complaint_step") in (None, "done"):  # a new matter: nothing carried over
+        if tracker.get_slot(steps.SLOT) in (None, Stage.DONE):  # a new matter: nothing carried over
             events += [
                 SlotSet("complaint_category", guess),
                 # the complaint message already says what happened when its category could be told from it
@@ -116,10 +124,10 @@ class ActionComplaintCalm(CaseAction):
         raised = level >= 3
         if raised:
             journal.add("update", {"tier": self.RAISED_TIER})
-        journal.step("complaint.calm", step=2, emotion_level=level, cues=cues[:10],
+        script_step(journal, steps.CALM, emotion_level=level, cues=cues[:10],
                      tier=self.RAISED_TIER if raised else None)
         dispatcher.utter_message(response=f"utter_complaint_calm_{level}")
-        return await self.save(journal, dispatcher, tracker) + [SlotSet("complaint_step", "clarifying")]
+        return await self.save(journal, dispatcher, tracker) + [SlotSet(steps.SLOT, Stage.CLARIFYING)]
 
 
 class ValidateComplaintForm(FormValidationAction):
@@ -174,7 +182,7 @@ class ActionComplaintRestate(CaseAction):
                                      order_number=tracker.get_slot("order_number"), **values)
         else:
             dispatcher.utter_message(response="utter_confirm_complaint_problem_no_order", **values)
-        return [SlotSet("complaint_step", "confirming_problem")]
+        return [SlotSet(steps.SLOT, Stage.CONFIRMING_PROBLEM)]
 
 
 class ActionComplaintAskFix(CaseAction):
@@ -187,12 +195,12 @@ class ActionComplaintAskFix(CaseAction):
         number = entity(tracker, "order_number")
         if number and number != tracker.get_slot("order_number"):
             journal = self.journal(tracker)
-            journal.step("complaint.corrected", field="order_number", value=number)
+            journal.step(steps.CORRECTED, field="order_number", value=number)
             events = await self.save(journal, dispatcher, tracker)
             return events + [SlotSet("order_number", number), SlotSet("complaint_fix", None),
-                             SlotSet("complaint_step", "corrected")]
+                             SlotSet(steps.SLOT, Stage.CORRECTED)]
         dispatcher.utter_message(response="utter_ask_complaint_fix")
-        return [SlotSet("complaint_step", "fixing")]
+        return [SlotSet(steps.SLOT, Stage.FIXING)]
 
 
 class ActionComplaintFix(CaseAction):
@@ -209,13 +217,13 @@ class ActionComplaintFix(CaseAction):
             # the answer itself may be the correction ("it's about the delivery")
             category = complaint_policy().category_for(tracker.latest_message.get("text") or "")
             if category and category != tracker.get_slot("complaint_category"):
-                return [SlotSet("complaint_category", category), SlotSet("complaint_step", "corrected")]
+                return [SlotSet("complaint_category", category), SlotSet(steps.SLOT, Stage.CORRECTED)]
             dispatcher.utter_message(response="utter_ask_complaint_fix")
-            return [SlotSet("complaint_step", "fixing")]
+            return [SlotSet(steps.SLOT, Stage.FIXING)]
         journal = self.journal(tracker)
-        journal.step("complaint.corrected", field=field)
+        journal.step(steps.CORRECTED, field=field)
         events = await self.save(journal, dispatcher, tracker)
-        return events + [SlotSet(field, None), SlotSet("complaint_step", "clarifying")]
+        return events + [SlotSet(field, None), SlotSet(steps.SLOT, Stage.CLARIFYING)]
 
 
 class ActionComplaintClarified(CaseAction):
@@ -239,10 +247,10 @@ class ActionComplaintClarified(CaseAction):
         journal = self.journal(tracker)
         problem = "; ".join(f"{k}: {v}" for k, v in collected(tracker).items())
         journal.add("update", {"category": category, "description": problem[:4000]})
-        journal.step("complaint.clarify", step=3, collected=collected(tracker), order_state=state)
+        script_step(journal, steps.CLARIFY, collected=collected(tracker), order_state=state)
         events = await self.save(journal, dispatcher, tracker)
         return events + [SlotSet("remedy_offers", offers), SlotSet("remedy_rejected", []),
-                         SlotSet("complaint_remedy", None), SlotSet("complaint_step", "negotiating")]
+                         SlotSet("complaint_remedy", None), SlotSet(steps.SLOT, Stage.NEGOTIATING)]
 
 
 def open_offers(tracker: Tracker) -> List[Text]:
@@ -313,16 +321,16 @@ class ActionComplaintConfirmRemedy(CaseAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
         remedy = tracker.get_slot("complaint_remedy")
         journal = self.journal(tracker)
-        journal.step("complaint.negotiate", step=4, offered=tracker.get_slot("remedy_offers") or [],
+        script_step(journal, steps.NEGOTIATE, offered=tracker.get_slot("remedy_offers") or [],
                      rejected=tracker.get_slot("remedy_rejected") or [], chosen=remedy)
         events = await self.save(journal, dispatcher, tracker)
         if remedy == HUMAN_DECISION:
             dispatcher.utter_message(response="utter_complaint_needs_colleague")
-            return events + [SlotSet("complaint_step", "needs_colleague")]
+            return events + [SlotSet(steps.SLOT, Stage.NEEDS_COLLEAGUE)]
         deadline = await self._deadline(journal.case_number)
         dispatcher.utter_message(response="utter_confirm_complaint_remedy", remedy=remedy_label(domain, tracker, remedy),
                                  deadline=format_deadline(deadline, language(tracker)))
-        return events + [SlotSet("complaint_step", "confirming_remedy"), SlotSet("remedy_deadline", deadline.isoformat())]
+        return events + [SlotSet(steps.SLOT, Stage.CONFIRMING_REMEDY), SlotSet("remedy_deadline", deadline.isoformat())]
 
 
 class ActionComplaintRemedyDeclined(CaseAction):
@@ -334,11 +342,11 @@ class ActionComplaintRemedyDeclined(CaseAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
         remedy = tracker.get_slot("complaint_remedy")
         journal = self.journal(tracker)
-        journal.step("complaint.remedy_declined", remedy=remedy)
+        journal.step(steps.REMEDY_DECLINED, remedy=remedy)
         events = await self.save(journal, dispatcher, tracker)
         rejected = (tracker.get_slot("remedy_rejected") or []) + ([remedy] if remedy else [])
         return events + [SlotSet("remedy_rejected", rejected), SlotSet("complaint_remedy", None),
-                         SlotSet("complaint_step", "negotiating")]
+                         SlotSet(steps.SLOT, Stage.NEGOTIATING)]
 
 
 class ActionComplaintClose(CaseAction):
@@ -352,12 +360,12 @@ class ActionComplaintClose(CaseAction):
         remedy = tracker.get_slot("complaint_remedy")
         deadline = tracker.get_slot("remedy_deadline")
         journal = self.journal(tracker)
-        journal.step("complaint.confirm", step=5, remedy=remedy, deadline=deadline, confirmed=True)
+        script_step(journal, steps.CONFIRM, remedy=remedy, deadline=deadline, confirmed=True)
         result = f"{remedy_label(domain, tracker, remedy)} (remedy: {remedy}; due {deadline})"
         journal.add("resolve", {"result": result})
         events = await self.save(journal, dispatcher, tracker)
         dispatcher.utter_message(response="utter_complaint_closed", case_number=journal.case_number or "")
-        return events + [SlotSet("complaint_step", "done")]
+        return events + [SlotSet(steps.SLOT, Stage.DONE)]
 
 
 class ActionComplaintPause(CaseAction):
@@ -367,16 +375,16 @@ class ActionComplaintPause(CaseAction):
         return "action_complaint_pause"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
-        step = tracker.get_slot("complaint_step")
+        step = tracker.get_slot(steps.SLOT)
         journal = self.journal(tracker)
-        journal.step("complaint.paused", at_step=step, collected=collected(tracker))
+        journal.step(steps.PAUSED, at_step=step, collected=collected(tracker))
         events = await self.save(journal, dispatcher, tracker, announce=False)
         if journal.case_number:
             dispatcher.utter_message(response="utter_complaint_paused", case_number=journal.case_number)
         else:
             dispatcher.utter_message(response="utter_complaint_paused_pending")
         return events + [SlotSet("case_number_told", bool(journal.case_number)),
-                         SlotSet("complaint_step", "paused"), SlotSet("complaint_paused_at", step)]
+                         SlotSet(steps.SLOT, Stage.PAUSED), SlotSet(steps.PAUSED_AT_SLOT, step)]
 
 
 class ActionCaseStatus(CaseAction):
@@ -398,10 +406,10 @@ class ActionCaseStatus(CaseAction):
         status = case.get("status", "open")
         dispatcher.utter_message(response="utter_case_status", case_number=number,
                                  status=label(domain, f"utter_label_status_{status}", tracker))
-        if number == tracker.get_slot("case_number") and tracker.get_slot("complaint_step") == "paused" \
+        if number == tracker.get_slot("case_number") and tracker.get_slot(steps.SLOT) == Stage.PAUSED \
                 and status not in ("resolved", "closed"):
             dispatcher.utter_message(response="utter_ask_complaint_resume")
-            return [SlotSet("complaint_step", "resume_offered")]
+            return [SlotSet(steps.SLOT, Stage.RESUME_OFFERED)]
         return []
 
 
@@ -412,16 +420,16 @@ class ActionComplaintResume(CaseAction):
         return "action_complaint_resume"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
-        paused_at = tracker.get_slot("complaint_paused_at")
+        paused_at = tracker.get_slot(steps.PAUSED_AT_SLOT)
         journal = self.journal(tracker)
-        journal.step("complaint.resumed", at_step=paused_at)
+        journal.step(steps.RESUMED, at_step=paused_at)
         events = await self.save(journal, dispatcher, tracker)
-        if paused_at in ("negotiating", "confirming_remedy") and tracker.get_slot("remedy_offers"):
-            resumed = "negotiating"
+        if paused_at in (Stage.NEGOTIATING, Stage.CONFIRMING_REMEDY) and tracker.get_slot("remedy_offers"):
+            resumed = Stage.NEGOTIATING
             events.append(SlotSet("complaint_remedy", None))
-        elif paused_at in ("confirming_problem", "fixing", "corrected"):
-            resumed = "corrected"  # the restatement is asked again
+        elif paused_at in (Stage.CONFIRMING_PROBLEM, Stage.FIXING, Stage.CORRECTED):
+            resumed = Stage.CORRECTED  # the restatement is asked again
         else:
-            resumed = "clarifying"
+            resumed = Stage.CLARIFYING
         dispatcher.utter_message(response="utter_complaint_resumed")
-        return events + [SlotSet("complaint_step", resumed)]
+        return events + [SlotSet(steps.SLOT, resumed)]

@@ -10,10 +10,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import complaint_steps as steps
 from actions.cases import CaseAction
 from actions.clients.handoff import HandoffRejected, HandoffUnavailable
 from actions.common import language, latest_intent
 from actions.complaints import collected, format_deadline
+from actions.complaint_steps import Stage
 from bot.text import strip_markup
 
 MINUTES_PER_CUSTOMER = 4  # rough handling time per queued customer, for the expected wait
@@ -21,7 +23,7 @@ RAISED_TIER = "high"
 
 
 def handoff_reason(tracker: Tracker) -> Text:
-    if tracker.get_slot("complaint_step") == "needs_colleague":
+    if tracker.get_slot(steps.SLOT) == Stage.NEEDS_COLLEAGUE:
         return "remedy_needs_human"
     if latest_intent(tracker) == "request_human":
         return "customer_request"
@@ -44,7 +46,7 @@ def steps_tried(tracker: Tracker) -> List[Text]:
         name = None
         if event.get("event") == "user":
             name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-        elif event.get("event") == "slot" and event.get("name") == "complaint_step" and event.get("value"):
+        elif event.get("event") == "slot" and event.get("name") == steps.SLOT and event.get("value"):
             name = f"complaint:{event['value']}"
         if name and name not in seen and not name.startswith("EXTERNAL_"):
             seen.append(name)
@@ -143,4 +145,4 @@ class ActionHandoffResolved(CaseAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
         dispatcher.utter_message(response="utter_handoff_resolved")
         # the case number stays (the survey answers go to it); "done" makes the next matter a new case
-        return [SlotSet("handoff_active", False), SlotSet("complaint_step", "done")]
+        return [SlotSet("handoff_active", False), SlotSet(steps.SLOT, Stage.DONE)]

@@ -6,7 +6,9 @@ from typing import Any, Dict, List
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import complaint_steps as steps
 from actions import complaints, handoff
+from actions.complaint_steps import Stage
 from actions.clients.handoff import HandoffClient
 from tests.actions.conftest import make_tracker, responses
 from tests.actions.handoff_standin import NUMBER, running_standin
@@ -77,22 +79,22 @@ async def test_full_complaint_writes_every_step_in_order(domain_dict, store, unu
         assert responses(d) == ["utter_complaint_closed"]
 
     assert service.timeline() == [
-        ("complaint.listen_accept", {"step": 1, "message": "我买的保温杯收到就是碎的！！太差了", "category_guess": "quality",
+        (steps.LISTEN_ACCEPT, {"step": 1, "message": "我买的保温杯收到就是碎的！！太差了", "category_guess": "quality",
                                      "emotion_level": 2, "language": "zh"}),
-        ("complaint.calm", {"step": 2, "emotion_level": 2, "cues": [], "tier": None}),
-        ("complaint.clarify", {"step": 3, "order_state": "delivered", "collected": {
+        (steps.CALM, {"step": 2, "emotion_level": 2, "cues": [], "tier": None}),
+        (steps.CLARIFY, {"step": 3, "order_state": "delivered", "collected": {
             "complaint_category": "quality", "order_number": "20004",
             "complaint_details": "我买的保温杯收到就是碎的！！太差了", "complaint_expectation": "换一个新的"}}),
-        ("complaint.negotiate", {"step": 4, "offered": ["replacement", "refund", "repair", "voucher"], "rejected": [],
+        (steps.NEGOTIATE, {"step": 4, "offered": ["replacement", "refund", "repair", "voucher"], "rejected": [],
                                  "chosen": "replacement"}),
-        ("complaint.confirm", {"step": 5, "remedy": "replacement", "deadline": "2026-11-26T10:00:00+00:00",
+        (steps.CONFIRM, {"step": 5, "remedy": "replacement", "deadline": "2026-11-26T10:00:00+00:00",
                                "confirmed": True}),
     ]
     methods = [(m, p) for m, p, _ in service.requests]
     assert methods[0] == ("POST", "/api/bot/cases")
     assert ("PATCH", f"/api/bot/cases/{NUMBER}") in methods
     assert methods[-1] == ("POST", f"/api/bot/cases/{NUMBER}/resolve")
-    assert conv.slots["complaint_step"] == "done" and conv.slots["case_journal"] == []
+    assert conv.slots["complaint_step"] == Stage.DONE and conv.slots["case_journal"] == []
 
 
 async def test_level_three_raises_the_tier_before_logging_calm(domain_dict, store, unused_port):
@@ -104,7 +106,7 @@ async def test_level_three_raises_the_tier_before_logging_calm(domain_dict, stor
     assert responses(d) == ["utter_complaint_calm_3"]
     writes = [(m, body) for m, p, body in service.requests if m != "GET"][2:]
     assert writes[0] == ("PATCH", {"tier": "high"})
-    assert writes[1][1]["action"] == "complaint.calm" and writes[1][1]["details"]["tier"] == "high"
+    assert writes[1][1]["action"] == steps.CALM and writes[1][1]["details"]["tier"] == "high"
     assert writes[1][1]["details"]["cues"] == ["12315"]
 
 
@@ -128,7 +130,7 @@ async def test_service_down_keeps_every_entry_and_delivers_them_later_in_order(d
         d = await conv.run(complaints.ActionComplaintClarified, domain_dict, intent="affirm")
     # the late case number is told once, when it arrives
     assert responses(d) == ["utter_case_registered"] and d.messages[0]["case_number"] == NUMBER
-    assert [a for a, _ in service.timeline()] == ["complaint.listen_accept", "complaint.calm", "complaint.clarify"]
+    assert [a for a, _ in service.timeline()] == [steps.LISTEN_ACCEPT, steps.CALM, steps.CLARIFY]
     sent_keys = [body["idempotency_key"] for m, p, body in service.requests if m == "POST"][:3]
     assert sent_keys == keys  # the same keys: a retry after a lost answer cannot duplicate
     assert conv.slots["case_journal"] == [] and conv.slots["case_number"] == NUMBER
@@ -148,20 +150,20 @@ async def test_a_5xx_answer_is_retried_with_the_same_key(domain_dict, store, unu
 
 async def test_a_no_to_the_restatement_asks_which_part_and_clears_only_that(domain_dict, store, unused_port):
     async with running_standin(unused_port) as service:
-        conv = Conversation(client_for(unused_port), store, complaint_step="confirming_problem", case_number=NUMBER,
+        conv = Conversation(client_for(unused_port), store, complaint_step=Stage.CONFIRMING_PROBLEM, case_number=NUMBER,
                             complaint_category="quality", order_number="20004",
                             complaint_details="杯子碎了", complaint_expectation="换新")
         d = await conv.run(complaints.ActionComplaintAskFix, domain_dict, text="不对", intent="deny")
-        assert responses(d) == ["utter_ask_complaint_fix"] and conv.slots["complaint_step"] == "fixing"
+        assert responses(d) == ["utter_ask_complaint_fix"] and conv.slots["complaint_step"] == Stage.FIXING
         await conv.run(complaints.ActionComplaintFix, domain_dict, text="订单号不对", intent="inform")
-        assert conv.slots["order_number"] is None and conv.slots["complaint_step"] == "clarifying"
+        assert conv.slots["order_number"] is None and conv.slots["complaint_step"] == Stage.CLARIFYING
         assert conv.slots["complaint_details"] == "杯子碎了"  # the rest is kept
         # a "no" that carries the correction itself needs no question
         d = await conv.run(complaints.ActionComplaintAskFix, domain_dict, text="不对，订单号是 20006", intent="deny",
                            entities=[{"entity": "order_number", "value": "20006"}])
         assert responses(d) == [] and conv.slots["order_number"] == "20006"
-        assert conv.slots["complaint_step"] == "corrected"
-    assert [a for a, _ in service.timeline()] == ["complaint.corrected", "complaint.corrected"]
+        assert conv.slots["complaint_step"] == Stage.CORRECTED
+    assert [a for a, _ in service.timeline()] == [steps.CORRECTED, steps.CORRECTED]
 
 
 async def test_remedy_choice_another_option_and_beyond_policy(domain_dict):
@@ -196,7 +198,7 @@ async def test_declined_remedy_is_set_aside(domain_dict, store, unused_port):
                             complaint_remedy="voucher", remedy_offers=["voucher", "refund"])
         await conv.run(complaints.ActionComplaintRemedyDeclined, domain_dict, intent="deny")
     assert conv.slots["remedy_rejected"] == ["voucher"] and conv.slots["complaint_remedy"] is None
-    assert service.timeline() == [("complaint.remedy_declined", {"remedy": "voucher"})]
+    assert service.timeline() == [(steps.REMEDY_DECLINED, {"remedy": "voucher"})]
 
 
 async def test_stop_keeps_the_case_and_the_case_number_brings_it_back(domain_dict, store, unused_port):
@@ -205,19 +207,19 @@ async def test_stop_keeps_the_case_and_the_case_number_brings_it_back(domain_dic
         await run_to_remedy(conv, domain_dict)
         d = await conv.run(complaints.ActionComplaintPause, domain_dict, text="算了", intent="stop")
         assert responses(d) == ["utter_complaint_paused"] and d.messages[0]["case_number"] == NUMBER
-        assert conv.slots["complaint_step"] == "paused" and conv.slots["complaint_paused_at"] == "negotiating"
+        assert conv.slots["complaint_step"] == Stage.PAUSED and conv.slots["complaint_paused_at"] == Stage.NEGOTIATING
         d = await conv.run(complaints.ActionCaseStatus, domain_dict, text=f"我的案件 {NUMBER}",
                            entities=[{"entity": "case_number", "value": NUMBER}])
         assert responses(d) == ["utter_case_status", "utter_ask_complaint_resume"]
         assert d.messages[0]["status"] == "已受理，正在处理"
         d = await conv.run(complaints.ActionComplaintResume, domain_dict, intent="affirm")
-        assert responses(d) == ["utter_complaint_resumed"] and conv.slots["complaint_step"] == "negotiating"
+        assert responses(d) == ["utter_complaint_resumed"] and conv.slots["complaint_step"] == Stage.NEGOTIATING
         assert conv.slots["remedy_offers"] == ["replacement", "refund", "repair", "voucher"]  # nothing lost
         d = await conv.run(complaints.ActionCaseStatus, domain_dict, entities=[{"entity": "case_number",
                                                                                 "value": "C20200101-0001"}])
         assert responses(d) == ["utter_case_not_found"]
     actions = [a for a, _ in service.timeline()]
-    assert actions[-2:] == ["complaint.paused", "complaint.resumed"]
+    assert actions[-2:] == [steps.PAUSED, steps.RESUMED]
 
 
 async def test_case_status_when_the_service_is_down(domain_dict, store, unused_port):
@@ -244,7 +246,7 @@ async def test_handoff_carries_everything_collected(domain_dict, store, unused_p
     assert summary["collected"]["order_number"] == "20004"
     assert summary["collected"]["complaint_expectation"] == "换一个新的"
     assert summary["emotion"] == "level 2" and summary["reason"] == "customer_request"
-    assert "complaint:negotiating" in summary["steps_tried"]
+    assert f"complaint:{Stage.NEGOTIATING}" in summary["steps_tried"]
     assert service.timeline()[-1] == ("handoff.requested", {"reason": "customer_request"})
 
 
@@ -269,9 +271,9 @@ async def test_relay_passes_the_message_and_says_nothing(domain_dict, store, unu
 async def test_after_the_agent_resolves_a_new_complaint_opens_a_new_case(domain_dict, store, unused_port):
     async with running_standin(unused_port) as service:
         conv = Conversation(client_for(unused_port), store, case_number=NUMBER, case_number_told=True,
-                            complaint_step="needs_colleague", handoff_active=True)
+                            complaint_step=Stage.NEEDS_COLLEAGUE, handoff_active=True)
         d = await conv.run(handoff.ActionHandoffResolved, domain_dict, intent="EXTERNAL_handoff_resolved")
         assert responses(d) == ["utter_handoff_resolved"]
-        assert conv.slots["handoff_active"] is False and conv.slots["complaint_step"] == "done"
+        assert conv.slots["handoff_active"] is False and conv.slots["complaint_step"] == Stage.DONE
         await conv.run(complaints.ActionComplaintAccept, domain_dict, text="我又要投诉", intent="complain")
     assert [p for m, p, _ in service.requests][0] == "/api/bot/cases"  # a new case, not the settled one

@@ -8,8 +8,9 @@ import time
 
 import pytest
 
+from actions.complaint_steps import STEPS
+
 CASE_NUMBER = re.compile(r"C\d{8}-\d{4,6}")
-STEPS = ["complaint.listen_accept", "complaint.calm", "complaint.clarify", "complaint.negotiate", "complaint.confirm"]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def finished_case(handoff_service, token, number):
 
 def assert_five_steps_in_order(timeline):
     steps = [entry for entry in timeline if entry["action"] in STEPS]
-    assert [entry["action"] for entry in steps] == STEPS
+    assert [entry["action"] for entry in steps] == list(STEPS)
     times = [dt.datetime.fromisoformat(entry["details"]["at"]) for entry in steps]
     assert times == sorted(times)
     return steps
