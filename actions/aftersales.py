@@ -8,7 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import language, latest_intent
-from actions.orders import OrderAction, order_details
+from actions.order_lookup import OrderAction, order_details
 
 REFUND_RESPONSES = {
     "none": "utter_refund_status_none",

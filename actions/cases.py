@@ -1,4 +1,5 @@
-"""Case plumbing shared by the complaint and handoff actions: the journal kept in slots, flushed each turn."""
+"""Case plumbing shared by the complaint, handoff and survey actions: the journal kept in slots, flushed each
+turn, and what the customer told about the matter so far."""
 from __future__ import annotations
 
 import abc
@@ -16,6 +17,15 @@ from actions.clients.orders import OrderBackend
 from actions.common import language
 
 logger = logging.getLogger(__name__)
+# what the complaint form asks: the matter as the customer told it (kept on the case, shown to the agent)
+FORM_SLOTS = ("complaint_category", "order_number", "complaint_details", "complaint_expectation")
+
+
+def collected(tracker: Tracker, **overrides: Any) -> Dict[Text, Any]:
+    """The complaint form's answers known so far (empty ones left out)."""
+    values = {slot: tracker.get_slot(slot) for slot in FORM_SLOTS}
+    values.update(overrides)
+    return {k: v for k, v in values.items() if v}
 
 
 class CaseAction(Action, abc.ABC):

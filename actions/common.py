@@ -1,11 +1,16 @@
-"""Small helpers shared by the actions: the customer's language and localized labels from the domain."""
+"""Small helpers shared by the actions: the customer's language, localized labels from the domain, deadlines
+in the shop's time zone."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Dict, Optional, Text
+from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
 
 from bot.text import to_traditional
+
+SHOP_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def _current(tracker: Tracker, key: Text) -> Any:
@@ -36,3 +41,11 @@ def label(domain: Dict[Text, Any], response: Text, tracker: Tracker) -> Text:
                 text = to_traditional(text)
             return text
     return response
+
+
+def format_deadline(when: dt.datetime, lang: Text) -> Text:
+    """A deadline as the customer reads it, in the shop's time zone."""
+    local = when.astimezone(SHOP_TZ)
+    if lang == "en":
+        return local.strftime("%d %b %Y, %H:%M").lstrip("0") + " (Beijing time)"
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"

@@ -9,24 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any, Dict, List, Optional, Text
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import complaint_steps as steps
-from actions.cases import CaseAction
+from actions.cases import FORM_SLOTS, CaseAction, collected
 from actions.clients.handoff import CaseJournal, HandoffUnavailable
-from actions.common import label, language, latest_intent
+from actions.common import format_deadline, label, language, latest_intent
 from actions.complaint_policy import CATEGORIES, HUMAN_DECISION, REMEDIES, complaint_policy
 from actions.complaint_steps import Stage
-from actions.orders import checked_order_number
+from actions.order_lookup import checked_order_number
 from bot.text import strip_markup
 
-SHOP_TZ = ZoneInfo("Asia/Shanghai")
 DEFAULT_RESULT_HOURS = 48  # the standard's limit, used when the case's own deadline cannot be read
-FORM_SLOTS = ("complaint_category", "order_number", "complaint_details", "complaint_expectation")
 # what a complaint raised inside another flow was probably about
 CATEGORY_BY_INTENT = {"order_status": "delivery", "payment_issue": "billing", "refund": "billing",
                       "return_exchange": "quality", "product_inquiry": "quality"}
@@ -41,25 +38,12 @@ def entity(tracker: Tracker, name: Text) -> Optional[Text]:
     return next(tracker.get_latest_entity_values(name), None)
 
 
-def collected(tracker: Tracker, **overrides: Any) -> Dict[Text, Any]:
-    values = {slot: tracker.get_slot(slot) for slot in FORM_SLOTS}
-    values.update(overrides)
-    return {k: v for k, v in values.items() if v}
-
-
 def category_label(domain: Dict[Text, Any], tracker: Tracker, category: Optional[Text]) -> Text:
     return label(domain, f"utter_label_category_{category or 'other'}", tracker)
 
 
 def remedy_label(domain: Dict[Text, Any], tracker: Tracker, remedy: Text) -> Text:
     return label(domain, f"utter_label_remedy_{remedy}", tracker)
-
-
-def format_deadline(when: dt.datetime, lang: Text) -> Text:
-    local = when.astimezone(SHOP_TZ)
-    if lang == "en":
-        return local.strftime("%d %b %Y, %H:%M").lstrip("0") + " (Beijing time)"
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
 def script_step(journal: CaseJournal, step: Text, **details: Any) -> None:

@@ -11,10 +11,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import complaint_steps as steps
-from actions.cases import CaseAction
+from actions.cases import CaseAction, collected
 from actions.clients.handoff import HandoffRejected, HandoffUnavailable
-from actions.common import language, latest_intent
-from actions.complaints import collected, format_deadline
+from actions.common import format_deadline, language, latest_intent
 from actions.complaint_steps import Stage
 from bot.text import strip_markup
 

@@ -2,18 +2,15 @@
 from __future__ import annotations
 
 import abc
-import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.clients import default_order_backend
-from actions.clients.orders import Order, OrderBackend
 from actions.common import language, latest_intent
+from actions.order_lookup import OrderAction, checked_order_number, order_details
 
-ORDER_NUMBER = re.compile(r"^\d{5,20}$")
 # intents that answer "what is your order number?" without giving one
 RETRY_INTENTS = {"inform", "affirm", "deny", "order_status", "cancel_order", "modify_order"}
 
@@ -36,43 +33,6 @@ MODIFY_RESPONSES = {
     "delivered": "utter_modify_delivered",
     "cancelled": "utter_modify_cancelled",
 }
-
-
-def order_details(order: Order, lang: Text) -> Dict[Text, Any]:
-    """Values the order responses fill in."""
-    return {
-        "order_number": order.number,
-        "product_name": order.product(lang),
-        "carrier": order.carrier(lang),
-        "tracking_number": order.tracking,
-        "eta": order.eta,
-        "delivered_at": order.delivered_at,
-        "refund_amount": order.refund_amount,
-        "refund_requested_at": order.refund_requested_at,
-        "refund_eta": order.refund_eta,
-        "refunded_at": order.refunded_at,
-    }
-
-
-class OrderAction(Action, abc.ABC):
-    """An action that reads orders through an injectable backend."""
-
-    @abc.abstractmethod
-    def name(self) -> Text: ...
-
-    def __init__(self, orders: Optional[OrderBackend] = None) -> None:
-        self._orders = orders
-
-    @property
-    def orders(self) -> OrderBackend:
-        return self._orders or default_order_backend()
-
-    async def find_order(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[Order]:
-        """The order in the `order_number` slot, or None after telling the customer it was not found."""
-        order = await self.orders.get_order(tracker.get_slot("order_number") or "")
-        if order is None:
-            dispatcher.utter_message(response="utter_order_not_found")
-        return order
 
 
 class ActionOrderStatus(OrderAction):
@@ -139,16 +99,6 @@ class ActionCheckModify(OrderAction):
             return [SlotSet("order_number", None)]
         dispatcher.utter_message(response=MODIFY_RESPONSES[order.status], **order_details(order, language(tracker)))
         return []
-
-
-def checked_order_number(value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
-    """A form's order_number answer: kept when it looks like one, else asked again with a hint."""
-    if isinstance(value, list):
-        value = value[-1] if value else None
-    if isinstance(value, str) and ORDER_NUMBER.match(value):
-        return {"order_number": value}
-    dispatcher.utter_message(response="utter_wrong_order_number")
-    return {"order_number": None}
 
 
 class OrderNumberFormValidation(FormValidationAction, abc.ABC):

@@ -7,7 +7,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import language
-from actions.orders import OrderAction
+from actions.order_lookup import OrderAction
 
 
 class ActionProductInfo(OrderAction):
