@@ -1,10 +1,11 @@
 """Reading orders, for every feature that needs one: the base action with its injectable backend, the
 values the order responses fill in, and the check of an order number a form was given."""
+
 from __future__ import annotations
 
 import abc
 import re
-from typing import Any, Dict, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -15,7 +16,7 @@ from actions.clients.orders import Order, OrderBackend
 ORDER_NUMBER = re.compile(r"^\d{5,20}$")
 
 
-def order_details(order: Order, lang: Text) -> Dict[Text, Any]:
+def order_details(order: Order, lang: str) -> dict[str, Any]:
     """Values the order responses fill in."""
     return {
         "order_number": order.number,
@@ -35,16 +36,16 @@ class OrderAction(Action, abc.ABC):
     """An action that reads orders through an injectable backend."""
 
     @abc.abstractmethod
-    def name(self) -> Text: ...
+    def name(self) -> str: ...
 
-    def __init__(self, orders: Optional[OrderBackend] = None) -> None:
+    def __init__(self, orders: OrderBackend | None = None) -> None:
         self._orders = orders
 
     @property
     def orders(self) -> OrderBackend:
         return self._orders or default_order_backend()
 
-    async def find_order(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[Order]:
+    async def find_order(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Order | None:
         """The order in the `order_number` slot, or None after telling the customer it was not found."""
         order = await self.orders.get_order(tracker.get_slot("order_number") or "")
         if order is None:
@@ -52,7 +53,7 @@ class OrderAction(Action, abc.ABC):
         return order
 
 
-def checked_order_number(value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+def checked_order_number(value: Any, dispatcher: CollectingDispatcher) -> dict[str, Any]:
     """A form's order_number answer: kept when it looks like one, else asked again with a hint."""
     if isinstance(value, list):
         value = value[-1] if value else None

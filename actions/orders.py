@@ -1,10 +1,11 @@
 """Order status, cancellation and changes. The answer depends on the order's state."""
+
 from __future__ import annotations
 
 import abc
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -36,10 +37,10 @@ MODIFY_RESPONSES = {
 
 
 class ActionOrderStatus(OrderAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_order_status"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         dispatcher.utter_message(response="utter_order_lookup_restate")
         order = await self.find_order(dispatcher, tracker)
         if order is None:
@@ -52,10 +53,10 @@ class ActionOrderStatus(OrderAction):
 class ActionCheckCancel(OrderAction):
     """Restates the order and asks for confirmation when it can be cancelled; explains otherwise."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_check_cancel"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         order = await self.find_order(dispatcher, tracker)
         if order is None:
             return [SlotSet("cancel_check", "not_found"), SlotSet("order_number", None)]
@@ -70,10 +71,10 @@ class ActionCheckCancel(OrderAction):
 class ActionCancelOrder(OrderAction):
     """Cancels after the customer confirmed; the backend re-checks the state."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_cancel_order"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         before = await self.find_order(dispatcher, tracker)
         if before is None:
             return [SlotSet("cancel_check", None), SlotSet("order_number", None)]
@@ -90,10 +91,10 @@ class ActionCancelOrder(OrderAction):
 
 
 class ActionCheckModify(OrderAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_check_modify"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         order = await self.find_order(dispatcher, tracker)
         if order is None:
             return [SlotSet("order_number", None)]
@@ -105,17 +106,17 @@ class OrderNumberFormValidation(FormValidationAction, abc.ABC):
     """Checks the order number's format; asks again, with a hint, when an answer holds none."""
 
     @abc.abstractmethod
-    def form(self) -> Text: ...
+    def form(self) -> str: ...
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return f"validate_{self.form()}"
 
     def validate_order_number(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> Dict[Text, Any]:
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         return checked_order_number(value, dispatcher)
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         events = await super().run(dispatcher, tracker, domain)
         asked = tracker.get_slot("requested_slot") == "order_number"
         extracted = any(e.get("event") == "slot" and e.get("name") == "order_number" for e in events)
@@ -126,15 +127,15 @@ class OrderNumberFormValidation(FormValidationAction, abc.ABC):
 
 
 class ValidateOrderStatusForm(OrderNumberFormValidation):
-    def form(self) -> Text:
+    def form(self) -> str:
         return "order_status_form"
 
 
 class ValidateCancelOrderForm(OrderNumberFormValidation):
-    def form(self) -> Text:
+    def form(self) -> str:
         return "cancel_order_form"
 
 
 class ValidateModifyOrderForm(OrderNumberFormValidation):
-    def form(self) -> Text:
+    def form(self) -> str:
         return "modify_order_form"

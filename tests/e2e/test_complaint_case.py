@@ -1,5 +1,6 @@
 """A whole complaint through the REST channel, against real Rasa, action-server and handoff_service
 processes; the finished case is read back through handoff_service's staff API."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -95,7 +96,8 @@ def test_the_conversation_goes_on_while_handoff_service_is_down(chat, handoff_se
 
 
 def test_survey_answers_given_while_handoff_service_is_down_land_without_another_message(
-        chat, handoff_service, supervisor_token):
+    chat, handoff_service, supervisor_token
+):
     reply = texts(chat("你们寄来的保温杯是碎的，太让人失望了，我要投诉"))
     number = CASE_NUMBER.search(reply).group(0)
     chat("20004")
