@@ -36,8 +36,8 @@ def step_number(step: str) -> int:
 
 
 class Stage:
-    """Values of the `complaint_step` slot (plain strings: no Enum, so they compare, hash and serialise as
-    the strings the rules and the tracker store hold)."""
+    """Values of the `complaint_step` slot, in the order domain.yml lists them (plain strings: no Enum, so
+    they compare, hash and serialise as the strings the rules and the tracker store hold)."""
 
     ACCEPTED = "accepted"  # step 1 done
     CLARIFYING = "clarifying"  # step 3: the complaint form asks what is missing
@@ -50,19 +50,3 @@ class Stage:
     PAUSED = "paused"  # `stop` during the script; the case stays open
     RESUME_OFFERED = "resume_offered"  # the customer came back with the case number
     DONE = "done"  # settled: a later complaint opens a new case
-
-
-# in the order domain.yml lists them
-STAGES = (
-    Stage.ACCEPTED,
-    Stage.CLARIFYING,
-    Stage.CONFIRMING_PROBLEM,
-    Stage.FIXING,
-    Stage.CORRECTED,
-    Stage.NEGOTIATING,
-    Stage.CONFIRMING_REMEDY,
-    Stage.NEEDS_COLLEAGUE,
-    Stage.PAUSED,
-    Stage.RESUME_OFFERED,
-    Stage.DONE,
-)

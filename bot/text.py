@@ -98,26 +98,7 @@ def strip_markup(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def has_markup(text: str) -> bool:
-    return bool(_TAG_RE.search(text))
-
-
 def is_symbols_only(text: str) -> bool:
     """True for text made only of emoji, punctuation and symbols (no letters or digits)."""
     stripped = "".join(ch for ch in text if not ch.isspace())
     return bool(stripped) and not any(ch.isalnum() for ch in stripped)
-
-
-_PII_PATTERNS = [
-    (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), "[email]"),
-    (re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)"), "[id-number]"),
-    (re.compile(r"(?<!\d)\d{16,19}(?!\d)"), "[bank-card]"),
-    (re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)"), "[mobile]"),
-]
-
-
-def mask_pii(text: str) -> str:
-    """Masks e-mails, resident ID numbers, bank cards and mobile numbers (for logs)."""
-    for pattern, label in _PII_PATTERNS:
-        text = pattern.sub(label, text)
-    return text

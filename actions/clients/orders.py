@@ -24,7 +24,6 @@ SEED_FILE = Path(__file__).with_name("demo_store_seed.yml")
 DEFAULT_STORE = Path(__file__).resolve().parents[2] / "var" / "demo_store.db"
 
 CANCELLABLE = {"pending_payment", "paid"}
-MODIFIABLE = {"pending_payment", "paid"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,10 +70,6 @@ class Order:
     @property
     def cancellable(self) -> bool:
         return self.status in CANCELLABLE
-
-    @property
-    def modifiable(self) -> bool:
-        return self.status in MODIFIABLE
 
 
 class OrderBackend(Protocol):

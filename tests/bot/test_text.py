@@ -54,19 +54,10 @@ def test_script_conversion_round_trip():
 def test_strip_markup_removes_tags_and_encoded_tags():
     assert text.strip_markup("<script>alert(1)</script> hi") == "alert(1) hi"
     assert "<" not in text.strip_markup("&lt;img src=x onerror=alert(1)&gt;查订单")
-    assert text.has_markup("<b>x</b>") and not text.has_markup("a < b")
+    assert text.strip_markup("a < b") == "a < b"  # a lone "<" is no tag
 
 
 def test_symbols_only():
     assert text.is_symbols_only("😀 👍!!")
     assert not text.is_symbols_only("好的👍")
     assert not text.is_symbols_only("   ")
-
-
-def test_mask_pii_masks_phones_ids_cards_and_emails():
-    masked = text.mask_pii(
-        "电话13812345678,+86 139-1234-5678 身份证11010519491231002X 卡6222020200112233445 邮件a@b.cn 订单12345"
-    )
-    for secret in ("13812345678", "1234-5678", "11010519491231002X", "6222020200112233445", "a@b.cn"):
-        assert secret not in masked
-    assert "订单12345" in masked
