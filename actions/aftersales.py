@@ -1,14 +1,15 @@
 """Refunds: the policy, and the refund's progress when the order is known."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import language, latest_intent
-from actions.orders import OrderAction, order_details
+from actions.order_lookup import OrderAction, order_details
 
 REFUND_RESPONSES = {
     "none": "utter_refund_status_none",
@@ -18,10 +19,10 @@ REFUND_RESPONSES = {
 
 
 class ActionRefundInfo(OrderAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_refund_info"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         if latest_intent(tracker) == "refund":
             dispatcher.utter_message(response="utter_refund_policy")
         if not tracker.get_slot("order_number"):

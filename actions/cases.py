@@ -1,9 +1,11 @@
-"""Case plumbing shared by the complaint and handoff actions: the journal kept in slots, flushed each turn."""
+"""Case plumbing shared by the complaint, handoff and survey actions: the journal kept in slots, flushed each
+turn, and what the customer told about the matter so far."""
+
 from __future__ import annotations
 
 import abc
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -16,17 +18,30 @@ from actions.clients.orders import OrderBackend
 from actions.common import language
 
 logger = logging.getLogger(__name__)
+# what the complaint form asks: the matter as the customer told it (kept on the case, shown to the agent)
+FORM_SLOTS = ("complaint_category", "order_number", "complaint_details", "complaint_expectation")
+
+
+def collected(tracker: Tracker, **overrides: Any) -> dict[str, Any]:
+    """The complaint form's answers known so far (empty ones left out)."""
+    values = {slot: tracker.get_slot(slot) for slot in FORM_SLOTS}
+    values.update(overrides)
+    return {k: v for k, v in values.items() if v}
 
 
 class CaseAction(Action, abc.ABC):
     """An action that writes to the customer's case through the journal (clients injectable for tests)."""
 
-    def __init__(self, client: Optional[HandoffClient] = None, orders: Optional[OrderBackend] = None,
-                 retrier: Optional[JournalRetrier] = None) -> None:
+    def __init__(
+        self,
+        client: HandoffClient | None = None,
+        orders: OrderBackend | None = None,
+        retrier: JournalRetrier | None = None,
+    ) -> None:
         self._client, self._orders, self._retrier = client, orders, retrier
 
     @abc.abstractmethod
-    def name(self) -> Text: ...  # abstract: rasa_sdk registers only concrete actions
+    def name(self) -> str: ...  # abstract: rasa_sdk registers only concrete actions
 
     @property
     def client(self) -> HandoffClient:
@@ -45,7 +60,7 @@ class CaseAction(Action, abc.ABC):
         return CaseJournal.from_slots(tracker.get_slot("case_number"), tracker.get_slot("case_journal"))
 
     @staticmethod
-    def new_case(tracker: Tracker, category: Text, description: Text) -> Dict[Text, Any]:
+    def new_case(tracker: Tracker, category: str, description: str) -> dict[str, Any]:
         return {
             "channel": tracker.get_latest_input_channel() or "rest",
             "conversation_id": tracker.sender_id,
@@ -56,19 +71,26 @@ class CaseAction(Action, abc.ABC):
 
     async def save(
         self, journal: CaseJournal, dispatcher: CollectingDispatcher, tracker: Tracker, announce: bool = True
-    ) -> List[Dict]:
+    ) -> list[dict]:
         """Flushes the journal and returns the slot events. A case number that arrives late (the
         service was down when the case was opened) is told to the customer when `announce`."""
         result: FlushResult = await journal.flush(self.client)
         if result.error:
             # no message text or personal data here: the case number and the reason only
-            logger.warning("case %s: %d write(s) kept for retry: %s", journal.case_number or "-",
-                           len(journal.pending), result.error)
+            logger.warning(
+                "case %s: %d write(s) kept for retry: %s",
+                journal.case_number or "-",
+                len(journal.pending),
+                result.error,
+            )
         # what is still kept is retried in the background too (this replaces an earlier retry of the conversation)
         self.retrier.retry_later(tracker.sender_id, journal, self.client)
         told = bool(tracker.get_slot("case_number_told"))
         if announce and journal.case_number and not told:
             dispatcher.utter_message(response="utter_case_registered", case_number=journal.case_number)
             told = True
-        return [SlotSet("case_number", journal.case_number), SlotSet("case_journal", journal.pending),
-                SlotSet("case_number_told", told)]
+        return [
+            SlotSet("case_number", journal.case_number),
+            SlotSet("case_journal", journal.pending),
+            SlotSet("case_number_told", told),
+        ]

@@ -3,9 +3,10 @@
 Unusable input (empty, emoji only, markup only, too long) gets its own answer
 and does not count as a misunderstanding; gibberish does count as one.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction
@@ -20,8 +21,18 @@ INPUT_ISSUE_RESPONSES = {
     "too_long": "utter_input_too_long",
 }
 SUGGESTABLE = {
-    "order_status", "cancel_order", "modify_order", "return_exchange", "refund", "payment_issue",
-    "account_issue", "invoice", "product_inquiry", "service_outage", "complain", "request_human",
+    "order_status",
+    "cancel_order",
+    "modify_order",
+    "return_exchange",
+    "refund",
+    "payment_issue",
+    "account_issue",
+    "invoice",
+    "product_inquiry",
+    "service_outage",
+    "complain",
+    "request_human",
 }
 MAX_SUGGESTIONS = 3
 COMMON_REQUESTS = ["order_status", "return_exchange", "refund"]  # suggested when the ranking says nothing
@@ -41,7 +52,7 @@ def consecutive_misunderstandings(tracker: Tracker) -> int:
     return count
 
 
-def suggestions(tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Text]]:
+def suggestions(tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, str]]:
     # for unusable input (gibberish ...) the model's ranking is noise: suggest the common requests
     unusable = tracker.latest_message.get("input_issue")
     ranking = [] if unusable else tracker.latest_message.get("intent_ranking") or []
@@ -53,10 +64,10 @@ def suggestions(tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Te
 
 
 class ActionHandleFallback(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handle_fallback"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         issue = tracker.latest_message.get("input_issue")
         if issue in INPUT_ISSUE_RESPONSES:
             dispatcher.utter_message(response=INPUT_ISSUE_RESPONSES[issue])

@@ -1,19 +1,17 @@
 """Order status, cancellation and changes. The answer depends on the order's state."""
+
 from __future__ import annotations
 
 import abc
-import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.clients import default_order_backend
-from actions.clients.orders import Order, OrderBackend
 from actions.common import language, latest_intent
+from actions.order_lookup import OrderAction, checked_order_number, order_details
 
-ORDER_NUMBER = re.compile(r"^\d{5,20}$")
 # intents that answer "what is your order number?" without giving one
 RETRY_INTENTS = {"inform", "affirm", "deny", "order_status", "cancel_order", "modify_order"}
 
@@ -38,48 +36,11 @@ MODIFY_RESPONSES = {
 }
 
 
-def order_details(order: Order, lang: Text) -> Dict[Text, Any]:
-    """Values the order responses fill in."""
-    return {
-        "order_number": order.number,
-        "product_name": order.product(lang),
-        "carrier": order.carrier(lang),
-        "tracking_number": order.tracking,
-        "eta": order.eta,
-        "delivered_at": order.delivered_at,
-        "refund_amount": order.refund_amount,
-        "refund_requested_at": order.refund_requested_at,
-        "refund_eta": order.refund_eta,
-        "refunded_at": order.refunded_at,
-    }
-
-
-class OrderAction(Action, abc.ABC):
-    """An action that reads orders through an injectable backend."""
-
-    @abc.abstractmethod
-    def name(self) -> Text: ...
-
-    def __init__(self, orders: Optional[OrderBackend] = None) -> None:
-        self._orders = orders
-
-    @property
-    def orders(self) -> OrderBackend:
-        return self._orders or default_order_backend()
-
-    async def find_order(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[Order]:
-        """The order in the `order_number` slot, or None after telling the customer it was not found."""
-        order = await self.orders.get_order(tracker.get_slot("order_number") or "")
-        if order is None:
-            dispatcher.utter_message(response="utter_order_not_found")
-        return order
-
-
 class ActionOrderStatus(OrderAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_order_status"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         dispatcher.utter_message(response="utter_order_lookup_restate")
         order = await self.find_order(dispatcher, tracker)
         if order is None:
@@ -92,10 +53,10 @@ class ActionOrderStatus(OrderAction):
 class ActionCheckCancel(OrderAction):
     """Restates the order and asks for confirmation when it can be cancelled; explains otherwise."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_check_cancel"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         order = await self.find_order(dispatcher, tracker)
         if order is None:
             return [SlotSet("cancel_check", "not_found"), SlotSet("order_number", None)]
@@ -110,10 +71,10 @@ class ActionCheckCancel(OrderAction):
 class ActionCancelOrder(OrderAction):
     """Cancels after the customer confirmed; the backend re-checks the state."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_cancel_order"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         before = await self.find_order(dispatcher, tracker)
         if before is None:
             return [SlotSet("cancel_check", None), SlotSet("order_number", None)]
@@ -130,10 +91,10 @@ class ActionCancelOrder(OrderAction):
 
 
 class ActionCheckModify(OrderAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_check_modify"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         order = await self.find_order(dispatcher, tracker)
         if order is None:
             return [SlotSet("order_number", None)]
@@ -141,31 +102,21 @@ class ActionCheckModify(OrderAction):
         return []
 
 
-def checked_order_number(value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
-    """A form's order_number answer: kept when it looks like one, else asked again with a hint."""
-    if isinstance(value, list):
-        value = value[-1] if value else None
-    if isinstance(value, str) and ORDER_NUMBER.match(value):
-        return {"order_number": value}
-    dispatcher.utter_message(response="utter_wrong_order_number")
-    return {"order_number": None}
-
-
 class OrderNumberFormValidation(FormValidationAction, abc.ABC):
     """Checks the order number's format; asks again, with a hint, when an answer holds none."""
 
     @abc.abstractmethod
-    def form(self) -> Text: ...
+    def form(self) -> str: ...
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return f"validate_{self.form()}"
 
     def validate_order_number(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> Dict[Text, Any]:
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         return checked_order_number(value, dispatcher)
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         events = await super().run(dispatcher, tracker, domain)
         asked = tracker.get_slot("requested_slot") == "order_number"
         extracted = any(e.get("event") == "slot" and e.get("name") == "order_number" for e in events)
@@ -176,15 +127,15 @@ class OrderNumberFormValidation(FormValidationAction, abc.ABC):
 
 
 class ValidateOrderStatusForm(OrderNumberFormValidation):
-    def form(self) -> Text:
+    def form(self) -> str:
         return "order_status_form"
 
 
 class ValidateCancelOrderForm(OrderNumberFormValidation):
-    def form(self) -> Text:
+    def form(self) -> str:
         return "cancel_order_form"
 
 
 class ValidateModifyOrderForm(OrderNumberFormValidation):
-    def form(self) -> Text:
+    def form(self) -> str:
         return "modify_order_form"

@@ -1,20 +1,21 @@
 """Product questions answered from the catalogue."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import language
-from actions.orders import OrderAction
+from actions.order_lookup import OrderAction
 
 
 class ActionProductInfo(OrderAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_product_info"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         lang = language(tracker)
         sku = tracker.get_slot("product")
         product = await self.orders.get_product(sku) if sku else None

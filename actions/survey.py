@@ -1,10 +1,11 @@
 """The satisfaction survey (SPEC §6): overall 1-5, then attitude, speed and problem solved, and an
 optional comment. Buttons and typed answers (「5分」「非常满意」 "4 stars") both work; skipping is allowed.
 The answers land on the case (credited by handoff_service to its owner and last handler)."""
+
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -17,26 +18,82 @@ from bot.text import strip_markup, to_simplified
 RATING_SLOTS = ("csat_overall", "csat_attitude", "csat_speed", "csat_solved")
 SKIP_WORDS = ("跳过", "不评", "不想评", "不用评", "下次", "skip", "no thanks", "not now", "rather not")
 # longest phrases first, so 非常不满意 is not read as 满意
-WORDS = sorted({
-    "非常满意": 5, "很满意": 5, "特别满意": 5, "超级满意": 5, "完美": 5, "满分": 5, "好评": 5,
-    "非常不满意": 1, "很不满意": 1, "极差": 1, "很差": 1, "太差": 1, "差评": 1, "非常差": 1,
-    "不满意": 2, "不太满意": 2, "较差": 2, "不好": 2,
-    "一般": 3, "还行": 3, "凑合": 3, "马马虎虎": 3,
-    "满意": 4, "挺好": 4, "不错": 4, "比较满意": 4, "好": 4,
-    "very satisfied": 5, "excellent": 5, "perfect": 5, "amazing": 5, "great": 5,
-    "very dissatisfied": 1, "terrible": 1, "awful": 1, "very bad": 1, "very poor": 1,
-    "dissatisfied": 2, "unsatisfied": 2, "bad": 2, "poor": 2, "not good": 2,
-    "average": 3, "okay": 3, "ok": 3, "so-so": 3, "fine": 3, "neutral": 3,
-    "satisfied": 4, "good": 4, "pretty good": 4,
-}.items(), key=lambda item: -len(item[0]))
-YES_NO = {"是": 5, "解决了": 5, "已解决": 5, "没解决": 1, "未解决": 1, "没有解决": 1, "还没解决": 1,
-          "yes": 5, "solved": 5, "no": 1, "not solved": 1, "unsolved": 1}
+WORDS = sorted(
+    {
+        "非常满意": 5,
+        "很满意": 5,
+        "特别满意": 5,
+        "超级满意": 5,
+        "完美": 5,
+        "满分": 5,
+        "好评": 5,
+        "非常不满意": 1,
+        "很不满意": 1,
+        "极差": 1,
+        "很差": 1,
+        "太差": 1,
+        "差评": 1,
+        "非常差": 1,
+        "不满意": 2,
+        "不太满意": 2,
+        "较差": 2,
+        "不好": 2,
+        "一般": 3,
+        "还行": 3,
+        "凑合": 3,
+        "马马虎虎": 3,
+        "满意": 4,
+        "挺好": 4,
+        "不错": 4,
+        "比较满意": 4,
+        "好": 4,
+        "very satisfied": 5,
+        "excellent": 5,
+        "perfect": 5,
+        "amazing": 5,
+        "great": 5,
+        "very dissatisfied": 1,
+        "terrible": 1,
+        "awful": 1,
+        "very bad": 1,
+        "very poor": 1,
+        "dissatisfied": 2,
+        "unsatisfied": 2,
+        "bad": 2,
+        "poor": 2,
+        "not good": 2,
+        "average": 3,
+        "okay": 3,
+        "ok": 3,
+        "so-so": 3,
+        "fine": 3,
+        "neutral": 3,
+        "satisfied": 4,
+        "good": 4,
+        "pretty good": 4,
+    }.items(),
+    key=lambda item: -len(item[0]),
+)
+YES_NO = {
+    "是": 5,
+    "解决了": 5,
+    "已解决": 5,
+    "没解决": 1,
+    "未解决": 1,
+    "没有解决": 1,
+    "还没解决": 1,
+    "yes": 5,
+    "solved": 5,
+    "no": 1,
+    "not solved": 1,
+    "unsolved": 1,
+}
 NUMBER = re.compile(r"(?<![\d.])([1-5])(?:\s*(?:分|星|颗星|stars?|/\s*5|out of 5|points?))?(?![\d.])", re.I)
 CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 CHINESE_NUMBER = re.compile(r"([一二两三四五])\s*(?:分|星|颗星)")
 
 
-def parse_rating(text: Text, yes_no: bool = False) -> Optional[int]:
+def parse_rating(text: str, yes_no: bool = False) -> int | None:
     """A 1-5 rating from a typed answer, or None when the answer holds none."""
     text = to_simplified(strip_markup(text or "")).strip().lower()
     if not text:
@@ -57,7 +114,7 @@ def parse_rating(text: Text, yes_no: bool = False) -> Optional[int]:
     return None
 
 
-def valid_rating(value: Any) -> Optional[int]:
+def valid_rating(value: Any) -> int | None:
     """An answer already validated (1-5), or None (not asked yet, raw text, or 0 = skipped)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value <= 5:
         return int(value)
@@ -69,7 +126,7 @@ def wants_to_skip(tracker: Tracker) -> bool:
     return latest_intent(tracker) in ("stop", "deny") and not parse_rating(text) or any(w in text for w in SKIP_WORDS)
 
 
-def rating_from(tracker: Tracker, value: Any, slot: Text) -> Optional[int]:
+def rating_from(tracker: Tracker, value: Any, slot: str) -> int | None:
     button = next(tracker.get_latest_entity_values("rating"), None)
     if button and str(button).isdigit() and 1 <= int(button) <= 5:
         return int(button)
@@ -77,10 +134,10 @@ def rating_from(tracker: Tracker, value: Any, slot: Text) -> Optional[int]:
 
 
 class ValidateSurveyForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_survey_form"
 
-    def _rating(self, slot: Text, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+    def _rating(self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         if wants_to_skip(tracker):
             # 0 = not answered; the form ends and action_survey_submit sends only real answers
             left = {s: 0 for s in RATING_SLOTS if valid_rating(tracker.get_slot(s)) is None}
@@ -90,36 +147,48 @@ class ValidateSurveyForm(FormValidationAction):
             dispatcher.utter_message(response="utter_survey_rating_unclear")
         return {slot: rating}
 
-    def validate_csat_overall(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                              domain: Dict[Text, Any]) -> Dict[Text, Any]:
+    def validate_csat_overall(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         return self._rating("csat_overall", value, dispatcher, tracker)
 
-    def validate_csat_attitude(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: Dict[Text, Any]) -> Dict[Text, Any]:
+    def validate_csat_attitude(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         return self._rating("csat_attitude", value, dispatcher, tracker)
 
-    def validate_csat_speed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                            domain: Dict[Text, Any]) -> Dict[Text, Any]:
+    def validate_csat_speed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         return self._rating("csat_speed", value, dispatcher, tracker)
 
-    def validate_csat_solved(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: Dict[Text, Any]) -> Dict[Text, Any]:
+    def validate_csat_solved(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         return self._rating("csat_solved", value, dispatcher, tracker)
 
-    def validate_csat_comment(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                              domain: Dict[Text, Any]) -> Dict[Text, Any]:
+    def validate_csat_comment(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         text = strip_markup(str(value or "")).strip()
-        no_comment = latest_intent(tracker) in ("deny", "stop") or text.lower() in ("无", "没有", "没了", "no", "none", "nothing")
+        no_comment = latest_intent(tracker) in ("deny", "stop") or text.lower() in (
+            "无",
+            "没有",
+            "没了",
+            "no",
+            "none",
+            "nothing",
+        )
         return {"csat_comment": "-" if no_comment or not text else text[:2000]}
 
 
 class ActionSurveySubmit(CaseAction):
     """Sends the answers to the case; thanks the customer either way (a skipped survey sends nothing)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_survey_submit"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         answers = {slot.replace("csat_", ""): valid_rating(tracker.get_slot(slot)) for slot in RATING_SLOTS}
         answers = {k: v for k, v in answers.items() if v is not None}
         comment = tracker.get_slot("csat_comment")

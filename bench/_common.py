@@ -1,4 +1,5 @@
 """Helpers shared by bench/nlu_eval.py and bench/latency.py (paths, model, servers, stats)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -13,8 +14,8 @@ import sys
 import time
 import urllib.request
 import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -60,9 +61,9 @@ def production_model() -> Path:
     return (ROOT / out.stdout.strip().splitlines()[-1]).resolve()
 
 
-def read_benchmark(name: str) -> List[Dict[str, str]]:
+def read_benchmark(name: str) -> list[dict[str, str]]:
     with open(BENCHMARKS / name, newline="", encoding="utf-8") as handle:
-        return [row for row in csv.DictReader(handle)]
+        return list(csv.DictReader(handle))
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -127,12 +128,17 @@ class Processes:
     """Starts child processes in their own process groups; stops them all on exit, error or signal."""
 
     def __init__(self) -> None:
-        self.procs: List[subprocess.Popen] = []
+        self.procs: list[subprocess.Popen] = []
 
-    def start(self, args: Sequence[str], cwd: Path, log: Path, env: Optional[Dict[str, str]] = None
-              ) -> subprocess.Popen:
-        proc = subprocess.Popen([str(a) for a in args], cwd=cwd, env=env or os.environ.copy(),
-                                stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    def start(self, args: Sequence[str], cwd: Path, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+        proc = subprocess.Popen(
+            [str(a) for a in args],
+            cwd=cwd,
+            env=env or os.environ.copy(),
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.procs.append(proc)
         return proc
 
@@ -152,7 +158,7 @@ class Processes:
             self.stop(proc)
         self.procs.clear()
 
-    def __enter__(self) -> "Processes":
+    def __enter__(self) -> Processes:
         self._old = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
         return self
 

@@ -8,6 +8,7 @@ Scores `bot.emotion.detect_emotion` on the labelled sets in bench/data/
 bench/data/README.md): per language exact accuracy, within-one-step accuracy
 (target >= 0.90), a 4x4 confusion matrix and the median detection time per message.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,8 @@ import csv
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -25,12 +26,12 @@ LEVELS = (0, 1, 2, 3)
 TARGET_WITHIN_ONE = 0.90
 
 
-def load(lang: str) -> List[Tuple[str, int]]:
+def load(lang: str) -> list[tuple[str, int]]:
     with open(DATA / f"emotion_{lang}.csv", newline="", encoding="utf-8") as handle:
         return [(row["text"], int(row["level"])) for row in csv.DictReader(handle)]
 
 
-def evaluate(rows: Sequence[Tuple[str, int]]) -> Dict[str, object]:
+def evaluate(rows: Sequence[tuple[str, int]]) -> dict[str, object]:
     """Predictions, accuracies, confusion matrix (gold rows x predicted columns) and timing."""
     from bot.emotion import detect_emotion
 
@@ -43,16 +44,19 @@ def evaluate(rows: Sequence[Tuple[str, int]]) -> Dict[str, object]:
         cues.append(emotion.cues)
     gold = [level for _, level in rows]
     n = len(gold) or 1
-    matrix = [[sum(1 for g, p in zip(gold, preds) if g == i and p == j) for j in LEVELS] for i in LEVELS]
+    matrix = [[sum(1 for g, p in zip(gold, preds, strict=True) if g == i and p == j) for j in LEVELS] for i in LEVELS]
     return {
-        "gold": gold, "pred": preds, "cues": cues, "matrix": matrix,
-        "exact": sum(g == p for g, p in zip(gold, preds)) / n,
-        "within_one": sum(abs(g - p) <= 1 for g, p in zip(gold, preds)) / n,
+        "gold": gold,
+        "pred": preds,
+        "cues": cues,
+        "matrix": matrix,
+        "exact": sum(g == p for g, p in zip(gold, preds, strict=True)) / n,
+        "within_one": sum(abs(g - p) <= 1 for g, p in zip(gold, preds, strict=True)) / n,
         "median_ms": statistics.median(seconds) * 1000 if seconds else float("nan"),
     }
 
 
-def summary() -> Dict[str, Dict[str, object]]:
+def summary() -> dict[str, dict[str, object]]:
     """Per-language results (for bench/nlu_eval.py); the first call pays for loading jieba and OpenCC."""
     from bot.emotion import detect_emotion
 
@@ -60,8 +64,9 @@ def summary() -> Dict[str, Dict[str, object]]:
     return {lang: evaluate(load(lang)) for lang in LANGS}
 
 
-def print_report(results: Dict[str, Dict[str, object]], rows: Dict[str, List[Tuple[str, int]]],
-                 errors: bool = False) -> None:
+def print_report(
+    results: dict[str, dict[str, object]], rows: dict[str, list[tuple[str, int]]], errors: bool = False
+) -> None:
     for lang in LANGS:
         r = results[lang]
         counts = ", ".join(f"{lvl}: {r['gold'].count(lvl)}" for lvl in LEVELS)
@@ -76,7 +81,7 @@ def print_report(results: Dict[str, Dict[str, object]], rows: Dict[str, List[Tup
             print(f"    g{i}  " + "".join(f"{r['matrix'][i][j]:5}" for j in LEVELS))
         if errors:
             print("  misses (gold -> predicted: text  [cues])")
-            for (text, gold), pred, cues in zip(rows[lang], r["pred"], r["cues"]):
+            for (text, gold), pred, cues in zip(rows[lang], r["pred"], r["cues"], strict=True):
                 if gold != pred:
                     print(f"    {gold} -> {pred}: {text}  {list(cues)}")
 

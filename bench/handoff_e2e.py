@@ -38,8 +38,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 HANDOFF_TEXTS = ("转接人工客服", "暂时没有在线的客服")
@@ -92,8 +93,9 @@ async def socketio_worker(url: str, n: int, lang: str) -> None:
         if cmd["cmd"] == "quit":
             break
         t = time.monotonic()
-        await clients[cmd["sid"]].emit("user_uttered", {"message": cmd["text"], "session_id": cmd["sid"],
-                                                        "customData": {"language": lang}})
+        await clients[cmd["sid"]].emit(
+            "user_uttered", {"message": cmd["text"], "session_id": cmd["sid"], "customData": {"language": lang}}
+        )
         out({"ev": "said", "sid": cmd["sid"], "text": cmd["text"], "t": t})
     for client in clients.values():
         await client.disconnect()
@@ -195,8 +197,10 @@ class WebsocketCustomers(Customers):
 
     async def say(self, sid: str, text: str) -> None:
         t = time.monotonic()
-        await self.sockets[sid].send_str("42" + json.dumps(
-            ["user_uttered", {"message": text, "session_id": sid, "customData": {"language": self.lang}}]))
+        await self.sockets[sid].send_str(
+            "42"
+            + json.dumps(["user_uttered", {"message": text, "session_id": sid, "customData": {"language": self.lang}}])
+        )
         self.record({"ev": "said", "sid": sid, "text": text, "t": t})
 
     async def close(self) -> None:
@@ -217,9 +221,16 @@ class LibraryCustomers(Customers):
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
-            str(REPO / ".venv" / "bin" / "python"), str(Path(__file__).resolve()), "--socketio-worker",
-            self.url, str(self.n), self.lang, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            env={k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME")})
+            str(REPO / ".venv" / "bin" / "python"),
+            str(Path(__file__).resolve()),
+            "--socketio-worker",
+            self.url,
+            str(self.n),
+            self.lang,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env={k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME")},
+        )
         self.pump = asyncio.create_task(self._pump())
         await self.wait(lambda e: e["ev"] == "ready")
 
@@ -230,7 +241,9 @@ class LibraryCustomers(Customers):
 
     async def say(self, sid: str, text: str) -> None:
         assert self.proc.stdin
-        self.proc.stdin.write((json.dumps({"cmd": "say", "sid": sid, "text": text}, ensure_ascii=False) + "\n").encode())
+        self.proc.stdin.write(
+            (json.dumps({"cmd": "say", "sid": sid, "text": text}, ensure_ascii=False) + "\n").encode()
+        )
         await self.proc.stdin.drain()
         await self.wait(lambda e: e["ev"] == "said" and e["text"] == text)
 
@@ -279,14 +292,23 @@ async def run(args: argparse.Namespace, servers: Any) -> dict[str, list[float]]:
             sids = customers.sids
             # every conversation asks for a person at once
             await asyncio.gather(*(customers.say(sid, "转人工") for sid in sids))
-            await asyncio.gather(*(customers.wait(lambda e, s=sid: e["ev"] == "bot" and e["sid"] == s and any(
-                h in (e.get("text") or "") for h in HANDOFF_TEXTS)) for sid in sids))
+            await asyncio.gather(
+                *(
+                    customers.wait(
+                        lambda e, s=sid: e["ev"] == "bot"
+                        and e["sid"] == s
+                        and any(h in (e.get("text") or "") for h in HANDOFF_TEXTS)
+                    )
+                    for sid in sids
+                )
+            )
             async with http.get(f"{servers.url}/api/queue", params={"limit": "200"}, headers=auth) as r:
                 queue = {c["number"]: c["id"] for c in (await r.json())["cases"]}
             case_ids: dict[str, int] = {}
             for sid in sids:
-                async with http.get(f"{servers.rasa_url}/conversations/{sid}/tracker",
-                                    params={"token": servers.rasa_token}) as r:
+                async with http.get(
+                    f"{servers.rasa_url}/conversations/{sid}/tracker", params={"token": servers.rasa_token}
+                ) as r:
                     case_ids[sid] = queue[(await r.json())["slots"]["case_number"]]
             for sid in sids:  # the agent accepts all of them
                 async with http.post(f"{servers.url}/api/cases/{case_ids[sid]}/accept", headers=auth) as r:
@@ -295,11 +317,16 @@ async def run(args: argparse.Namespace, servers: Any) -> dict[str, list[float]]:
 
             async def reply(r: int, i: int, sid: str) -> float:
                 key = f"a{r:02d}{i:02d}"
-                arrived = customers.wait(lambda e: e["ev"] == "bot" and e["sid"] == sid and key in (e.get("text") or ""))
+                arrived = customers.wait(
+                    lambda e: e["ev"] == "bot" and e["sid"] == sid and key in (e.get("text") or "")
+                )
                 task = asyncio.create_task(arrived)
                 t0 = time.monotonic()
-                async with http.post(f"{servers.url}/api/cases/{case_ids[sid]}/messages", headers=auth,
-                                     json={"text": f"正在为您处理 {key} ，请稍等"}) as resp:
+                async with http.post(
+                    f"{servers.url}/api/cases/{case_ids[sid]}/messages",
+                    headers=auth,
+                    json={"text": f"正在为您处理 {key} ，请稍等"},
+                ) as resp:
                     assert resp.status in (200, 201), await resp.text()
                 return ((await task)["t"] - t0) * 1000
 
@@ -342,16 +369,32 @@ async def run(args: argparse.Namespace, servers: Any) -> dict[str, list[float]]:
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "?")
-    mem = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                if line.startswith("MemTotal")), 0)
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "?",
+    )
+    mem = next(
+        (
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        0,
+    )
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    rasa_py = subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-V"], capture_output=True, text=True).stdout.strip()
-    return (f"{platform.node()} · {cpu} · {os.cpu_count()} cores · {mem / 1024 / 1024:.1f} GiB · "
-            f"{platform.system()} {platform.release()}\n"
-            f"load average at the end {load} · handoff_service {platform.python_implementation()} "
-            f"{platform.python_version()} · Rasa/actions {rasa_py}")
+    rasa_py = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "python"), "-V"], capture_output=True, text=True
+    ).stdout.strip()
+    return (
+        f"{platform.node()} · {cpu} · {os.cpu_count()} cores · {mem / 1024 / 1024:.1f} GiB · "
+        f"{platform.system()} {platform.release()}\n"
+        f"load average at the end {load} · handoff_service {platform.python_implementation()} "
+        f"{platform.python_version()} · Rasa/actions {rasa_py}"
+    )
 
 
 def main() -> None:
@@ -362,8 +405,12 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5, help="messages per conversation and direction, per load shape")
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between two messages in the steady shape")
-    parser.add_argument("--client", choices=("websocket", "library"), default="websocket",
-                        help="socket.io client: minimal websocket client (default) or python-socketio 5.8 (polling)")
+    parser.add_argument(
+        "--client",
+        choices=("websocket", "library"),
+        default="websocket",
+        help="socket.io client: minimal websocket client (default) or python-socketio 5.8 (polling)",
+    )
     parser.add_argument("--model", help="model archive (default: what .ci/train.sh prints)")
     args = parser.parse_args()
 
@@ -374,8 +421,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="handoff-e2e-") as tmp:
         servers = LoopServers(Path(tmp), Path(args.model).resolve() if args.model else None)
         t0 = time.monotonic()
-        print("starting handoff_service, action server and Rasa (trains first if the model is not current)...",
-              file=sys.stderr)
+        print(
+            "starting handoff_service, action server and Rasa (trains first if the model is not current)...",
+            file=sys.stderr,
+        )
         servers.start()
         print(f"started in {time.monotonic() - t0:.0f} s", file=sys.stderr)
         try:
@@ -385,10 +434,12 @@ def main() -> None:
 
     print(f"\nhandoff loop end to end — {started:%Y-%m-%d %H:%M} UTC")
     print(machine())
-    print(f"{args.conversations} conversations in handoff at once, one agent; steady = one message every "
-          f"{args.interval * 1000:.0f} ms round-robin ({1 / args.interval:.1f} msg/s), burst = all "
-          f"{args.conversations} at once; {args.rounds} rounds each; customers' socket.io client: "
-          f"{'websocket transport' if args.client == 'websocket' else 'python-socketio 5.8, long-polling'}\n")
+    print(
+        f"{args.conversations} conversations in handoff at once, one agent; steady = one message every "
+        f"{args.interval * 1000:.0f} ms round-robin ({1 / args.interval:.1f} msg/s), burst = all "
+        f"{args.conversations} at once; {args.rounds} rounds each; customers' socket.io client: "
+        f"{'websocket transport' if args.client == 'websocket' else 'python-socketio 5.8, long-polling'}\n"
+    )
     head = f"{'measure':50} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  target p95 ≤ {TARGET_MS:.0f} ms"
     print(head)
     print("-" * len(head))

@@ -22,9 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -145,8 +146,11 @@ def start_service(db_url: str, port: int, rasa_url: str, log: Path) -> subproces
         "HANDOFF_DB_POOL_SIZE": "10",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "handoff_service", "serve"], cwd=REPO, env=env,
-        stdout=open(log, "wb"), stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "handoff_service", "serve"],
+        cwd=REPO,
+        env=env,
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -168,9 +172,7 @@ async def wait_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
 # ---------------------------------------------------------------- load
 
 
-async def run_clients(
-    name: str, clients: int, total: int, op: Callable[[int, int], Awaitable[bool]]
-) -> Result:
+async def run_clients(name: str, clients: int, total: int, op: Callable[[int, int], Awaitable[bool]]) -> Result:
     """`clients` workers share `total` calls of op(client, i); op returns success."""
     lat: list[float] = []
     errors = 0
@@ -222,9 +224,17 @@ async def bench_backend(label: str, db_url: str, args: argparse.Namespace, workd
                     return r.status, await r.read()  # body not needed: spare the client's CPU
 
             async def create(c: int, i: int) -> bool:
-                st, body = await post("/api/bot/cases", bot, {
-                    "channel": "webchat", "conversation_id": f"bench-{label}-{c}-{i}", "language": "zh",
-                    "category": "refund", "description": "退款没有到账"})
+                st, body = await post(
+                    "/api/bot/cases",
+                    bot,
+                    {
+                        "channel": "webchat",
+                        "conversation_id": f"bench-{label}-{c}-{i}",
+                        "language": "zh",
+                        "category": "refund",
+                        "description": "退款没有到账",
+                    },
+                )
                 if st == 201:
                     numbers.append(body["number"])
                     ids.append(body["id"])
@@ -232,8 +242,14 @@ async def bench_backend(label: str, db_url: str, args: argparse.Namespace, workd
 
             results = [await run_clients("create-case", args.clients, n, create)]
             # put them all in the queue (not measured)
-            await run_clients("handoff", args.clients, len(numbers), lambda c, i: _ok(post(
-                f"/api/bot/cases/{numbers[i]}/handoff", bot, {"summary": {"problem": "refund missing"}})))
+            await run_clients(
+                "handoff",
+                args.clients,
+                len(numbers),
+                lambda c, i: _ok(
+                    post(f"/api/bot/cases/{numbers[i]}/handoff", bot, {"summary": {"problem": "refund missing"}})
+                ),
+            )
             # agent c accepts the cases i with i % clients == c (no collisions: the measure is the happy path)
             owner: dict[int, int] = {}
 
@@ -256,8 +272,11 @@ async def bench_backend(label: str, db_url: str, args: argparse.Namespace, workd
             extra: list[str] = []
 
             async def create_queued(c: int, i: int) -> bool:
-                st, body = await post("/api/bot/cases", bot, {
-                    "channel": "webchat", "conversation_id": f"q-{label}-{i}", "language": "en", "category": "refund"})
+                st, body = await post(
+                    "/api/bot/cases",
+                    bot,
+                    {"channel": "webchat", "conversation_id": f"q-{label}-{i}", "language": "en", "category": "refund"},
+                )
                 if st != 201:
                     return False
                 st, _ = await post(f"/api/bot/cases/{body['number']}/handoff", bot, {"summary": {"problem": "p"}})
@@ -280,8 +299,16 @@ async def bench_backend(label: str, db_url: str, args: argparse.Namespace, workd
                 step = st_c.get("step", 0)
                 st_c["step"] = (step + 1) % 8
                 if step == 0:
-                    st, body = await post("/api/bot/cases", bot, {
-                        "channel": "webchat", "conversation_id": f"m-{label}-{c}-{i}", "language": "zh", "category": "refund"})
+                    st, body = await post(
+                        "/api/bot/cases",
+                        bot,
+                        {
+                            "channel": "webchat",
+                            "conversation_id": f"m-{label}-{c}-{i}",
+                            "language": "zh",
+                            "category": "refund",
+                        },
+                    )
                     st_c["case"] = body
                     return st == 201
                 case = st_c["case"]
@@ -329,7 +356,14 @@ async def _ok(coro: Awaitable[tuple[int, Any]]) -> bool:
 
 
 async def fanout(
-    s: aiohttp.ClientSession, base: str, sup: dict[str, str], bot: dict[str, str], number: str, *, sockets: int, messages: int
+    s: aiohttp.ClientSession,
+    base: str,
+    sup: dict[str, str],
+    bot: dict[str, str],
+    number: str,
+    *,
+    sockets: int,
+    messages: int,
 ) -> str:
     wss = []
     for _ in range(sockets):

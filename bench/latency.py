@@ -13,19 +13,19 @@ ours/plain; before the load, for each Rasa server started alone: the time from s
 the first answer, its resident memory then, and the model file's size. All servers are
 stopped at the end, also on error or Ctrl-C.
 """
+
 from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import os
 import shutil
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
@@ -34,10 +34,15 @@ C.setup()
 
 from bot.serve import SERVING_THREADS  # noqa: E402
 
-OURS_CONVERSATIONS: List[List[str]] = [
+OURS_CONVERSATIONS: list[list[str]] = [
     ["你好", "我的订单12345到哪了", "退款一般多久到账", "谢谢", "再见"],
-    ["hi there", "what's the status of order 20003", "how long does a refund take",
-     "what are your opening hours", "great, goodbye"],
+    [
+        "hi there",
+        "what's the status of order 20003",
+        "how long does a refund take",
+        "what are your opening hours",
+        "great, goodbye",
+    ],
     ["您好", "我想退货", "退货运费谁出", "好的，谢谢"],
     ["hello", "where is my package", "20003", "do you ship to other cities", "thanks, bye"],
     ["你好", "你们客服几点上班", "支持哪些付款方式", "保修多久", "再见"],
@@ -45,7 +50,7 @@ OURS_CONVERSATIONS: List[List[str]] = [
     ["你好", "我的訂單12345還沒到", "謝謝", "再見"],
     ["早上好", "帮我查一下订单20003", "发票怎么开", "好的", "拜拜"],
 ]
-PLAIN_CONVERSATIONS: List[List[str]] = [
+PLAIN_CONVERSATIONS: list[list[str]] = [
     ["hello", "I am sad", "yes", "great", "bye"],
     ["hi", "I am feeling very good", "bye"],
     ["hey there", "I'm unhappy", "no", "goodbye"],
@@ -69,15 +74,38 @@ ENSEMBLE_START = {"start_s": "~45 s", "rss": "2.35 GB", "size": "~290 MB"}
 def start_ours(procs: C.Processes, model: Path, work: Path):
     rasa_port, actions_port = C.free_port(), C.free_port()
     endpoints = work / "endpoints_ours.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
-                         f"nlg:\n  type: bot.nlg.LocalizedNLG\n", encoding="utf-8")
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\nnlg:\n  type: bot.nlg.LocalizedNLG\n',
+        encoding="utf-8",
+    )
     env = {**SERVING, "SANIC_HOST": "127.0.0.1", "DEMO_STORE_PATH": str(work / "demo_store.db")}
-    actions = procs.start([C.PYTHON, "-m", "rasa_sdk", "--actions", "actions", "-p", actions_port],
-                          C.ROOT, work / "ours_actions.log", env)
-    rasa = procs.start([C.RASA, "run", "--model", model, "--interface", "127.0.0.1", "--port", rasa_port,
-                        "--endpoints", endpoints, "--credentials", C.ROOT / "credentials.yml"],
-                       C.ROOT, work / "ours_rasa.log", env)
-    return f"http://127.0.0.1:{rasa_port}", (actions, work / "ours_actions.log", actions_port), (rasa, work / "ours_rasa.log")
+    actions = procs.start(
+        [C.PYTHON, "-m", "rasa_sdk", "--actions", "actions", "-p", actions_port], C.ROOT, work / "ours_actions.log", env
+    )
+    rasa = procs.start(
+        [
+            C.RASA,
+            "run",
+            "--model",
+            model,
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            rasa_port,
+            "--endpoints",
+            endpoints,
+            "--credentials",
+            C.ROOT / "credentials.yml",
+        ],
+        C.ROOT,
+        work / "ours_rasa.log",
+        env,
+    )
+    return (
+        f"http://127.0.0.1:{rasa_port}",
+        (actions, work / "ours_actions.log", actions_port),
+        (rasa, work / "ours_rasa.log"),
+    )
 
 
 def start_plain(procs: C.Processes, project: Path, work: Path):
@@ -87,9 +115,25 @@ def start_plain(procs: C.Processes, project: Path, work: Path):
     port = C.free_port()
     endpoints = work / "endpoints_plain.yml"
     endpoints.write_text("{}\n", encoding="utf-8")
-    rasa = procs.start([C.RASA, "run", "--model", models[-1], "--interface", "127.0.0.1", "--port", port,
-                        "--endpoints", endpoints, "--credentials", project / "credentials.yml"],
-                       project, work / "plain_rasa.log", SERVING)
+    rasa = procs.start(
+        [
+            C.RASA,
+            "run",
+            "--model",
+            models[-1],
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--endpoints",
+            endpoints,
+            "--credentials",
+            project / "credentials.yml",
+        ],
+        project,
+        work / "plain_rasa.log",
+        SERVING,
+    )
     return f"http://127.0.0.1:{port}", (rasa, work / "plain_rasa.log")
 
 
@@ -104,13 +148,13 @@ async def send(session, url: str, sender: str, message: str):
     return time.perf_counter() - start, ok, bool(body) if ok else False
 
 
-async def run_level(base: str, scripts: Sequence[List[str]], concurrency: int, n_conv: int, tag: str):
+async def run_level(base: str, scripts: Sequence[list[str]], concurrency: int, n_conv: int, tag: str):
     import aiohttp
 
     url = f"{base}/webhooks/rest/webhook"
     run_id = uuid.uuid4().hex[:8]
     queue = iter(range(n_conv))
-    latencies: List[float] = []
+    latencies: list[float] = []
     stats = {"errors": 0, "empty": 0, "messages": 0}
     timeout = aiohttp.ClientTimeout(total=180)
 
@@ -133,8 +177,14 @@ async def run_level(base: str, scripts: Sequence[List[str]], concurrency: int, n
         start = time.perf_counter()
         await asyncio.gather(*(worker(session) for _ in range(concurrency)))
         wall = time.perf_counter() - start
-    return {"p50": C.percentile(latencies, 50) * 1000, "p95": C.percentile(latencies, 95) * 1000,
-            "rate": stats["messages"] / wall, "wall": wall, "conversations": n_conv, **stats}
+    return {
+        "p50": C.percentile(latencies, 50) * 1000,
+        "p95": C.percentile(latencies, 95) * 1000,
+        "rate": stats["messages"] / wall,
+        "wall": wall,
+        "conversations": n_conv,
+        **stats,
+    }
 
 
 def resident_gb(pid: int) -> float:
@@ -150,7 +200,7 @@ def resident_gb(pid: int) -> float:
     return total / 1024 / 1024
 
 
-def children(pid: int) -> List[int]:
+def children(pid: int) -> list[int]:
     try:
         return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
@@ -176,7 +226,7 @@ async def first_answer(base: str, text: str, started: float, process, log: Path,
     raise RuntimeError(f"{base}: no answer within {deadline} s:\n{C.tail(log)}")
 
 
-async def warm_up(base: str, scripts: Sequence[List[str]], tag: str, deadline: float = 240) -> None:
+async def warm_up(base: str, scripts: Sequence[list[str]], tag: str, deadline: float = 240) -> None:
     """Until a full reply arrives (first message loads lazy parts), then a few conversations."""
     import aiohttp
 
@@ -197,10 +247,11 @@ async def warm_up(base: str, scripts: Sequence[List[str]], tag: str, deadline: f
     await run_level(base, scripts, 10, 10, f"{tag}-warmup")
 
 
-def log_problems(log: Path) -> List[str]:
+def log_problems(log: Path) -> list[str]:
     lines = log.read_text(errors="replace").splitlines() if log.exists() else []
-    return [line.strip()[:160] for line in lines
-            if " ERROR " in line or "[error" in line or line.startswith("Traceback")]
+    return [
+        line.strip()[:160] for line in lines if " ERROR " in line or "[error" in line or line.startswith("Traceback")
+    ]
 
 
 # ---------------------------------------------------------------- main
@@ -216,21 +267,19 @@ def main() -> None:
     project = work / "moodbot"
     project.mkdir()
     print("REST latency benchmark (figures only, no assertions)")
-    print(f"machine: {os.cpu_count()} cores, load average at start "
-          + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    print(f"machine: {os.cpu_count()} cores, load average at start " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     try:
         with C.Processes() as procs:
             model = C.production_model()
             print(f"ours : {model.relative_to(C.ROOT)} (in-memory tracker store, throwaway demo order store)")
             # the plain project trains first, so that each server starts alone (start-up is measured)
             start = time.time()
-            init = procs.start([C.RASA, "init", "--no-prompt", "--init-dir", project], work,
-                               work / "init.log")
+            init = procs.start([C.RASA, "init", "--no-prompt", "--init-dir", project], work, work / "init.log")
             code = init.wait(timeout=900)
             if code != 0:
                 raise RuntimeError(f"rasa init failed ({code}):\n{C.tail(work / 'init.log')}")
             print(f"plain: `rasa init` moodbot trained in {work.name}/moodbot ({C.fmt_duration(time.time() - start)})")
-            startup: Dict[str, dict] = {}
+            startup: dict[str, dict] = {}
             started = time.time()
             ours_url, (actions, actions_log, actions_port), (ours_rasa, ours_log) = start_ours(procs, model, work)
             seconds = asyncio.run(first_answer(ours_url, OURS_CONVERSATIONS[0][0], started, ours_rasa, ours_log))
@@ -240,20 +289,24 @@ def main() -> None:
             plain_url, (plain_rasa, plain_log) = start_plain(procs, project, work)
             seconds = asyncio.run(first_answer(plain_url, PLAIN_CONVERSATIONS[0][0], started, plain_rasa, plain_log))
             plain_model = sorted((project / "models").glob("*.tar.gz"))[-1]
-            startup["plain"] = {"start_s": seconds, "rss": resident_gb(plain_rasa.pid),
-                                "size": plain_model.stat().st_size}
+            startup["plain"] = {
+                "start_s": seconds,
+                "rss": resident_gb(plain_rasa.pid),
+                "size": plain_model.stat().st_size,
+            }
             print(f"servers up after {C.fmt_duration(time.time() - t0)}; warming up...", flush=True)
 
-            async def bench() -> Dict[int, Dict[str, dict]]:
+            async def bench() -> dict[int, dict[str, dict]]:
                 await warm_up(ours_url, OURS_CONVERSATIONS, "ours")
                 await warm_up(plain_url, PLAIN_CONVERSATIONS, "plain")
-                results: Dict[int, Dict[str, dict]] = {}
+                results: dict[int, dict[str, dict]] = {}
                 for level in levels:
                     n_conv = CONVERSATIONS_PER_LEVEL.get(level, max(2 * level, 12))
                     results[level] = {}
                     for name, url, scripts, pids in (
-                            ("ours", ours_url, OURS_CONVERSATIONS, [ours_rasa.pid, actions.pid]),
-                            ("plain", plain_url, PLAIN_CONVERSATIONS, [plain_rasa.pid])):
+                        ("ours", ours_url, OURS_CONVERSATIONS, [ours_rasa.pid, actions.pid]),
+                        ("plain", plain_url, PLAIN_CONVERSATIONS, [plain_rasa.pid]),
+                    ):
                         cpu = C.cpu_seconds(pids)
                         cpu_rest = C.cpu_seconds(pids[1:])
                         r = await run_level(url, scripts, level, n_conv, name)
@@ -262,14 +315,20 @@ def main() -> None:
                         r["rss"] = resident_gb(pids[0])
                         results[level][name] = r
                     o, p = results[level]["ours"], results[level]["plain"]
-                    print(f"  level {level:>2} done: ours {o['messages']} msgs in {o['wall']:.1f} s, "
-                          f"plain {p['messages']} msgs in {p['wall']:.1f} s", flush=True)
+                    print(
+                        f"  level {level:>2} done: ours {o['messages']} msgs in {o['wall']:.1f} s, "
+                        f"plain {p['messages']} msgs in {p['wall']:.1f} s",
+                        flush=True,
+                    )
                 return results
 
             results = asyncio.run(bench())
             server_logs = {"ours rasa": ours_log, "ours actions": actions_log, "plain rasa": plain_log}
-            for proc, log, name in ((ours_rasa, ours_log, "ours"), (plain_rasa, plain_log, "plain"),
-                                    (actions, actions_log, "actions")):
+            for proc, log, name in (
+                (ours_rasa, ours_log, "ours"),
+                (plain_rasa, plain_log, "plain"),
+                (actions, actions_log, "actions"),
+            ):
                 if proc.poll() is not None:
                     print(f"WARNING: {name} server exited during the run:\n{C.tail(log)}")
 
@@ -278,18 +337,28 @@ def main() -> None:
 
         o, p = startup["ours"], startup["plain"]
         print(f"\n{'each Rasa server started alone':40}{'ours':>10}{'plain':>10}   ensemble ({ENSEMBLE_DATE})   target")
-        print(f"{'start to first answer':40}{o['start_s']:>9.1f}s{p['start_s']:>9.1f}s   {ENSEMBLE_START['start_s']:>8}"
-              f"   <= {TARGET_START_S} s: {verdict(o['start_s'] <= TARGET_START_S)}")
-        print(f"{'resident memory after loading':40}{o['rss']:>8.2f}GB{p['rss']:>8.2f}GB   {ENSEMBLE_START['rss']:>8}"
-              f"   <= {TARGET_RSS_GB} GB: {verdict(o['rss'] <= TARGET_RSS_GB)}")
-        print(f"{'model file':40}{o['size'] / 1e6:>8.1f}MB{p['size'] / 1e6:>8.1f}MB   {ENSEMBLE_START['size']:>8}"
-              f"   <= {TARGET_SIZE_MB} MB: {verdict(o['size'] / 1e6 <= TARGET_SIZE_MB)}")
-        print(f"  resident memory after the heaviest level: ours {max(results[l]['ours']['rss'] for l in levels):.2f} GB,"
-              f" plain {max(results[l]['plain']['rss'] for l in levels):.2f} GB")
+        print(
+            f"{'start to first answer':40}{o['start_s']:>9.1f}s{p['start_s']:>9.1f}s   {ENSEMBLE_START['start_s']:>8}"
+            f"   <= {TARGET_START_S} s: {verdict(o['start_s'] <= TARGET_START_S)}"
+        )
+        print(
+            f"{'resident memory after loading':40}{o['rss']:>8.2f}GB{p['rss']:>8.2f}GB   {ENSEMBLE_START['rss']:>8}"
+            f"   <= {TARGET_RSS_GB} GB: {verdict(o['rss'] <= TARGET_RSS_GB)}"
+        )
+        print(
+            f"{'model file':40}{o['size'] / 1e6:>8.1f}MB{p['size'] / 1e6:>8.1f}MB   {ENSEMBLE_START['size']:>8}"
+            f"   <= {TARGET_SIZE_MB} MB: {verdict(o['size'] / 1e6 <= TARGET_SIZE_MB)}"
+        )
+        print(
+            f"  resident memory after the heaviest level: ours {max(results[level]['ours']['rss'] for level in levels):.2f} GB,"
+            f" plain {max(results[level]['plain']['rss'] for level in levels):.2f} GB"
+        )
 
-        print(f"\n{'conc.':>5} {'system':>6} {'convs':>6} {'msgs':>5} {'err':>4} {'empty':>5}"
-              f" {'p50 ms':>8} {'p95 ms':>8} {'msg/s':>7} {'CPU ms/msg':>10}   ours/plain msg/s (target >= "
-              f"{TARGET_RATIO:.2f}); p95 (target at 10 and 50: no worse)")
+        print(
+            f"\n{'conc.':>5} {'system':>6} {'convs':>6} {'msgs':>5} {'err':>4} {'empty':>5}"
+            f" {'p50 ms':>8} {'p95 ms':>8} {'msg/s':>7} {'CPU ms/msg':>10}   ours/plain msg/s (target >= "
+            f"{TARGET_RATIO:.2f}); p95 (target at 10 and 50: no worse)"
+        )
         for level in levels:
             for name in ("ours", "plain"):
                 r = results[level][name]
@@ -300,21 +369,33 @@ def main() -> None:
                     ratio = f"{x:.2f}x {'(met)' if x >= TARGET_RATIO else '(NOT met)'}"
                     if level >= 10:
                         ratio += f"; p95 {r['p95'] / plain['p95']:.2f}x plain's ({verdict(r['p95'] <= plain['p95'])})"
-                print(f"{level:>5} {name:>6} {r['conversations']:>6} {r['messages']:>5} {r['errors']:>4}"
-                      f" {r['empty']:>5} {r['p50']:>8.0f} {r['p95']:>8.0f} {r['rate']:>7.1f} {r['cpu_ms']:>10.0f}   {ratio}")
-        print("  turns per conversation: ours "
-              f"{sum(map(len, OURS_CONVERSATIONS)) / len(OURS_CONVERSATIONS):.1f} (zh/en mix: greetings, "
-              "order lookups via the action server, refunds, FAQs), plain "
-              f"{sum(map(len, PLAIN_CONVERSATIONS)) / len(PLAIN_CONVERSATIONS):.1f} (moodbot)")
-        print("  CPU ms/msg = server CPU time (ours: Rasa + action server; plain: Rasa) per message, "
-              "less sensitive to other load on the machine than msg/s; of which ours' action server: "
-              + ", ".join(f"{l}: {results[l]['ours']['cpu_ms_actions']:.0f} ms" for l in levels))
-        cpu_ratio = [results[l]["plain"]["cpu_ms"] / results[l]["ours"]["cpu_ms"] for l in levels
-                     if results[l]["ours"]["cpu_ms"] > 0]
+                print(
+                    f"{level:>5} {name:>6} {r['conversations']:>6} {r['messages']:>5} {r['errors']:>4}"
+                    f" {r['empty']:>5} {r['p50']:>8.0f} {r['p95']:>8.0f} {r['rate']:>7.1f} {r['cpu_ms']:>10.0f}   {ratio}"
+                )
+        print(
+            "  turns per conversation: ours "
+            f"{sum(map(len, OURS_CONVERSATIONS)) / len(OURS_CONVERSATIONS):.1f} (zh/en mix: greetings, "
+            "order lookups via the action server, refunds, FAQs), plain "
+            f"{sum(map(len, PLAIN_CONVERSATIONS)) / len(PLAIN_CONVERSATIONS):.1f} (moodbot)"
+        )
+        print(
+            "  CPU ms/msg = server CPU time (ours: Rasa + action server; plain: Rasa) per message, "
+            "less sensitive to other load on the machine than msg/s; of which ours' action server: "
+            + ", ".join(f"{level}: {results[level]['ours']['cpu_ms_actions']:.0f} ms" for level in levels)
+        )
+        # per level with a measured CPU cost (a level without one is left out, not paired with the next ratio)
+        cpu_ratio = [
+            (level, results[level]["plain"]["cpu_ms"] / results[level]["ours"]["cpu_ms"])
+            for level in levels
+            if results[level]["ours"]["cpu_ms"] > 0
+        ]
         if cpu_ratio:
-            print(f"  CPU-cost ratio plain/ours per message (a load-independent throughput ratio): "
-                  + ", ".join(f"{l}: {x:.2f}x" for l, x in zip(levels, cpu_ratio)))
-        print(f"  load average at end " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+            print(
+                "  CPU-cost ratio plain/ours per message (a load-independent throughput ratio): "
+                + ", ".join(f"{level}: {x:.2f}x" for level, x in cpu_ratio)
+            )
+        print("  load average at end " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
         for name, log in server_logs.items():
             if problems := log_problems(log):
                 print(f"  {name} log: {len(problems)} error/traceback lines, e.g.: " + " | ".join(problems[:3]))

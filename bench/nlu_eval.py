@@ -29,11 +29,13 @@ trains first when its inputs changed). --keep DIR keeps the held-out models in D
 Labels are full retrieval intents (faq/shipping ...) for both systems. Scoring rules
 follow /work/shared/benchmarks/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
 import asyncio
 import collections
+import itertools
 import os
 import shutil
 import signal
@@ -41,8 +43,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
@@ -59,9 +61,16 @@ HELD_OUT_SETS = ("zh", HANT, "en")
 # the three-member DIET ensemble this pipeline replaced (config of commit f5f12c6, same data and split),
 # as measured on 2026-12-06: the figures to keep (each within 0.5 points, their average not lower)
 ENSEMBLE_DATE = "2026-12-06"
-ENSEMBLE = {"Bitext accuracy": 0.957, "Bitext macro-F1": 0.961, "CLINC in-scope accuracy": 0.923,
-            "CLINC out-of-scope recall": 0.860, "held-out zh accuracy": 0.894, "held-out zh macro-F1": 0.911,
-            "held-out en accuracy": 0.932, "held-out en macro-F1": 0.937}
+ENSEMBLE = {
+    "Bitext accuracy": 0.957,
+    "Bitext macro-F1": 0.961,
+    "CLINC in-scope accuracy": 0.923,
+    "CLINC out-of-scope recall": 0.860,
+    "held-out zh accuracy": 0.894,
+    "held-out zh macro-F1": 0.911,
+    "held-out en accuracy": 0.932,
+    "held-out en macro-F1": 0.937,
+}
 TOLERANCE = 0.005
 TARGETS = {"bitext_acc": 0.90, "clinc_in_scope_acc": 0.90}
 COMPLAIN = "complain"
@@ -78,30 +87,33 @@ def load_language(lang: str):
     return data, [(m.get("text"), m.get_full_intent()) for m in data.intent_examples]
 
 
-def stratified_split(labels: Sequence[str]) -> Tuple[List[int], List[int]]:
+def stratified_split(labels: Sequence[str]) -> tuple[list[int], list[int]]:
     """80/20 index split stratified by label (seed 42); labels seen once stay in training."""
     from sklearn.model_selection import train_test_split
 
     counts = collections.Counter(labels)
     idx = [i for i, label in enumerate(labels) if counts[label] >= 2]
     single = [i for i, label in enumerate(labels) if counts[label] < 2]
-    train, test = train_test_split(idx, test_size=TEST_SIZE, random_state=SEED,
-                                   stratify=[labels[i] for i in idx])
+    train, test = train_test_split(idx, test_size=TEST_SIZE, random_state=SEED, stratify=[labels[i] for i in idx])
     return sorted(train + single), sorted(test)
 
 
 def write_nlu(messages, source, path: Path) -> None:
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    data = TrainingData(training_examples=list(messages), entity_synonyms=source.entity_synonyms,
-                        regex_features=source.regex_features, lookup_tables=source.lookup_tables)
+    data = TrainingData(
+        training_examples=list(messages),
+        entity_synonyms=source.entity_synonyms,
+        regex_features=source.regex_features,
+        lookup_tables=source.lookup_tables,
+    )
     path.write_text(data.nlu_as_yaml(), encoding="utf-8")
 
 
 CONFIG = C.ROOT / "config.yml"  # --config replaces it for the held-out retrain (to compare pipelines)
 
 
-def fallback_config() -> Tuple[float, float]:
+def fallback_config() -> tuple[float, float]:
     from rasa.shared.utils.io import read_yaml_file
 
     for item in read_yaml_file(str(CONFIG)).get("pipeline", []):
@@ -113,7 +125,7 @@ def fallback_config() -> Tuple[float, float]:
 # ---------------------------------------------------------------- systems
 
 
-async def model_predict(model: Path, texts: Sequence[str]) -> Tuple[List[str], List[str]]:
+async def model_predict(model: Path, texts: Sequence[str]) -> tuple[list[str], list[str]]:
     """Full predicted intent per text (faq -> faq/<sub-intent> from the ResponseSelector), as the
     assistant sees it and without the fallback (the best intent in the ranking other than nlu_fallback)."""
     from rasa.core.agent import Agent
@@ -135,7 +147,7 @@ async def model_predict(model: Path, texts: Sequence[str]) -> Tuple[List[str], L
     return out, raw
 
 
-def normalise(text: str) -> Tuple[str, List[str]]:
+def normalise(text: str) -> tuple[str, list[str]]:
     """What the model's pipeline does before featurising: strip markup, Traditional -> Simplified, tokens."""
     from bot import text as textlib
 
@@ -154,8 +166,8 @@ class Baseline:
         self.threshold = threshold
 
     @staticmethod
-    def _word_ngrams(tokens: List[str]) -> List[str]:
-        return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+    def _word_ngrams(tokens: list[str]) -> list[str]:
+        return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
 
     def _features(self, texts: Sequence[str], fit: bool = False):
         from scipy.sparse import hstack
@@ -167,7 +179,7 @@ class Baseline:
             return hstack([self.word_vec.fit_transform(words), self.char_vec.fit_transform(chars)]).tocsr()
         return hstack([self.word_vec.transform(words), self.char_vec.transform(chars)]).tocsr()
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> "Baseline":
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Baseline:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
@@ -177,20 +189,20 @@ class Baseline:
         self.clf.fit(self._features(texts, fit=True), list(labels))
         return self
 
-    def predict(self, texts: Sequence[str], threshold: Optional[float] = None) -> List[str]:
+    def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[str]:
         threshold = self.threshold if threshold is None else threshold
         probs = self.clf.predict_proba(self._features(texts))
         classes = list(self.clf.classes_)
         out = []
         for row in probs:
-            top: Dict[str, float] = collections.defaultdict(float)
-            for label, p in zip(classes, row):
+            top: dict[str, float] = collections.defaultdict(float)
+            for label, p in zip(classes, row, strict=True):
                 top[label.split("/")[0]] += p
             intent, p = max(top.items(), key=lambda kv: kv[1])
             if p < threshold:
                 out.append(FALLBACK)
             elif intent == "faq":
-                out.append(max((p, c) for c, p in zip(classes, row) if c.startswith("faq/"))[1])
+                out.append(max((p, c) for c, p in zip(classes, row, strict=True) if c.startswith("faq/"))[1])
             else:
                 out.append(intent)
         return out
@@ -211,7 +223,7 @@ def map_clinc(pred: str) -> str:
 
 
 def acc(gold: Sequence[str], pred: Sequence[str]) -> float:
-    return sum(g == p for g, p in zip(gold, pred)) / len(gold) if gold else float("nan")
+    return sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold) if gold else float("nan")
 
 
 def macro_f1(gold: Sequence[str], pred: Sequence[str]) -> float:
@@ -220,43 +232,48 @@ def macro_f1(gold: Sequence[str], pred: Sequence[str]) -> float:
     return f1_score(gold, pred, labels=sorted(set(gold)), average="macro", zero_division=0)
 
 
-def bitext_scores(rows, preds) -> Dict[str, object]:
+def bitext_scores(rows, preds) -> dict[str, object]:
     gold = [r["intent"] for r in rows]
     labels = set(gold)
-    mapped = [map_bitext(g, p, labels) for g, p in zip(gold, preds)]
+    mapped = [map_bitext(g, p, labels) for g, p in zip(gold, preds, strict=True)]
     return {"gold": gold, "pred": mapped, "acc": acc(gold, mapped), "f1": macro_f1(gold, mapped)}
 
 
-def clinc_scores(rows, preds) -> Dict[str, object]:
+def clinc_scores(rows, preds) -> dict[str, object]:
     gold = [r["intent"] for r in rows]
     mapped = [map_clinc(p) for p in preds]
     ins = [i for i, g in enumerate(gold) if g != OOS]
     oos = [i for i, g in enumerate(gold) if g == OOS]
-    return {"gold": gold, "pred": mapped,
-            "in_acc": acc([gold[i] for i in ins], [mapped[i] for i in ins]),
-            "oos_recall": acc([gold[i] for i in oos], [mapped[i] for i in oos]),
-            "acc": acc(gold, mapped), "n_in": len(ins), "n_oos": len(oos)}
+    return {
+        "gold": gold,
+        "pred": mapped,
+        "in_acc": acc([gold[i] for i in ins], [mapped[i] for i in ins]),
+        "oos_recall": acc([gold[i] for i in oos], [mapped[i] for i in oos]),
+        "acc": acc(gold, mapped),
+        "n_in": len(ins),
+        "n_oos": len(oos),
+    }
 
 
-def recall_by_label(gold: Sequence[str], pred: Sequence[str]) -> Dict[str, Tuple[int, float]]:
-    per: Dict[str, List[bool]] = collections.defaultdict(list)
-    for g, p in zip(gold, pred):
+def recall_by_label(gold: Sequence[str], pred: Sequence[str]) -> dict[str, tuple[int, float]]:
+    per: dict[str, list[bool]] = collections.defaultdict(list)
+    for g, p in zip(gold, pred, strict=True):
         per[g].append(g == p)
     return {label: (len(v), sum(v) / len(v)) for label, v in per.items()}
 
 
-def f1_gaps(gold: Sequence[str], first: Sequence[str], second: Sequence[str]) -> List[Tuple[str, float]]:
+def f1_gaps(gold: Sequence[str], first: Sequence[str], second: Sequence[str]) -> list[tuple[str, float]]:
     """Per-label F1 of `first` minus that of `second`, most negative first."""
     from sklearn.metrics import f1_score
 
     labels = sorted(set(gold))
     a = f1_score(gold, first, labels=labels, average=None, zero_division=0)
     b = f1_score(gold, second, labels=labels, average=None, zero_division=0)
-    return sorted(((label, x - y) for label, x, y in zip(labels, a, b) if x != y), key=lambda kv: kv[1])
+    return sorted(((label, x - y) for label, x, y in zip(labels, a, b, strict=True) if x != y), key=lambda kv: kv[1])
 
 
 def top_predictions(gold: Sequence[str], pred: Sequence[str], label: str, k: int = 2) -> str:
-    wrong = collections.Counter(p for g, p in zip(gold, pred) if g == label and p != label)
+    wrong = collections.Counter(p for g, p in zip(gold, pred, strict=True) if g == label and p != label)
     return ", ".join(f"{p} {n}" for p, n in wrong.most_common(k))
 
 
@@ -269,7 +286,7 @@ def print_complaint_report(name: str, gold: Sequence[str], pred: Sequence[str]) 
 
     Labels and counts only: benchmark utterances are never printed, so that nobody writing
     training data reads them here."""
-    pairs = list(zip(gold, pred))
+    pairs = list(zip(gold, pred, strict=True))
     tp = sum(g == COMPLAIN and p == COMPLAIN for g, p in pairs)
     fn = sum(g == COMPLAIN and p != COMPLAIN for g, p in pairs)
     fp = sum(g != COMPLAIN and p == COMPLAIN for g, p in pairs)
@@ -294,7 +311,7 @@ def within(old: float, new: float) -> bool:
     return round(new, 3) >= round(old - TOLERANCE, 3)
 
 
-def print_against_ensemble(now: Dict[str, float]) -> None:
+def print_against_ensemble(now: dict[str, float]) -> None:
     """Today's figures beside the replaced DIET ensemble's: each within TOLERANCE, the average not lower."""
     rows = [(name, old, now[name]) for name, old in ENSEMBLE.items() if name in now]
     if not rows:
@@ -305,8 +322,10 @@ def print_against_ensemble(now: Dict[str, float]) -> None:
         print(f"    {name:28}{f(new):>7}  ensemble {f(old)}  {new - old:+.3f}  {'met' if ok else 'NOT met'}")
     gain = mean([new - old for _, old, new in rows])
     every = all(within(old, new) for _, old, new in rows)
-    print(f"    each within {TOLERANCE:.3f}: {'met' if every else 'NOT met'}; average change {gain:+.4f} "
-          f"(not lower: {'met' if gain >= 0 else 'NOT met'}){'' if len(rows) == len(ENSEMBLE) else ' (partial)'}")
+    print(
+        f"    each within {TOLERANCE:.3f}: {'met' if every else 'NOT met'}; average change {gain:+.4f} "
+        f"(not lower: {'met' if gain >= 0 else 'NOT met'}){'' if len(rows) == len(ENSEMBLE) else ' (partial)'}"
+    )
 
 
 # ---------------------------------------------------------------- held-out training
@@ -318,35 +337,55 @@ class HeldOutTraining:
     jobs: name -> (NLU file, config file). Each training is reproducible (one thread, fresh cache).
     """
 
-    def __init__(self, work: Path, jobs: Dict[str, Tuple[Path, Path]], parallel: int = 1) -> None:
+    def __init__(self, work: Path, jobs: dict[str, tuple[Path, Path]], parallel: int = 1) -> None:
         self.work, self.jobs, self.parallel = work, jobs, max(1, parallel)
-        self.domain: Optional[Path] = None
+        self.domain: Path | None = None
         if (C.ROOT / "domain.yml").exists():
             self.domain = work / "domain.yml"  # snapshot: responses for the ResponseSelector
             shutil.copy(C.ROOT / "domain.yml", self.domain)
         self.pending = list(jobs)
-        self.models: Dict[str, Path] = {}
-        self.errors: Dict[str, str] = {}
-        self.running: Dict[str, Tuple[subprocess.Popen, float]] = {}
-        self.seconds: Dict[str, float] = {}
+        self.models: dict[str, Path] = {}
+        self.errors: dict[str, str] = {}
+        self.running: dict[str, tuple[subprocess.Popen, float]] = {}
+        self.seconds: dict[str, float] = {}
 
     def _model(self, name: str) -> Path:
         return self.work / "models" / f"heldout_{name}.tar.gz"
 
     def _start(self, name: str) -> None:
         nlu, config = self.jobs[name]
-        args = [str(C.RASA), "train", "nlu", "--config", str(config), "--nlu", str(nlu),
-                "--out", str(self.work / "models"), "--fixed-model-name", f"heldout_{name}", "--quiet"]
+        args = [
+            str(C.RASA),
+            "train",
+            "nlu",
+            "--config",
+            str(config),
+            "--nlu",
+            str(nlu),
+            "--out",
+            str(self.work / "models"),
+            "--fixed-model-name",
+            f"heldout_{name}",
+            "--quiet",
+        ]
         if self.domain:
             args += ["--domain", str(self.domain)]
         log = self.work / f"train_{name}.log"
-        proc = subprocess.Popen(args, cwd=C.ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                                env={**os.environ, **C.REPRODUCIBLE_TRAINING,
-                                     "RASA_CACHE_DIRECTORY": str(self.work / f"rasa-cache-{name}")},
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            args,
+            cwd=C.ROOT,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            env={
+                **os.environ,
+                **C.REPRODUCIBLE_TRAINING,
+                "RASA_CACHE_DIRECTORY": str(self.work / f"rasa-cache-{name}"),
+            },
+            start_new_session=True,
+        )
         self.running[name] = (proc, time.time())
 
-    def start(self) -> "HeldOutTraining":
+    def start(self) -> HeldOutTraining:
         while self.pending and len(self.running) < self.parallel:
             self._start(self.pending.pop(0))
         return self
@@ -377,7 +416,7 @@ class HeldOutTraining:
                 proc.wait(timeout=30)
 
 
-def seeded_config(seed: Optional[int], path: Path) -> Path:
+def seeded_config(seed: int | None, path: Path) -> Path:
     """CONFIG with every pipeline `random_seed` set to `seed` (None: CONFIG as it is)."""
     if seed is None:
         shutil.copy(CONFIG, path)
@@ -399,7 +438,7 @@ def has_random_state() -> bool:
     return any("random_seed" in item for item in read_yaml_file(str(CONFIG)).get("pipeline", []))
 
 
-def job_name(name: str, seed: Optional[int]) -> str:
+def job_name(name: str, seed: int | None) -> str:
     return name if seed is None else f"{name}-seed{seed}"
 
 
@@ -417,26 +456,35 @@ def _interrupt(signum, _frame) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="skip the held-out retrain")
-    parser.add_argument("--per-language-models", action="store_true",
-                        help="held-out: one model per language instead of one bilingual model")
+    parser.add_argument(
+        "--per-language-models",
+        action="store_true",
+        help="held-out: one model per language instead of one bilingual model",
+    )
     parser.add_argument("--config", type=Path, help="pipeline for the held-out retrain (default: config.yml)")
     parser.add_argument("--heldout-only", action="store_true", help="only the held-out comparison (section c)")
     parser.add_argument("--model", type=Path, help="score this model instead of the production model")
-    parser.add_argument("--seeds", help="held-out: train once per seed (comma-separated, e.g. 42,7,1234) "
-                                        "and report the mean; default: the config's own seed")
+    parser.add_argument(
+        "--seeds",
+        help="held-out: train once per seed (comma-separated, e.g. 42,7,1234) "
+        "and report the mean; default: the config's own seed",
+    )
     parser.add_argument("--keep", type=Path, help="keep the held-out models in this directory")
-    parser.add_argument("--parallel", type=int, default=2,
-                        help="held-out trainings run at once (one thread each; default 2)")
+    parser.add_argument(
+        "--parallel", type=int, default=2, help="held-out trainings run at once (one thread each; default 2)"
+    )
     args = parser.parse_args()
-    seeds: List[Optional[int]] = [int(x) for x in args.seeds.split(",")] if args.seeds else [None]
+    seeds: list[int | None] = [int(x) for x in args.seeds.split(",")] if args.seeds else [None]
     global CONFIG
     CONFIG = (args.config or CONFIG).resolve()
     t0 = time.time()
     signal.signal(signal.SIGTERM, _interrupt)  # so that `finally` stops a held-out training
     threshold, ambiguity = fallback_config()
     if len(seeds) > 1 and not has_random_state():
-        print(f"--seeds: no component of {CONFIG.name} has a random seed (the same examples give the same model), "
-              f"so one held-out training stands for every seed: the spread between seeds is 0")
+        print(
+            f"--seeds: no component of {CONFIG.name} has a random seed (the same examples give the same model), "
+            f"so one held-out training stands for every seed: the spread between seeds is 0"
+        )
         seeds = [None]
     # first: `.ci/train.sh` may have to train the production model (minutes, both cores)
     model = args.model.resolve() if args.model else C.production_model()
@@ -450,11 +498,11 @@ def main() -> None:
     training = None
     try:
         if not args.quick:
-            jobs: Dict[str, Tuple[Path, Path]] = {}
+            jobs: dict[str, tuple[Path, Path]] = {}
             groups = {lang: [lang] for lang in LANGS} if args.per_language_models else {"zh+en": list(LANGS)}
             for name, langs in groups.items():
                 path = work / f"train_{name}.yml"
-                messages = [data[l].intent_examples[i] for l in langs for i in split[l][0]]
+                messages = [data[language].intent_examples[i] for language in langs for i in split[language][0]]
                 write_nlu(messages, data[langs[0]], path)
                 for seed in seeds:
                     config = seeded_config(seed, work / f"config_{seed}.yml")
@@ -462,10 +510,17 @@ def main() -> None:
             training = HeldOutTraining(work, jobs, parallel=args.parallel).start()
 
         print("NLU benchmark (figures only, no assertions)")
-        print(f"project data: " + ", ".join(
-            f"{l} {len(examples[l])} examples / {len(set(x for _, x in examples[l]))} labels" for l in LANGS))
-        print(f"fallback: FallbackClassifier threshold {threshold} (ambiguity {ambiguity}) in config.yml; "
-              f"baseline uses threshold {threshold} on its top-level intent probability")
+        print(
+            "project data: "
+            + ", ".join(
+                f"{language} {len(examples[language])} examples / {len({x for _, x in examples[language]})} labels"
+                for language in LANGS
+            )
+        )
+        print(
+            f"fallback: FallbackClassifier threshold {threshold} (ambiguity {ambiguity}) in config.yml; "
+            f"baseline uses threshold {threshold} on its top-level intent probability"
+        )
 
         print(f"production model: {model.relative_to(C.ROOT) if model.is_relative_to(C.ROOT) else model}")
 
@@ -477,7 +532,7 @@ def main() -> None:
             start = time.time()
             ours_all, ours_raw = asyncio.run(model_predict(model, texts))
             ours_secs = time.time() - start
-            all_train = [e for l in LANGS for e in examples[l]]
+            all_train = [e for language in LANGS for e in examples[language]]
             base = Baseline(threshold).fit([t for t, _ in all_train], [y for _, y in all_train])
             base_all = base.predict(texts)
             base_raw = base.predict(texts, threshold=0.0)
@@ -489,41 +544,53 @@ def main() -> None:
                 "baseline": (bitext_scores(bitext, base_all[:nb]), clinc_scores(clinc, base_all[nb:])),
                 "baseline, no threshold": (bitext_scores(bitext, base_raw[:nb]), clinc_scores(clinc, base_raw[nb:])),
             }
-            print(f"\n== a/b. External English sets: production model vs TF-IDF+LR baseline "
-                  f"(ours parsed {len(texts)} messages in {ours_secs:.0f} s) ==")
-            print(f"  with fallback = as deployed (threshold {threshold}); argmax = fallback switched off "
-                  f"(ours: best non-fallback intent in the ranking)")
+            print(
+                f"\n== a/b. External English sets: production model vs TF-IDF+LR baseline "
+                f"(ours parsed {len(texts)} messages in {ours_secs:.0f} s) =="
+            )
+            print(
+                f"  with fallback = as deployed (threshold {threshold}); argmax = fallback switched off "
+                f"(ours: best non-fallback intent in the ranking)"
+            )
             print(f"{'':44}{'---- ours ----':>16}{'--- baseline ---':>18}")
             print(f"{'':44}{'fallbk':>8}{'argmax':>8}{'fallbk':>9}{'argmax':>9}   target (ours)")
             rows = [
                 (f"Bitext ({nb}) intent accuracy", lambda r: r[0]["acc"], ">= 0.90"),
-                (f"Bitext macro-F1", lambda r: r[0]["f1"], ""),
+                ("Bitext macro-F1", lambda r: r[0]["f1"], ""),
                 (f"CLINC150 in-scope accuracy ({res['ours'][1]['n_in']})", lambda r: r[1]["in_acc"], ">= 0.90"),
                 (f"CLINC150 out-of-scope recall ({res['ours'][1]['n_oos']})", lambda r: r[1]["oos_recall"], ""),
                 (f"CLINC150 overall accuracy ({len(clinc)})", lambda r: r[1]["acc"], ""),
             ]
             for label, get, target in rows:
-                print(f"{label:44}{f(get(res['ours'])):>8}{f(get(res['ours, no threshold'])):>8}"
-                      f"{f(get(res['baseline'])):>9}{f(get(res['baseline, no threshold'])):>9}   {target}")
+                print(
+                    f"{label:44}{f(get(res['ours'])):>8}{f(get(res['ours, no threshold'])):>8}"
+                    f"{f(get(res['baseline'])):>9}{f(get(res['baseline, no threshold'])):>9}   {target}"
+                )
             bd, cd = res["ours"]
             bb, cb = res["baseline"]
-            print(f"  ours fallback rate: Bitext {sum(p == FALLBACK for p in ours_all[:nb]) / nb:.3f}, "
-                  f"CLINC in-scope {sum(p == FALLBACK for p, r in zip(ours_all[nb:], clinc) if r['intent'] != OOS) / cd['n_in']:.3f}")
+            print(
+                f"  ours fallback rate: Bitext {sum(p == FALLBACK for p in ours_all[:nb]) / nb:.3f}, "
+                f"CLINC in-scope {sum(p == FALLBACK for p, r in zip(ours_all[nb:], clinc, strict=True) if r['intent'] != OOS) / cd['n_in']:.3f}"
+            )
 
             print("\n== d. Bitext: 10 most frequent ours confusions (gold -> predicted; no utterances shown) ==")
-            confusions = collections.Counter((g, p) for g, p in zip(bd["gold"], bd["pred"]) if g != p)
+            confusions = collections.Counter((g, p) for g, p in zip(bd["gold"], bd["pred"], strict=True) if g != p)
             for (g, p), n in confusions.most_common(10):
                 print(f"  {n:4}  {g:20} -> {p}")
             print(f"  ({sum(confusions.values())} errors in all)")
 
             print("\n   per-intent recall on the external sets (ours / baseline; our top wrong predictions)")
-            for name, (gd, pd_), (gb, pb) in (("Bitext", (bd["gold"], bd["pred"]), (bb["gold"], bb["pred"])),
-                                              ("CLINC150", (cd["gold"], cd["pred"]), (cb["gold"], cb["pred"]))):
+            for name, (gd, pd_), (gb, pb) in (
+                ("Bitext", (bd["gold"], bd["pred"]), (bb["gold"], bb["pred"])),
+                ("CLINC150", (cd["gold"], cd["pred"]), (cb["gold"], cb["pred"])),
+            ):
                 rd, rb = recall_by_label(gd, pd_), recall_by_label(gb, pb)
                 for label in sorted(rd, key=lambda x: rd[x][1]):
                     n, r = rd[label]
                     flag = "  <-- below 0.80" if r < 0.80 else ""
-                    print(f"  {name:9}{label:20}{n:5}  {f(r)} / {f(rb[label][1])}   {top_predictions(gd, pd_, label)}{flag}")
+                    print(
+                        f"  {name:9}{label:20}{n:5}  {f(r)} / {f(rb[label][1])}   {top_predictions(gd, pd_, label)}{flag}"
+                    )
 
             print("\n== e. Complaint vs other on the external sets (ours as deployed, with fallback) ==")
             print_complaint_report("Bitext", bd["gold"], bd["pred"])
@@ -533,110 +600,146 @@ def main() -> None:
             import emotion_eval
 
             emotion = emotion_eval.summary()
-            print("\n== f. Emotion level (bot/emotion.py) on bench/data/emotion_<lang>.csv "
-                  "(full report: bench/emotion_eval.py) ==")
-            for l in LANGS:
-                r = emotion[l]
-                print(f"  {l}  {len(r['gold'])} messages   exact {f(r['exact'])}   within one step "
-                      f"{f(r['within_one'])} (target >= {emotion_eval.TARGET_WITHIN_ONE:.2f})   "
-                      f"median {r['median_ms']:.2f} ms")
+            print(
+                "\n== f. Emotion level (bot/emotion.py) on bench/data/emotion_<lang>.csv "
+                "(full report: bench/emotion_eval.py) =="
+            )
+            for language in LANGS:
+                r = emotion[language]
+                print(
+                    f"  {language}  {len(r['gold'])} messages   exact {f(r['exact'])}   within one step "
+                    f"{f(r['within_one'])} (target >= {emotion_eval.TARGET_WITHIN_ONE:.2f})   "
+                    f"median {r['median_ms']:.2f} ms"
+                )
 
         # ---- c. held-out split
-        print(f"\n== c. Held-out split of the project data (stratified {int((1 - TEST_SIZE) * 100)}/"
-              f"{int(TEST_SIZE * 100)}, seed {SEED}, full retrieval intents as labels) ==")
-        test_sets = {l: [examples[l][i] for i in split[l][1]] for l in LANGS}
-        train_sets = {l: [examples[l][i] for i in split[l][0]] for l in LANGS}
+        print(
+            f"\n== c. Held-out split of the project data (stratified {int((1 - TEST_SIZE) * 100)}/"
+            f"{int(TEST_SIZE * 100)}, seed {SEED}, full retrieval intents as labels) =="
+        )
+        test_sets = {language: [examples[language][i] for i in split[language][1]] for language in LANGS}
+        train_sets = {language: [examples[language][i] for i in split[language][0]] for language in LANGS}
         from bot.text import to_traditional
 
         test_sets[HANT] = [(to_traditional(t), y) for t, y in test_sets["zh"]]
         train_sets[HANT] = train_sets["zh"]
         # baseline predictions per language: with the fallback threshold and without (argmax)
-        base_held: Dict[str, List[str]] = {}
-        base_held_raw: Dict[str, List[str]] = {}
-        groups = [[l] for l in LANGS] if args.per_language_models else [list(LANGS)]
+        base_held: dict[str, list[str]] = {}
+        base_held_raw: dict[str, list[str]] = {}
+        groups = [[language] for language in LANGS] if args.per_language_models else [list(LANGS)]
         for langs in groups:
-            tr = [e for l in langs for e in train_sets[l]]
+            tr = [e for language in langs for e in train_sets[language]]
             b = Baseline(threshold).fit([t for t, _ in tr], [y for _, y in tr])
-            for l in langs + ([HANT] if "zh" in langs else []):
-                base_held[l] = b.predict([t for t, _ in test_sets[l]])
-                base_held_raw[l] = b.predict([t for t, _ in test_sets[l]], threshold=0.0)
+            for language in langs + ([HANT] if "zh" in langs else []):
+                base_held[language] = b.predict([t for t, _ in test_sets[language]])
+                base_held_raw[language] = b.predict([t for t, _ in test_sets[language]], threshold=0.0)
 
         # ours per language: (seed, predictions with fallback, argmax predictions) per trained model
-        ours_held: Dict[str, List[Tuple[Optional[int], List[str], List[str]]]] = {l: [] for l in HELD_OUT_SETS}
+        ours_held: dict[str, list[tuple[int | None, list[str], list[str]]]] = {
+            language: [] for language in HELD_OUT_SETS
+        }
         notes = []
         if training is not None:
             wait = time.time()
             training.poll(block=True)
             waited = time.time() - wait
             for name, secs in training.seconds.items():
-                notes.append(f"ours {name} 80 % model trained in {C.fmt_duration(secs)}, alongside the external "
-                             f"sets (then waited {C.fmt_duration(waited)} for all); one thread and a "
-                             f"fresh training cache, so a repeat run gives the same model")
+                notes.append(
+                    f"ours {name} 80 % model trained in {C.fmt_duration(secs)}, alongside the external "
+                    f"sets (then waited {C.fmt_duration(waited)} for all); one thread and a "
+                    f"fresh training cache, so a repeat run gives the same model"
+                )
             for name, err in training.errors.items():
                 notes.append(f"ours {name} training FAILED: {err}")
-            for l in HELD_OUT_SETS:
-                model_key = (l if l != HANT else "zh") if args.per_language_models else "zh+en"
+            for language in HELD_OUT_SETS:
+                model_key = (language if language != HANT else "zh") if args.per_language_models else "zh+en"
                 for seed in seeds:
                     model = training.models.get(job_name(model_key, seed))
                     if model:
-                        ours_held[l].append((seed, *asyncio.run(model_predict(model, [t for t, _ in test_sets[l]]))))
+                        ours_held[language].append(
+                            (seed, *asyncio.run(model_predict(model, [t for t, _ in test_sets[language]])))
+                        )
         else:
             notes.append("ours held-out retrain skipped (--quick)")
         mode = "one model per language" if args.per_language_models else "one bilingual model on zh+en 80 %"
         print(f"  training: {mode}; baseline trained on the same 80 %")
         if len(seeds) > 1:
-            print(f"  ours figures: mean over the models trained with seeds {', '.join(map(str, seeds))} "
-                  f"(per seed below)")
-        print(f"  with fallback = threshold {threshold} for both (a fallback is always wrong here); "
-              f"argmax = fallback switched off for both")
-        print(f"  {'':4}{'train':>6}{'test':>6}  {'':14}{'ours acc':>9}{'base acc':>9}{'ours F1':>9}{'base F1':>9}"
-              f"   ours ahead? (target: yes in both languages)")
-        ahead_by_lang: Dict[str, Optional[bool]] = {}
+            print(
+                f"  ours figures: mean over the models trained with seeds {', '.join(map(str, seeds))} (per seed below)"
+            )
+        print(
+            f"  with fallback = threshold {threshold} for both (a fallback is always wrong here); "
+            f"argmax = fallback switched off for both"
+        )
+        print(
+            f"  {'':4}{'train':>6}{'test':>6}  {'':14}{'ours acc':>9}{'base acc':>9}{'ours F1':>9}{'base F1':>9}"
+            f"   ours ahead? (target: yes in both languages)"
+        )
+        ahead_by_lang: dict[str, bool | None] = {}
         per_seed_lines = []
-        held_means: Dict[Tuple[str, str], Tuple[float, float]] = {}  # (set, variant) -> mean acc, F1
-        spreads: Dict[str, float] = {}  # set -> largest max-min over seeds of accuracy or F1, as deployed
-        for l in HELD_OUT_SETS:
-            gold = [y for _, y in test_sets[l]]
+        held_means: dict[tuple[str, str], tuple[float, float]] = {}  # (set, variant) -> mean acc, F1
+        spreads: dict[str, float] = {}  # set -> largest max-min over seeds of accuracy or F1, as deployed
+        for language in HELD_OUT_SETS:
+            gold = [y for _, y in test_sets[language]]
             verdicts = []
-            for variant, column, base_p in (("with fallback", 1, base_held[l]), ("argmax", 2, base_held_raw[l])):
+            for variant, column, base_p in (
+                ("with fallback", 1, base_held[language]),
+                ("argmax", 2, base_held_raw[language]),
+            ):
                 ba, bf = acc(gold, base_p), macro_f1(gold, base_p)
-                if ours_held[l]:
-                    scores = [(run[0], acc(gold, run[column]), macro_f1(gold, run[column])) for run in ours_held[l]]
+                if ours_held[language]:
+                    scores = [
+                        (run[0], acc(gold, run[column]), macro_f1(gold, run[column])) for run in ours_held[language]
+                    ]
                     da, df = mean([a for _, a, _ in scores]), mean([x for _, _, x in scores])
                     verdicts.append(da > ba and df > bf)
                     ahead = "yes" if verdicts[-1] else ("mixed" if da > ba or df > bf else "NO")
                     ahead = f"{ahead} (acc {da - ba:+.3f}, F1 {df - bf:+.3f})"
                     ds, dfs = f(da), f(df)
-                    held_means[(l, variant)] = (da, df)
+                    held_means[(language, variant)] = (da, df)
                     if column == 1:
-                        spreads[l] = max(max(v) - min(v) for v in ([a for _, a, _ in scores], [x for _, _, x in scores]))
+                        spreads[language] = max(
+                            max(v) - min(v) for v in ([a for _, a, _ in scores], [x for _, _, x in scores])
+                        )
                     if len(scores) > 1:
-                        per_seed_lines.append(f"  {l} {variant:14} per seed (acc / F1): " + ", ".join(
-                            f"{seed} {f(a)} / {f(x)}" for seed, a, x in scores))
+                        per_seed_lines.append(
+                            f"  {language} {variant:14} per seed (acc / F1): "
+                            + ", ".join(f"{seed} {f(a)} / {f(x)}" for seed, a, x in scores)
+                        )
                 else:
                     ds = dfs = ahead = "n/a"
                 first = variant == "with fallback"
-                print(f"  {l if first else '':4}{len(train_sets[l]) if first else '':>6}{len(gold) if first else '':>6}"
-                      f"  {variant:14}{ds:>9}{f(ba):>9}{dfs:>9}{f(bf):>9}   {ahead}")
-            ahead_by_lang[l] = all(verdicts) if verdicts else None
+                print(
+                    f"  {language if first else '':4}{len(train_sets[language]) if first else '':>6}{len(gold) if first else '':>6}"
+                    f"  {variant:14}{ds:>9}{f(ba):>9}{dfs:>9}{f(bf):>9}   {ahead}"
+                )
+            ahead_by_lang[language] = all(verdicts) if verdicts else None
         for line in per_seed_lines:
             print(line)
         if spreads and len(seeds) > 1:
-            print("  spread between seeds (largest max - min of accuracy or F1, as deployed; target <= 0.010): "
-                  + ", ".join(f"{l} {x:.3f}" for l, x in spreads.items()))
-        for l in HELD_OUT_SETS:
-            if not ours_held[l]:
+            print(
+                "  spread between seeds (largest max - min of accuracy or F1, as deployed; target <= 0.010): "
+                + ", ".join(f"{language} {x:.3f}" for language, x in spreads.items())
+            )
+        for language in HELD_OUT_SETS:
+            if not ours_held[language]:
                 continue
-            gold = [y for _, y in test_sets[l]]
-            seed, first_fb, first_raw = ours_held[l][0]
+            gold = [y for _, y in test_sets[language]]
+            seed, first_fb, first_raw = ours_held[language][0]
             which = "" if seed is None else f" (seed {seed})"
             weak = [(lab, n, r) for lab, (n, r) in recall_by_label(gold, first_fb).items() if r < 0.8]
             if weak:
-                print(f"  {l} held-out labels with ours recall < 0.80{which}: "
-                      + ", ".join(f"{lab} {r:.2f} (n={n}; -> {top_predictions(gold, first_fb, lab, 1)})"
-                                  for lab, n, r in sorted(weak, key=lambda x: x[2])))
-            print(f"  {l} argmax F1 per label, largest gaps ours - baseline{which}: "
-                  + ", ".join(f"{lab} {gap:+.2f}" for lab, gap in f1_gaps(gold, first_raw, base_held_raw[l])[:8]))
+                print(
+                    f"  {language} held-out labels with ours recall < 0.80{which}: "
+                    + ", ".join(
+                        f"{lab} {r:.2f} (n={n}; -> {top_predictions(gold, first_fb, lab, 1)})"
+                        for lab, n, r in sorted(weak, key=lambda x: x[2])
+                    )
+                )
+            print(
+                f"  {language} argmax F1 per label, largest gaps ours - baseline{which}: "
+                + ", ".join(f"{lab} {gap:+.2f}" for lab, gap in f1_gaps(gold, first_raw, base_held_raw[language])[:8])
+            )
         if training is not None and args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
             for model in training.models.values():
@@ -648,27 +751,45 @@ def main() -> None:
         print("\n== Summary against targets ==")
         ahead_all = all(ahead_by_lang.values())
         if not args.heldout_only:
-            print(f"  Bitext accuracy        {f(bd['acc'])}  (target >= 0.90: {'met' if bd['acc'] >= 0.9 else 'NOT met'})")
-            print(f"  CLINC in-scope acc.    {f(cd['in_acc'])}  (target >= 0.90: {'met' if cd['in_acc'] >= 0.9 else 'NOT met'})")
-            worst = min(emotion[l]["within_one"] for l in LANGS)
-            print(f"  Emotion within one     {' / '.join(f(emotion[l]['within_one']) for l in LANGS)} (zh / en)  "
-                  f"(target >= {emotion_eval.TARGET_WITHIN_ONE:.2f}: "
-                  f"{'met' if worst >= emotion_eval.TARGET_WITHIN_ONE else 'NOT met'})")
-        print(f"  ours ahead of the baseline on held-out accuracy and macro-F1, zh and en, with and without fallback: "
-              f"{'n/a (--quick)' if training is None else ('met' if ahead_all else 'NOT met')}")
-        now: Dict[str, float] = {}
+            print(
+                f"  Bitext accuracy        {f(bd['acc'])}  (target >= 0.90: {'met' if bd['acc'] >= 0.9 else 'NOT met'})"
+            )
+            print(
+                f"  CLINC in-scope acc.    {f(cd['in_acc'])}  (target >= 0.90: {'met' if cd['in_acc'] >= 0.9 else 'NOT met'})"
+            )
+            worst = min(emotion[language]["within_one"] for language in LANGS)
+            print(
+                f"  Emotion within one     {' / '.join(f(emotion[language]['within_one']) for language in LANGS)} (zh / en)  "
+                f"(target >= {emotion_eval.TARGET_WITHIN_ONE:.2f}: "
+                f"{'met' if worst >= emotion_eval.TARGET_WITHIN_ONE else 'NOT met'})"
+            )
+        print(
+            f"  ours ahead of the baseline on held-out accuracy and macro-F1, zh and en, with and without fallback: "
+            f"{'n/a (--quick)' if training is None else ('met' if ahead_all else 'NOT met')}"
+        )
+        now: dict[str, float] = {}
         if not args.heldout_only:
-            now.update({"Bitext accuracy": bd["acc"], "Bitext macro-F1": bd["f1"],
-                        "CLINC in-scope accuracy": cd["in_acc"], "CLINC out-of-scope recall": cd["oos_recall"]})
-        for l in LANGS:
-            if (l, "with fallback") in held_means:
-                now[f"held-out {l} accuracy"], now[f"held-out {l} macro-F1"] = held_means[(l, "with fallback")]
+            now.update(
+                {
+                    "Bitext accuracy": bd["acc"],
+                    "Bitext macro-F1": bd["f1"],
+                    "CLINC in-scope accuracy": cd["in_acc"],
+                    "CLINC out-of-scope recall": cd["oos_recall"],
+                }
+            )
+        for language in LANGS:
+            if (language, "with fallback") in held_means:
+                now[f"held-out {language} accuracy"], now[f"held-out {language} macro-F1"] = held_means[
+                    (language, "with fallback")
+                ]
         print_against_ensemble(now)
         if ("zh", "with fallback") in held_means and (HANT, "with fallback") in held_means:
             (za, zf), (ta, tf) = held_means[("zh", "with fallback")], held_means[(HANT, "with fallback")]
             ok = within(za, ta) and within(zf, tf)
-            print(f"  Traditional = Simplified  zh-Hant {f(ta)} / {f(tf)} against zh {f(za)} / {f(zf)} (acc / F1, as "
-                  f"deployed; target: within {TOLERANCE:.3f}): {'met' if ok else 'NOT met'}")
+            print(
+                f"  Traditional = Simplified  zh-Hant {f(ta)} / {f(tf)} against zh {f(za)} / {f(zf)} (acc / F1, as "
+                f"deployed; target: within {TOLERANCE:.3f}): {'met' if ok else 'NOT met'}"
+            )
         if spreads and len(seeds) > 1:
             worst = max(spreads.values())
             print(f"  spread between seeds   {f(worst)} (target <= 0.010: {'met' if worst <= 0.010 else 'NOT met'})")

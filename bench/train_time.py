@@ -11,6 +11,7 @@
 and the size of each model file. The three-member DIET ensemble this replaced is gone; its
 last measured figures are printed beside, with their date.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,7 +21,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
@@ -30,16 +30,19 @@ C.setup()
 CHANGED_EXAMPLES = 50
 TARGET_FULL_S, TARGET_RETRAIN_S, TARGET_SIZE_MB = 5 * 60, 2 * 60, 60
 # the three-member DIET ensemble (config of 2026-12-06, commit f5f12c6), measured on this machine
-ENSEMBLE = {"full": "34 min beside another training, 40 min from a fresh clone (2026-12-06)",
-            "size": "~290 MB (2026-12-06)"}
+ENSEMBLE = {
+    "full": "34 min beside another training, 40 min from a fresh clone (2026-12-06)",
+    "size": "~290 MB (2026-12-06)",
+}
 
 
-def train(args: List[str], cache: Path, log: Path, cwd: Path = C.ROOT) -> float:
+def train(args: list[str], cache: Path, log: Path, cwd: Path = C.ROOT) -> float:
     env = {**os.environ, **C.REPRODUCIBLE_TRAINING, "RASA_CACHE_DIRECTORY": str(cache)}
     start = time.time()
     with log.open("w") as out:
-        code = subprocess.run([str(C.RASA), *args, "--quiet"], cwd=cwd, env=env, stdout=out,
-                              stderr=subprocess.STDOUT).returncode
+        code = subprocess.run(
+            [str(C.RASA), *args, "--quiet"], cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT
+        ).returncode
     if code != 0:
         raise RuntimeError(f"rasa {' '.join(args)} exited {code}:\n{C.tail(log)}")
     return time.time() - start
@@ -74,36 +77,60 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load average at start " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     try:
         shutil.copytree(C.ROOT / "data", work / "data")
-        common = ["--config", str(C.ROOT / "config.yml"), "--domain", str(C.ROOT / "domain.yml"),
-                  "--data", str(work / "data"), "--out", str(work / "models")]
+        common = [
+            "--config",
+            str(C.ROOT / "config.yml"),
+            "--domain",
+            str(C.ROOT / "domain.yml"),
+            "--data",
+            str(work / "data"),
+            "--out",
+            str(work / "models"),
+        ]
         cache = work / "cache"
-        results: Dict[str, float] = {}
+        results: dict[str, float] = {}
         results["full"] = train(["train", *common, "--fixed-model-name", "full"], cache, work / "full.log")
         changed = change_examples(work / "data", CHANGED_EXAMPLES)
         results["retrain"] = train(["train", *common, "--fixed-model-name", "retrain"], cache, work / "retrain.log")
         plain = work / "moodbot"
         plain.mkdir()
-        subprocess.run([str(C.RASA), "init", "--no-prompt", "--init-dir", str(plain)], cwd=work,
-                       capture_output=True, env={**os.environ, "RASA_CACHE_DIRECTORY": str(work / "init-cache")})
+        subprocess.run(
+            [str(C.RASA), "init", "--no-prompt", "--init-dir", str(plain)],
+            cwd=work,
+            capture_output=True,
+            env={**os.environ, "RASA_CACHE_DIRECTORY": str(work / "init-cache")},
+        )
         shutil.rmtree(plain / "models", ignore_errors=True)
-        results["plain"] = train(["train", "--out", "models", "--fixed-model-name", "plain"], work / "plain-cache",
-                                 work / "plain.log", cwd=plain)
+        results["plain"] = train(
+            ["train", "--out", "models", "--fixed-model-name", "plain"],
+            work / "plain-cache",
+            work / "plain.log",
+            cwd=plain,
+        )
         sizes = {"full": size_mb(work / "models" / "full.tar.gz"), "plain": size_mb(plain / "models" / "plain.tar.gz")}
 
         def verdict(ok: bool) -> str:
             return "met" if ok else "NOT met"
 
         print(f"\n{'':52}{'ours':>10}{'rasa init':>11}   DIET ensemble (gone)      target")
-        print(f"{'training from an empty cache':52}{C.fmt_duration(results['full']):>10}"
-              f"{C.fmt_duration(results['plain']):>11}   {ENSEMBLE['full']}   <= 5 min: "
-              f"{verdict(results['full'] <= TARGET_FULL_S)}")
-        print(f"{f'retraining after {changed} changed NLU examples (cache)':52}"
-              f"{C.fmt_duration(results['retrain']):>10}{'':>11}   (a full training)   <= 2 min: "
-              f"{verdict(results['retrain'] <= TARGET_RETRAIN_S)}")
-        print(f"{'model file':52}{sizes['full']:>8.1f}MB{sizes['plain']:>9.1f}MB   {ENSEMBLE['size']}   "
-              f"<= {TARGET_SIZE_MB} MB: {verdict(sizes['full'] <= TARGET_SIZE_MB)}")
-        print("  one TensorFlow thread for every training (as `make train`); load average at end "
-              + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+        print(
+            f"{'training from an empty cache':52}{C.fmt_duration(results['full']):>10}"
+            f"{C.fmt_duration(results['plain']):>11}   {ENSEMBLE['full']}   <= 5 min: "
+            f"{verdict(results['full'] <= TARGET_FULL_S)}"
+        )
+        print(
+            f"{f'retraining after {changed} changed NLU examples (cache)':52}"
+            f"{C.fmt_duration(results['retrain']):>10}{'':>11}   (a full training)   <= 2 min: "
+            f"{verdict(results['retrain'] <= TARGET_RETRAIN_S)}"
+        )
+        print(
+            f"{'model file':52}{sizes['full']:>8.1f}MB{sizes['plain']:>9.1f}MB   {ENSEMBLE['size']}   "
+            f"<= {TARGET_SIZE_MB} MB: {verdict(sizes['full'] <= TARGET_SIZE_MB)}"
+        )
+        print(
+            "  one TensorFlow thread for every training (as `make train`); load average at end "
+            + " ".join(f"{x:.2f}" for x in os.getloadavg())
+        )
         print(f"\ntotal run time {C.fmt_duration(time.time() - t0)}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

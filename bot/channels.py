@@ -12,12 +12,14 @@ A turn that has waited `RASA_TURN_PATIENCE` seconds (default 5) runs anyway: a s
 slows the turns beside it, as it would without the gate, but never stops the assistant.
 The channels keep Rasa's names, URLs and settings (`credentials.yml` names these classes).
 """
+
 from __future__ import annotations
 
 import asyncio
 import functools
 import os
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.callback import CallbackInput as RasaCallbackInput
 from rasa.core.channels.channel import UserMessage
@@ -40,7 +42,7 @@ class TurnGate:
         if not patience > 0:
             raise ValueError(f"{PATIENCE_ENV} must be positive, got {patience}")
         self.limit, self.patience = limit, patience
-        self._semaphore: Optional[asyncio.Semaphore] = None  # made on the server's event loop
+        self._semaphore: asyncio.Semaphore | None = None  # made on the server's event loop
 
     async def _enter(self) -> bool:
         """Whether a place was taken; False when none freed up within `patience`."""
@@ -72,8 +74,9 @@ class TurnGate:
 @functools.lru_cache(maxsize=1)
 def turn_gate() -> TurnGate:
     """The process's gate, shared by its channels."""
-    return TurnGate(int(os.environ.get(LIMIT_ENV) or DEFAULT_LIMIT),
-                    float(os.environ.get(PATIENCE_ENV) or DEFAULT_PATIENCE))
+    return TurnGate(
+        int(os.environ.get(LIMIT_ENV) or DEFAULT_LIMIT), float(os.environ.get(PATIENCE_ENV) or DEFAULT_PATIENCE)
+    )
 
 
 class GatedChannel:

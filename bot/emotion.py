@@ -26,14 +26,15 @@ next to this module (loaded on first use, then cached); the rules are here:
 
 Pure functions; no state besides the cached lexicon (and jieba's dictionary).
 """
+
 from __future__ import annotations
 
 import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
 
 from bot.text import CJK, segment, to_simplified
 
@@ -59,9 +60,9 @@ _ZH_WINDOW = 8  # characters of context looked at before a Chinese entry
 @dataclass(frozen=True)
 class Emotion:
     level: int
-    cues: Tuple[str, ...] = ()
+    cues: tuple[str, ...] = ()
 
-    def as_dict(self) -> Dict[str, object]:
+    def as_dict(self) -> dict[str, object]:
         return {"level": self.level, "cues": list(self.cues)}
 
 
@@ -76,22 +77,22 @@ class _Entry:
 class _Rules:
     """Per-language modifiers, compiled."""
 
-    negated: "re.Pattern[str]"  # matches the end of the context before an entry
-    intensified: "re.Pattern[str]"
-    diminished: "re.Pattern[str]"
-    suffix: "re.Pattern[str]"  # intensifier right after an entry
-    diminished_after: "re.Pattern[str]"
+    negated: re.Pattern[str]  # matches the end of the context before an entry
+    intensified: re.Pattern[str]
+    diminished: re.Pattern[str]
+    suffix: re.Pattern[str]  # intensifier right after an entry
+    diminished_after: re.Pattern[str]
     intensifiers: frozenset
 
 
 @dataclass(frozen=True)
 class _Lexicon:
-    patterns: "re.Pattern[str]"  # English (whole words) and gapped entries, one group each
-    pattern_entries: Tuple[_Entry, ...]  # by capture-group number - 1
-    english: "re.Pattern[str]"  # the English part alone, for shouted words
-    literals: Dict[str, _Entry]  # plain Chinese and emoji entries, found by substring
-    literal_lengths: Tuple[int, ...]  # longest first
-    rules: Dict[str, _Rules]
+    patterns: re.Pattern[str]  # English (whole words) and gapped entries, one group each
+    pattern_entries: tuple[_Entry, ...]  # by capture-group number - 1
+    english: re.Pattern[str]  # the English part alone, for shouted words
+    literals: dict[str, _Entry]  # plain Chinese and emoji entries, found by substring
+    literal_lengths: tuple[int, ...]  # longest first
+    rules: dict[str, _Rules]
     caps_ignore: frozenset
 
 
@@ -125,7 +126,7 @@ def _alternation(items: Sequence[str], lang: str) -> str:
     return "|".join(re.escape(i) if i.startswith("n'") else rf"\b{re.escape(i)}\b" for i in items)
 
 
-def _rules(section: Dict[str, list], lang: str) -> _Rules:
+def _rules(section: dict[str, list], lang: str) -> _Rules:
     negators = _alternation(section.get("negators", []), lang)
     fillers = _alternation(section.get("negation_fillers", []), lang)
     intens = _alternation(section.get("intensifiers", []), lang)
@@ -140,9 +141,13 @@ def _rules(section: Dict[str, list], lang: str) -> _Rules:
         intensified = rf"(?:{intens})\s*$"
         suffix, after = rf"^\s*(?:{suffixes})", r"(?!)"
     return _Rules(
-        negated=re.compile(negated), intensified=re.compile(intensified), diminished=re.compile(dimin),
-        suffix=re.compile(suffix), diminished_after=re.compile(after),
-        intensifiers=frozenset(str(i).lower() for i in section.get("intensifiers", [])))
+        negated=re.compile(negated),
+        intensified=re.compile(intensified),
+        diminished=re.compile(dimin),
+        suffix=re.compile(suffix),
+        diminished_after=re.compile(after),
+        intensifiers=frozenset(str(i).lower() for i in section.get("intensifiers", [])),
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -150,8 +155,8 @@ def _lexicon() -> _Lexicon:
     import yaml
 
     data = yaml.safe_load(LEXICON_FILE.read_text(encoding="utf-8"))
-    weights = {**{c: 0 for c in WORD_CATEGORIES}, **data.get("weights", {})}
-    items: List[Tuple[str, _Entry]] = []
+    weights = {**dict.fromkeys(WORD_CATEGORIES, 0), **data.get("weights", {})}
+    items: list[tuple[str, _Entry]] = []
     for lang in LANGS:
         for category in WORD_CATEGORIES:
             for raw in data.get(lang, {}).get(category) or []:
@@ -165,7 +170,7 @@ def _lexicon() -> _Lexicon:
     gapped_items = [item for item in items if not _is_ascii(item[0]) and ".." in item[0]]
     english = "|".join(f"({_entry_pattern(e)})" for e, _ in english_items)
     gapped = "|".join(f"({_entry_pattern(e)})" for e, _ in gapped_items)
-    literals: Dict[str, _Entry] = {}
+    literals: dict[str, _Entry] = {}
     for entry, info in items:
         if not _is_ascii(entry) and ".." not in entry:
             literals.setdefault(entry, info)
@@ -181,7 +186,7 @@ def _lexicon() -> _Lexicon:
     )
 
 
-def _matches(lower: str, lex: _Lexicon) -> List[Tuple[int, int, _Entry]]:
+def _matches(lower: str, lex: _Lexicon) -> list[tuple[int, int, _Entry]]:
     """Non-overlapping lexicon entries in the text, leftmost and then longest first."""
     found = [(m.start(), m.end(), lex.pattern_entries[m.lastindex - 1]) for m in lex.patterns.finditer(lower)]
     i, n = 0, len(lower)
@@ -190,7 +195,7 @@ def _matches(lower: str, lex: _Lexicon) -> List[Tuple[int, int, _Entry]]:
             i += 1
             continue
         for length in lex.literal_lengths:
-            entry = lex.literals.get(lower[i:i + length])
+            entry = lex.literals.get(lower[i : i + length])
             if entry is not None:
                 found.append((i, i + length, entry))
                 i += length
@@ -198,7 +203,7 @@ def _matches(lower: str, lex: _Lexicon) -> List[Tuple[int, int, _Entry]]:
         else:
             i += 1
     found.sort(key=lambda m: (m[0], m[0] - m[1]))
-    kept: List[Tuple[int, int, _Entry]] = []
+    kept: list[tuple[int, int, _Entry]] = []
     for match in found:
         if not kept or match[0] >= kept[-1][1]:
             kept.append(match)
@@ -208,19 +213,19 @@ def _matches(lower: str, lex: _Lexicon) -> List[Tuple[int, int, _Entry]]:
 def _clause_before(text: str, start: int, lang: str) -> str:
     """The end of the clause before an entry: a few characters (zh) or words (en)."""
     if lang == "zh":
-        return _CLAUSE_RE.split(text[max(0, start - _ZH_WINDOW):start])[-1]
-    clause = _CLAUSE_RE.split(text[max(0, start - 80):start])[-1]
+        return _CLAUSE_RE.split(text[max(0, start - _ZH_WINDOW) : start])[-1]
+    clause = _CLAUSE_RE.split(text[max(0, start - 80) : start])[-1]
     words = clause.split()
     return " ".join(words[-_EN_WINDOW:]) + (" " if words else "")
 
 
 def _clause_after(text: str, end: int) -> str:
-    return _CLAUSE_RE.split(text[end:end + 8])[0]
+    return _CLAUSE_RE.split(text[end : end + 8])[0]
 
 
 @dataclass
 class _Found:
-    cues: List[str]
+    cues: list[str]
     base: int = 0
     anger_terms: int = 0
     intensified: bool = False
@@ -261,7 +266,7 @@ def _words(lower: str, lex: _Lexicon) -> _Found:
     return found
 
 
-def _punctuation(text: str) -> Tuple[int, Optional[str]]:
+def _punctuation(text: str) -> tuple[int, str | None]:
     runs = _PUNCT_RUN_RE.findall(text)
     if not runs:
         return (1, f"exclamations:{text.count('!')}") if text.count("!") >= 3 else (0, None)
@@ -270,15 +275,15 @@ def _punctuation(text: str) -> Tuple[int, Optional[str]]:
     return points, f"punctuation:{best}"
 
 
-def _repetition(lower: str, rules: Dict[str, _Rules]) -> Optional[str]:
+def _repetition(lower: str, rules: dict[str, _Rules]) -> str | None:
     """The repeated unit when a word or a short phrase is said again and again."""
     tokens = [t for t, _ in segment(lower) if any(ch.isalpha() for ch in t)]
     intensifiers = rules["zh"].intensifiers | rules["en"].intensifiers
     for size in (1, 2, 3):
         for i in range(len(tokens) - 2 * size + 1):
-            unit = tokens[i:i + size]
+            unit = tokens[i : i + size]
             count = 1
-            while count < 3 and tokens[i + count * size:i + (count + 1) * size] == unit:
+            while count < 3 and tokens[i + count * size : i + (count + 1) * size] == unit:
                 count += 1
             if count < 2 or all(ch in _NOT_ELONGATION for ch in "".join(unit)):
                 continue
@@ -295,10 +300,11 @@ def _repetition(lower: str, rules: Dict[str, _Rules]) -> Optional[str]:
 def _is_emotional(word: str, lex: _Lexicon) -> bool:
     match = lex.english.fullmatch(word)
     return bool(match and lex.pattern_entries[match.lastindex - 1].category in NEGATIVE) or (
-        word in lex.rules["en"].intensifiers)
+        word in lex.rules["en"].intensifiers
+    )
 
 
-def _caps(text: str, lex: _Lexicon) -> Tuple[int, Optional[str]]:
+def _caps(text: str, lex: _Lexicon) -> tuple[int, str | None]:
     """Shouted words: 2 points when several, or an emotional one, or the whole message; 1 for
     another single word of 4+ letters, unless the message is a question (brand names: "Is
     the LEGO set in stock?")."""

@@ -5,6 +5,7 @@ normalisation, as sentence-transformers computes them; the ONNX graph is built h
 the weights, so neither PyTorch nor a model export is needed. The weights come from
 `.ci/fetch-pretrained.sh` (see `PRETRAINED_DIR`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,8 +13,8 @@ import json
 import math
 import os
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Sequence
 
 import numpy as np
 import onnx
@@ -35,12 +36,12 @@ class MissingPretrainedFiles(FileNotFoundError):
         super().__init__(f"{path} is missing: run `make setup` (it runs .ci/fetch-pretrained.sh)")
 
 
-def read_safetensors(path: Path) -> Dict[str, np.ndarray]:
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
     """The tensors of a .safetensors file (8-byte header length, JSON header, raw little-endian data)."""
     raw = path.read_bytes()
     size = int.from_bytes(raw[:8], "little")
-    header = json.loads(raw[8:8 + size])
-    body = memoryview(raw)[8 + size:]
+    header = json.loads(raw[8 : 8 + size])
+    body = memoryview(raw)[8 + size :]
     tensors = {}
     for name, info in header.items():
         if name == "__metadata__":
@@ -54,13 +55,13 @@ def read_safetensors(path: Path) -> Dict[str, np.ndarray]:
 class WordPieceTokenizer:
     """BERT's uncased tokenizer: clean, lower-case, strip accents, split punctuation, WordPiece."""
 
-    def __init__(self, vocab: Dict[str, int], max_chars_per_word: int = 100) -> None:
+    def __init__(self, vocab: dict[str, int], max_chars_per_word: int = 100) -> None:
         self.vocab = vocab
         self.max_chars_per_word = max_chars_per_word
         self.unk = vocab["[UNK]"]
 
     @classmethod
-    def from_file(cls, path: Path) -> "WordPieceTokenizer":
+    def from_file(cls, path: Path) -> WordPieceTokenizer:
         lines = path.read_text(encoding="utf-8").split("\n")
         return cls({token: i for i, token in enumerate(lines) if token})
 
@@ -73,16 +74,22 @@ class WordPieceTokenizer:
 
     @staticmethod
     def _is_cjk(code: int) -> bool:
-        return (0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x20000 <= code <= 0x2A6DF
-                or 0x2A700 <= code <= 0x2B73F or 0x2B740 <= code <= 0x2B81F or 0x2B820 <= code <= 0x2CEAF
-                or 0xF900 <= code <= 0xFAFF or 0x2F800 <= code <= 0x2FA1F)
+        return (
+            0x4E00 <= code <= 0x9FFF
+            or 0x3400 <= code <= 0x4DBF
+            or 0x20000 <= code <= 0x2A6DF
+            or 0x2A700 <= code <= 0x2B73F
+            or 0x2B740 <= code <= 0x2B81F
+            or 0x2B820 <= code <= 0x2CEAF
+            or 0xF900 <= code <= 0xFAFF
+            or 0x2F800 <= code <= 0x2FA1F
+        )
 
-    def basic_tokens(self, text: str) -> List[str]:
+    def basic_tokens(self, text: str) -> list[str]:
         chars = []
         for char in text:
             code = ord(char)
-            if code == 0 or code == 0xFFFD or (unicodedata.category(char).startswith("C")
-                                               and char not in "\t\n\r"):
+            if code == 0 or code == 0xFFFD or (unicodedata.category(char).startswith("C") and char not in "\t\n\r"):
                 continue
             if char.isspace() or unicodedata.category(char) == "Zs":
                 chars.append(" ")
@@ -106,7 +113,7 @@ class WordPieceTokenizer:
                 words.append(current)
         return words
 
-    def wordpiece(self, word: str) -> List[int]:
+    def wordpiece(self, word: str) -> list[int]:
         if len(word) > self.max_chars_per_word:
             return [self.unk]
         ids, start = [], 0
@@ -124,7 +131,7 @@ class WordPieceTokenizer:
             start = end
         return ids
 
-    def encode(self, text: str, max_tokens: int = MAX_TOKENS) -> List[int]:
+    def encode(self, text: str, max_tokens: int = MAX_TOKENS) -> list[int]:
         """[CLS] word pieces [SEP], cut to `max_tokens`."""
         ids = [piece for word in self.basic_tokens(text) for piece in self.wordpiece(word)]
         return [self.vocab["[CLS]"], *ids[: max_tokens - 2], self.vocab["[SEP]"]]
@@ -149,7 +156,7 @@ class _GraphBuilder:
         return output
 
 
-def bert_graph(weights: Dict[str, np.ndarray], config: Dict) -> bytes:
+def bert_graph(weights: dict[str, np.ndarray], config: dict) -> bytes:
     """An ONNX model of the BERT forward pass with mean pooling: inputs `ids` (batch, length) int64 and
     `mask` (batch, length) float32; output `pooled` (batch, hidden), not yet normalised."""
     layers, heads = int(config["num_hidden_layers"]), int(config["num_attention_heads"])
@@ -160,16 +167,25 @@ def bert_graph(weights: Dict[str, np.ndarray], config: Dict) -> bytes:
         g.const(name, weights[name])
 
     def layer_norm(t: str, prefix: str) -> str:
-        return g.op("LayerNormalization", t, g.const(prefix + ".weight", weights[prefix + ".weight"]),
-                    g.const(prefix + ".bias", weights[prefix + ".bias"]), axis=-1, epsilon=eps)
+        return g.op(
+            "LayerNormalization",
+            t,
+            g.const(prefix + ".weight", weights[prefix + ".weight"]),
+            g.const(prefix + ".bias", weights[prefix + ".bias"]),
+            axis=-1,
+            epsilon=eps,
+        )
 
     def dense(t: str, prefix: str) -> str:  # weights are stored (in, out)
         product = g.op("MatMul", t, g.const(prefix + ".weight", weights[prefix + ".weight"]))
         return g.op("Add", product, g.const(prefix + ".bias", weights[prefix + ".bias"]))
 
-    length = g.op("Slice", g.op("Shape", "ids"), g.const("one_index", np.array([1])), g.const("two_index", np.array([2])))
-    positions = g.op("Slice", "embeddings.position_embeddings.weight", g.const("zero_index", np.array([0])), length,
-                     "zero_index")
+    length = g.op(
+        "Slice", g.op("Shape", "ids"), g.const("one_index", np.array([1])), g.const("two_index", np.array([2]))
+    )
+    positions = g.op(
+        "Slice", "embeddings.position_embeddings.weight", g.const("zero_index", np.array([0])), length, "zero_index"
+    )
     x = g.op("Add", g.op("Gather", "embeddings.word_embeddings.weight", "ids"), positions)
     x = g.op("Add", x, g.const("token_type", weights["embeddings.token_type_embeddings.weight"][0]))
     x = layer_norm(x, "embeddings.LayerNorm")
@@ -193,15 +209,23 @@ def bert_graph(weights: Dict[str, np.ndarray], config: Dict) -> bytes:
         h = dense(x, p + "intermediate.dense")  # exact (erf) GELU, as BERT's "gelu"
         h = g.op("Mul", g.op("Mul", h, half), g.op("Add", "one", g.op("Erf", g.op("Div", h, root2))))
         x = layer_norm(g.op("Add", dense(h, p + "output.dense"), x), p + "output.LayerNorm")
-    summed = g.op("ReduceSum", g.op("Mul", x, g.op("Unsqueeze", "mask", g.const("last_axis", np.array([2])))),
-                  g.const("token_axis", np.array([1])), keepdims=0)
+    summed = g.op(
+        "ReduceSum",
+        g.op("Mul", x, g.op("Unsqueeze", "mask", g.const("last_axis", np.array([2])))),
+        g.const("token_axis", np.array([1])),
+        keepdims=0,
+    )
     g.nodes.append(helper.make_node("Div", [summed, g.op("ReduceSum", "mask", "token_axis", keepdims=1)], ["pooled"]))
     graph = helper.make_graph(
-        g.nodes, "mean_pooled_bert",
-        [helper.make_tensor_value_info("ids", TensorProto.INT64, [None, None]),
-         helper.make_tensor_value_info("mask", TensorProto.FLOAT, [None, None])],
+        g.nodes,
+        "mean_pooled_bert",
+        [
+            helper.make_tensor_value_info("ids", TensorProto.INT64, [None, None]),
+            helper.make_tensor_value_info("mask", TensorProto.FLOAT, [None, None]),
+        ],
         [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, [None, hidden])],
-        initializer=g.initializers)
+        initializer=g.initializers,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     onnx.checker.check_model(model)
     return model.SerializeToString()
@@ -212,7 +236,7 @@ class VectorCache:
     a few examples encodes only those. One `.npz` file (texts and vectors, no pickle) per version
     of the encoder's files; it keeps the texts of the latest training."""
 
-    def __init__(self, directory: Path, encoder: "SentenceEncoder", encoder_files: Path) -> None:
+    def __init__(self, directory: Path, encoder: SentenceEncoder, encoder_files: Path) -> None:
         stamp = hashlib.sha256()
         for name in ("config.json", "vocab.txt", "model.safetensors"):
             info = (encoder_files / name).stat()
@@ -220,10 +244,10 @@ class VectorCache:
         self.path = directory / f"sentence-vectors-{stamp.hexdigest()[:16]}.npz"
         self.encoder = encoder
 
-    def _load(self) -> Dict[str, np.ndarray]:
+    def _load(self) -> dict[str, np.ndarray]:
         try:
             with np.load(self.path, allow_pickle=False) as stored:
-                return dict(zip(stored["texts"].tolist(), stored["vectors"]))
+                return dict(zip(stored["texts"].tolist(), stored["vectors"], strict=True))
         except (OSError, ValueError, KeyError):  # no cache yet, or an unreadable one: start afresh
             return {}
 
@@ -231,7 +255,7 @@ class VectorCache:
         known = self._load()
         missing = sorted(set(texts) - set(known))
         if missing:
-            known.update(zip(missing, self.encoder.encode(missing)))
+            known.update(zip(missing, self.encoder.encode(missing), strict=True))
         wanted = sorted(set(texts))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         scratch = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.npz")
@@ -239,7 +263,7 @@ class VectorCache:
         os.replace(scratch, self.path)  # whole or not at all, also with two trainings at once
         return self._stack(known, texts)
 
-    def _stack(self, known: Dict[str, np.ndarray], texts: Sequence[str]) -> np.ndarray:
+    def _stack(self, known: dict[str, np.ndarray], texts: Sequence[str]) -> np.ndarray:
         rows = [known[text] for text in texts]
         return np.stack(rows).astype(np.float32) if rows else np.zeros((0, self.encoder.dimension), np.float32)
 
@@ -251,17 +275,18 @@ class SentenceEncoder:
     ~13 ms with NumPy's BLAS, which is slow for matrices of a few rows.
     """
 
-    def __init__(self, tokenizer: WordPieceTokenizer, weights: Dict[str, np.ndarray], config: Dict) -> None:
+    def __init__(self, tokenizer: WordPieceTokenizer, weights: dict[str, np.ndarray], config: dict) -> None:
         self.tokenizer = tokenizer
         self.dimension = int(config["hidden_size"])
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only
-        self._session = onnxruntime.InferenceSession(bert_graph(weights, config), options,
-                                                     providers=["CPUExecutionProvider"])
+        self._session = onnxruntime.InferenceSession(
+            bert_graph(weights, config), options, providers=["CPUExecutionProvider"]
+        )
 
     @classmethod
-    def load(cls, path: Path) -> "SentenceEncoder":
+    def load(cls, path: Path) -> SentenceEncoder:
         for name in ("vocab.txt", "config.json", "model.safetensors"):
             if not (path / name).is_file():
                 raise MissingPretrainedFiles(path / name)
@@ -283,7 +308,7 @@ class SentenceEncoder:
             out[row] = self._pooled([self.tokenizer.encode(text)])[0]
         return out
 
-    def _pooled(self, batch: List[List[int]]) -> np.ndarray:
+    def _pooled(self, batch: list[list[int]]) -> np.ndarray:
         """Mean-pooled unit vectors of token id lists, padded to one batch (`encode` sends one)."""
         length = max(len(ids) for ids in batch)
         ids = np.zeros((len(batch), length), dtype=np.int64)

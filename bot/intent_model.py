@@ -22,13 +22,14 @@ JSON, never as a pickle, so loading a model runs no code from it.
 
 Pure NumPy/SciPy/scikit-learn; the Rasa adapter is `bot.nlu.intent_classifier`.
 """
+
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -54,7 +55,7 @@ def block_kind(row: object) -> str:
     return COUNTS if sp.issparse(row) else DENSE
 
 
-def entries(row: object, dims: int) -> Tuple[np.ndarray, np.ndarray]:
+def entries(row: object, dims: int) -> tuple[np.ndarray, np.ndarray]:
     """A feature row as (values, columns), duplicates summed; a missing or misshapen row is empty."""
     if row is None or np.shape(row)[-1] != dims:
         return np.zeros(0), np.zeros(0, dtype=np.int64)
@@ -74,9 +75,9 @@ def scaled(values: np.ndarray, kind: str, weight: float) -> np.ndarray:
     return values * (weight / length) if length > 0 else np.zeros_like(values)
 
 
-def layout(messages: Sequence[Blocks], weights: Mapping[str, float]) -> List[Block]:
+def layout(messages: Sequence[Blocks], weights: Mapping[str, float]) -> list[Block]:
     """The blocks seen in training, weighted by kind: count blocks first, then dense, each in name order."""
-    found: Dict[str, Block] = {}
+    found: dict[str, Block] = {}
     for blocks in messages:
         for name, row in blocks.items():
             if name not in found:
@@ -89,20 +90,25 @@ def design_matrix(messages: Sequence[Blocks], blocks: Sequence[Block]) -> sp.csr
     """The weighted blocks side by side, one row per message (built from arrays: a message is
     classified in well under a millisecond of this)."""
     offsets = np.cumsum([0] + [block.dims for block in blocks])
-    data: List[np.ndarray] = []
-    columns: List[np.ndarray] = []
+    data: list[np.ndarray] = []
+    columns: list[np.ndarray] = []
     indptr = [0]
     for features in messages:
         count = 0
-        for block, offset in zip(blocks, offsets):
+        for block, offset in zip(blocks, offsets[:-1], strict=True):  # the last offset is the total width
             values, where = entries(features.get(block.name), block.dims)
             data.append(scaled(values, block.kind, block.weight))
             columns.append(where + offset)
             count += len(where)
         indptr.append(indptr[-1] + count)
-    matrix = sp.csr_matrix((np.concatenate(data) if data else np.zeros(0),
-                            np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64), indptr),
-                           shape=(len(messages), int(offsets[-1])))
+    matrix = sp.csr_matrix(
+        (
+            np.concatenate(data) if data else np.zeros(0),
+            np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64),
+            indptr,
+        ),
+        shape=(len(messages), int(offsets[-1])),
+    )
     matrix.eliminate_zeros()
     return matrix
 
@@ -131,7 +137,7 @@ class Neighbours:
         self.n_labels = n_labels
         self._position = np.argsort(order, kind="stable")  # training example -> its row here
 
-    def similarities(self, vectors: np.ndarray, leave_out: Optional[np.ndarray] = None) -> np.ndarray:
+    def similarities(self, vectors: np.ndarray, leave_out: np.ndarray | None = None) -> np.ndarray:
         """(n, n_labels): per label, the largest cosine similarity (at least 0) to one of its examples;
         `leave_out[i]`: the training example that message i is (not compared with itself)."""
         out = np.zeros((len(vectors), self.n_labels), dtype=np.float64)
@@ -139,17 +145,24 @@ class Neighbours:
             return out
         labels, starts = np.unique(self.label_index, return_index=True)
         for begin in range(0, len(vectors), CHUNK):
-            scores = vectors[begin:begin + CHUNK].astype(np.float32) @ self.vectors.T
+            scores = vectors[begin : begin + CHUNK].astype(np.float32) @ self.vectors.T
             if leave_out is not None:
                 rows = np.arange(len(scores))
-                scores[rows, self._position[leave_out[begin:begin + CHUNK]]] = -1.0
-            out[begin:begin + CHUNK, labels] = np.maximum.reduceat(scores, starts, axis=1)
+                scores[rows, self._position[leave_out[begin : begin + CHUNK]]] = -1.0
+            out[begin : begin + CHUNK, labels] = np.maximum.reduceat(scores, starts, axis=1)
         return np.maximum(out, 0.0)
 
 
-def softmax_regression(sparse: sp.csr_matrix, dense: np.ndarray, targets: np.ndarray, n_labels: int,
-                       sample_weight: np.ndarray, alpha: float, max_iter: int, tol: float = 1e-4
-                       ) -> Tuple[np.ndarray, np.ndarray]:
+def softmax_regression(
+    sparse: sp.csr_matrix,
+    dense: np.ndarray,
+    targets: np.ndarray,
+    n_labels: int,
+    sample_weight: np.ndarray,
+    alpha: float,
+    max_iter: int,
+    tol: float = 1e-4,
+) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression, L2-penalised (not the intercept), by L-BFGS from zeros: the
     objective of scikit-learn's LogisticRegression(solver="lbfgs"), with the count columns kept
     sparse and the dense ones (sentence vector, similarities) in plain arrays, which makes each
@@ -161,9 +174,9 @@ def softmax_regression(sparse: sp.csr_matrix, dense: np.ndarray, targets: np.nda
     sparse_t = sparse.T.tocsr()
     rows = np.arange(n)
 
-    def objective(theta: np.ndarray) -> Tuple[float, np.ndarray]:
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         coef = theta[: width * n_labels].reshape(width, n_labels)
-        intercept = theta[width * n_labels:]
+        intercept = theta[width * n_labels :]
         scores = np.asarray(sparse @ coef[:width_sparse]) + dense @ coef[width_sparse:] + intercept
         scores -= scores.max(axis=1, keepdims=True)
         log_norm = np.log(np.exp(scores).sum(axis=1))
@@ -175,18 +188,30 @@ def softmax_regression(sparse: sp.csr_matrix, dense: np.ndarray, targets: np.nda
         return loss, np.concatenate([grad.ravel(), residual.sum(axis=0)])
 
     start = np.zeros(width * n_labels + n_labels)
-    result = minimize(objective, start, method="L-BFGS-B", jac=True,
-                      options={"maxiter": max_iter, "maxfun": max_iter * 2, "gtol": tol})
+    result = minimize(
+        objective,
+        start,
+        method="L-BFGS-B",
+        jac=True,
+        options={"maxiter": max_iter, "maxfun": max_iter * 2, "gtol": tol},
+    )
     coef = result.x[: width * n_labels].reshape(width, n_labels)
-    return coef.T.copy(), result.x[width * n_labels:].copy()
+    return coef.T.copy(), result.x[width * n_labels :].copy()
 
 
 class IntentModel:
     """A trained classifier: labels (full intents), weights, the block layout it reads and the
     training examples' meaning vectors (for the nearest-example columns)."""
 
-    def __init__(self, labels: Sequence[str], coef: np.ndarray, intercept: np.ndarray, blocks: Sequence[Block],
-                 neighbours: Neighbours, similarity_weight: float) -> None:
+    def __init__(
+        self,
+        labels: Sequence[str],
+        coef: np.ndarray,
+        intercept: np.ndarray,
+        blocks: Sequence[Block],
+        neighbours: Neighbours,
+        similarity_weight: float,
+    ) -> None:
         self.labels = list(labels)
         self.weights = np.ascontiguousarray(np.asarray(coef, dtype=np.float32).T)  # (features, labels)
         self.intercept = np.asarray(intercept, dtype=np.float32)
@@ -197,9 +222,18 @@ class IntentModel:
         self.similarity_weight = float(similarity_weight)
 
     @classmethod
-    def fit(cls, messages: Sequence[Blocks], labels: Sequence[str], *, counts_weight: float,
-            dense_weight: float, similarity_weight: float, c: float, balanced: bool = True,
-            max_iter: int = 100) -> "IntentModel":
+    def fit(
+        cls,
+        messages: Sequence[Blocks],
+        labels: Sequence[str],
+        *,
+        counts_weight: float,
+        dense_weight: float,
+        similarity_weight: float,
+        c: float,
+        balanced: bool = True,
+        max_iter: int = 100,
+    ) -> IntentModel:
         from threadpoolctl import threadpool_limits
 
         names = sorted(set(labels))
@@ -216,8 +250,9 @@ class IntentModel:
             neighbours = Neighbours(vectors, targets, len(names))
             similar = neighbours.similarities(vectors, leave_out=np.arange(len(messages)))
             sparse = design_matrix(messages, [b for b in blocks if b.kind == COUNTS])
-            dense = np.hstack([design_matrix(messages, [b for b in blocks if b.kind == DENSE]).toarray(),
-                               similar * similarity_weight])
+            dense = np.hstack(
+                [design_matrix(messages, [b for b in blocks if b.kind == DENSE]).toarray(), similar * similarity_weight]
+            )
             coef, intercept = softmax_regression(sparse, dense, targets, len(names), weights, 1.0 / c, max_iter)
         return cls(names, coef, intercept, blocks, neighbours, similarity_weight)
 
@@ -235,41 +270,60 @@ class IntentModel:
         return exp / exp.sum(axis=1, keepdims=True)
 
     def save(self, directory: Path) -> None:
-        np.savez_compressed(directory / WEIGHTS_FILE, coef=self.weights.T, intercept=self.intercept,
-                            neighbour_vectors=self.neighbours.vectors, neighbour_labels=self.neighbours.label_index)
-        meta = {"labels": self.labels, "blocks": [block.__dict__ for block in self.blocks],
-                "similarity_weight": self.similarity_weight}
+        np.savez_compressed(
+            directory / WEIGHTS_FILE,
+            coef=self.weights.T,
+            intercept=self.intercept,
+            neighbour_vectors=self.neighbours.vectors,
+            neighbour_labels=self.neighbours.label_index,
+        )
+        meta = {
+            "labels": self.labels,
+            "blocks": [block.__dict__ for block in self.blocks],
+            "similarity_weight": self.similarity_weight,
+        }
         (directory / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path) -> "IntentModel":
+    def load(cls, directory: Path) -> IntentModel:
         meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
         with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as arrays:
             coef, intercept = arrays["coef"], arrays["intercept"]
             neighbours = Neighbours(arrays["neighbour_vectors"], arrays["neighbour_labels"], len(meta["labels"]))
-        return cls(meta["labels"], coef, intercept, [Block(**block) for block in meta["blocks"]], neighbours,
-                   meta["similarity_weight"])
+        return cls(
+            meta["labels"],
+            coef,
+            intercept,
+            [Block(**block) for block in meta["blocks"]],
+            neighbours,
+            meta["similarity_weight"],
+        )
 
 
-def split_label(label: str) -> Tuple[str, Optional[str]]:
+def split_label(label: str) -> tuple[str, str | None]:
     """'faq/shipping' -> ('faq', 'shipping'); 'greet' -> ('greet', None)."""
     intent, _, sub = label.partition("/")
     return intent, sub or None
 
 
-def rank(labels: Sequence[str], probabilities: Sequence[float]
-         ) -> Tuple[List[Tuple[str, float]], Dict[str, List[Tuple[str, float]]]]:
+def rank(
+    labels: Sequence[str], probabilities: Sequence[float]
+) -> tuple[list[tuple[str, float]], dict[str, list[tuple[str, float]]]]:
     """Intents by probability (a retrieval intent's is the sum of its sub-intents'), and per
     retrieval intent its full sub-intent labels by probability within it."""
-    totals: Dict[str, float] = {}
-    subs: Dict[str, List[Tuple[str, float]]] = {}
-    for label, p in zip(labels, probabilities):
+    totals: dict[str, float] = {}
+    subs: dict[str, list[tuple[str, float]]] = {}
+    for label, p in zip(labels, probabilities, strict=True):
         intent, sub = split_label(label)
         totals[intent] = totals.get(intent, 0.0) + float(p)
         if sub is not None:
             subs.setdefault(intent, []).append((label, float(p)))
     intents = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
-    within = {intent: sorted(((label, p / totals[intent] if totals[intent] > 0 else 0.0) for label, p in items),
-                             key=lambda item: (-item[1], item[0]))
-              for intent, items in subs.items()}
+    within = {
+        intent: sorted(
+            ((label, p / totals[intent] if totals[intent] > 0 else 0.0) for label, p in items),
+            key=lambda item: (-item[1], item[0]),
+        )
+        for intent, items in subs.items()
+    }
     return intents, within

@@ -5,10 +5,11 @@ Values filled into a response are HTML-escaped, and Chinese replies are converte
 to Traditional characters for customers who write Traditional.
 Configured in endpoints.yml as `nlg: {type: bot.nlg.LocalizedNLG}`.
 """
+
 from __future__ import annotations
 
 import html
-from typing import Any, Dict, Optional, Text
+from typing import Any
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -25,7 +26,7 @@ def _escape(value: Any) -> Any:
     return value
 
 
-def localize(response: Dict[Text, Any], slots: Dict[Text, Any]) -> Dict[Text, Any]:
+def localize(response: dict[str, Any], slots: dict[str, Any]) -> dict[str, Any]:
     """Converts a Chinese response to Traditional characters when the customer writes them."""
     if slots.get("language") != "zh" or slots.get("script") != "traditional":
         return response
@@ -42,8 +43,8 @@ class LocalizedNLG(TemplatedNaturalLanguageGenerator):
         super().__init__(domain.responses if domain is not None else {})
 
     def _fill_response(
-        self, response: Dict[Text, Any], filled_slots: Optional[Dict[Text, Any]] = None, **kwargs: Any
-    ) -> Dict[Text, Any]:
+        self, response: dict[str, Any], filled_slots: dict[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         # Button payloads are intents with JSON entities ('/inform{"rating":"5"}'), never templates:
         # keep them out of Rasa's {placeholder} interpolation (which would log an error for each).
         buttons = response.get("buttons") or []
@@ -51,14 +52,14 @@ class LocalizedNLG(TemplatedNaturalLanguageGenerator):
         for button in buttons:
             button.pop("payload", None)
         filled = super()._fill_response(response, filled_slots, **kwargs)
-        for button, payload in zip(filled.get("buttons") or [], payloads):
+        for button, payload in zip(filled.get("buttons") or [], payloads, strict=True):
             if payload is not None:
                 button["payload"] = payload
         return filled
 
     async def generate(
-        self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text, **kwargs: Any
-    ) -> Optional[Dict[Text, Any]]:
+        self, utter_action: str, tracker: DialogueStateTracker, output_channel: str, **kwargs: Any
+    ) -> dict[str, Any] | None:
         # the latest message's language wins: the slot catches up after this turn's first action
         current = {**tracker.current_slot_values(), **detected(tracker)}
         slots = {name: _escape(value) for name, value in current.items()}

@@ -2,6 +2,7 @@
 
 Pure functions; the only state is lazily built converters and jieba's dictionary.
 """
+
 from __future__ import annotations
 
 import functools
@@ -9,7 +10,6 @@ import html
 import logging
 import re
 import unicodedata
-from typing import List, Optional, Tuple
 
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{CJK}]")
@@ -33,9 +33,9 @@ def _jieba():
     return jieba
 
 
-def segment(text: str) -> List[Tuple[str, int]]:
+def segment(text: str) -> list[tuple[str, int]]:
     """Splits mixed Chinese/English text into (token, start offset) pairs; whitespace is dropped."""
-    tokens: List[Tuple[str, int]] = []
+    tokens: list[tuple[str, int]] = []
     for match in _TOKEN_RE.finditer(text):
         if match.lastgroup == "cjk":
             start = match.start()
@@ -65,7 +65,7 @@ def has_chinese(text: str) -> bool:
     return bool(_CJK_RE.search(text))
 
 
-def detect_language(text: str) -> Optional[str]:
+def detect_language(text: str) -> str | None:
     """'zh' or 'en' when the text says which; None for numbers, emoji or empty text.
 
     Chinese wins as soon as it carries a real share of the message, so mixed text
@@ -79,7 +79,7 @@ def detect_language(text: str) -> Optional[str]:
     return "zh" if cjk >= latin_words or cjk >= 4 else "en"
 
 
-def detect_script(text: str) -> Optional[str]:
+def detect_script(text: str) -> str | None:
     """'traditional' or 'simplified' for Chinese text when the characters tell; else None."""
     chinese = "".join(_CJK_RE.findall(text))
     if not chinese:
@@ -98,26 +98,7 @@ def strip_markup(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def has_markup(text: str) -> bool:
-    return bool(_TAG_RE.search(text))
-
-
 def is_symbols_only(text: str) -> bool:
     """True for text made only of emoji, punctuation and symbols (no letters or digits)."""
     stripped = "".join(ch for ch in text if not ch.isspace())
     return bool(stripped) and not any(ch.isalnum() for ch in stripped)
-
-
-_PII_PATTERNS = [
-    (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), "[email]"),
-    (re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)"), "[id-number]"),
-    (re.compile(r"(?<!\d)\d{16,19}(?!\d)"), "[bank-card]"),
-    (re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)"), "[mobile]"),
-]
-
-
-def mask_pii(text: str) -> str:
-    """Masks e-mails, resident ID numbers, bank cards and mobile numbers (for logs)."""
-    for pattern, label in _PII_PATTERNS:
-        text = pattern.sub(label, text)
-    return text

@@ -1,4 +1,5 @@
 """Training data hygiene: coverage per intent and language, and no benchmark leakage."""
+
 import collections
 import csv
 import os
@@ -10,8 +11,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 # the evaluation sets live beside the project (../shared); SHARED_DIR overrides, e.g. in a clone elsewhere
 BENCHMARKS = next(
-    (p / "benchmarks" for p in (Path(os.environ.get("SHARED_DIR", "/nonexistent")), ROOT.parent / "shared",
-                                Path("/work/shared")) if (p / "benchmarks").is_dir()),
+    (
+        p / "benchmarks"
+        for p in (Path(os.environ.get("SHARED_DIR", "/nonexistent")), ROOT.parent / "shared", Path("/work/shared"))
+        if (p / "benchmarks").is_dir()
+    ),
     ROOT.parent / "shared" / "benchmarks",
 )
 CONFUSABLE = {"refund", "return_exchange", "cancel_order", "complain", "request_human"}
@@ -27,8 +31,8 @@ def examples_by_intent(language):
     found = collections.defaultdict(list)
     for path in sorted((ROOT / "data" / "nlu" / language).glob("*.yml")):
         for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
-            lines = [l[2:].strip() for l in block["examples"].splitlines() if l.strip().startswith("- ")]
-            found[block["intent"]].extend(ANNOTATION.sub(lambda m: m.group(1) or m.group(2), l) for l in lines)
+            lines = [line[2:].strip() for line in block["examples"].splitlines() if line.strip().startswith("- ")]
+            found[block["intent"]].extend(ANNOTATION.sub(lambda m: m.group(1) or m.group(2), line) for line in lines)
     return found
 
 
@@ -63,7 +67,9 @@ def test_no_training_example_equals_a_benchmark_utterance():
         with path.open(encoding="utf-8", newline="") as handle:
             benchmark |= {normalise(row["text"]) for row in csv.DictReader(handle)}
     assert len(benchmark) > 3000, "benchmark sets not found next to the project"
-    leaks = [e for lang in ("zh", "en") for ex in examples_by_intent(lang).values() for e in ex if normalise(e) in benchmark]
+    leaks = [
+        e for lang in ("zh", "en") for ex in examples_by_intent(lang).values() for e in ex if normalise(e) in benchmark
+    ]
     assert leaks == []
 
 

@@ -1,15 +1,14 @@
 """Clients the actions talk to. Built lazily from the environment on first use; tests inject their own."""
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 from actions.clients.handoff import HandoffClient, handoff_client_from_env
 from actions.clients.journal_retry import JournalRetrier
 from actions.clients.orders import OrderBackend, order_backend_from_env
 
-_order_backend: Optional[OrderBackend] = None
-_handoff_client: Optional[HandoffClient] = None
-_journal_retrier: Optional[JournalRetrier] = None
+_order_backend: OrderBackend | None = None
+_handoff_client: HandoffClient | None = None
+_journal_retrier: JournalRetrier | None = None
 
 
 def default_order_backend() -> OrderBackend:

@@ -5,6 +5,7 @@ The actions never talk to the case database: they append operations to a `CaseJo
 When handoff_service is unreachable the operations stay in the journal and the next
 flush retries them in order; idempotency keys make a retry after a lost response safe.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,7 +13,7 @@ import datetime as dt
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_TOKEN_FILE = Path(__file__).resolve().parents[2] / "var" / "bot.token"
@@ -31,8 +32,9 @@ class HandoffRejected(Exception):
 
 
 class HandoffClient:
-    def __init__(self, base_url: str, token: Optional[str] = None, token_file: Optional[Path] = None,
-                 timeout: float = 3.0) -> None:
+    def __init__(
+        self, base_url: str, token: str | None = None, token_file: Path | None = None, timeout: float = 3.0
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token, self._token_file = token, token_file
         self.timeout = timeout
@@ -44,7 +46,7 @@ class HandoffClient:
             return self._token_file.read_text(encoding="utf-8").strip()
         raise HandoffUnavailable("no bot token configured (HANDOFF_BOT_TOKEN or var/bot.token)")
 
-    async def _call(self, method: str, path: str, body: Optional[Dict[str, Any]] = None) -> Optional[Dict[str, Any]]:
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any] | None:
         import aiohttp
 
         headers = {"Authorization": f"Bearer {self._bearer()}"}
@@ -63,32 +65,32 @@ class HandoffClient:
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:  # asyncio.TimeoutError is TimeoutError on 3.10+
             raise HandoffUnavailable(f"{method} {path}: {type(exc).__name__}") from exc
 
-    async def create_case(self, body: Dict[str, Any]) -> Dict[str, Any]:
+    async def create_case(self, body: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", "/api/bot/cases", body)
 
-    async def get_case(self, number: str) -> Optional[Dict[str, Any]]:
+    async def get_case(self, number: str) -> dict[str, Any] | None:
         return await self._call("GET", f"/api/bot/cases/{number}")
 
-    async def update_case(self, number: str, changes: Dict[str, Any]) -> Dict[str, Any]:
+    async def update_case(self, number: str, changes: dict[str, Any]) -> dict[str, Any]:
         return await self._call("PATCH", f"/api/bot/cases/{number}", changes)
 
-    async def add_timeline(self, number: str, body: Dict[str, Any]) -> Dict[str, Any]:
+    async def add_timeline(self, number: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", f"/api/bot/cases/{number}/timeline", body)
 
-    async def request_handoff(self, number: str, body: Dict[str, Any]) -> Dict[str, Any]:
+    async def request_handoff(self, number: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", f"/api/bot/cases/{number}/handoff", body)
 
-    async def relay_message(self, number: str, body: Dict[str, Any]) -> Dict[str, Any]:
+    async def relay_message(self, number: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", f"/api/bot/cases/{number}/messages", body)
 
-    async def resolve(self, number: str, body: Dict[str, Any]) -> Dict[str, Any]:
+    async def resolve(self, number: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", f"/api/bot/cases/{number}/resolve", body)
 
-    async def record_csat(self, number: str, body: Dict[str, Any]) -> Dict[str, Any]:
+    async def record_csat(self, number: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", f"/api/bot/cases/{number}/csat", body)
 
 
-def handoff_client_from_env(env: Optional[Dict[str, str]] = None) -> HandoffClient:
+def handoff_client_from_env(env: dict[str, str] | None = None) -> HandoffClient:
     env = dict(os.environ) if env is None else env
     token_file = Path(env["HANDOFF_BOT_TOKEN_FILE"]) if env.get("HANDOFF_BOT_TOKEN_FILE") else DEFAULT_TOKEN_FILE
     return HandoffClient(env.get("HANDOFF_URL") or DEFAULT_URL, env.get("HANDOFF_BOT_TOKEN") or None, token_file)
@@ -109,26 +111,26 @@ _SENDERS = {
 
 @dataclasses.dataclass
 class FlushResult:
-    case: Optional[Dict[str, Any]] = None  # the case as last returned by the service (create/update/resolve)
+    case: dict[str, Any] | None = None  # the case as last returned by the service (create/update/resolve)
     created: bool = False  # the case was opened during this flush
-    error: Optional[str] = None  # why the flush stopped early (the rest stays in the journal)
+    error: str | None = None  # why the flush stopped early (the rest stays in the journal)
 
 
 @dataclasses.dataclass
 class CaseJournal:
     """Case writes not yet acknowledged by handoff_service, plus the case number once known."""
 
-    case_number: Optional[str] = None
-    pending: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
+    case_number: str | None = None
+    pending: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     @classmethod
-    def from_slots(cls, case_number: Optional[str], pending: Optional[List[Dict[str, Any]]]) -> "CaseJournal":
+    def from_slots(cls, case_number: str | None, pending: list[dict[str, Any]] | None) -> CaseJournal:
         return cls(case_number, [dict(op) for op in pending or []])
 
-    def open_case(self, body: Dict[str, Any]) -> None:
+    def open_case(self, body: dict[str, Any]) -> None:
         self.pending.append({"op": "create", "body": {**body, "idempotency_key": uuid.uuid4().hex}})
 
-    def add(self, op: str, body: Dict[str, Any]) -> None:
+    def add(self, op: str, body: dict[str, Any]) -> None:
         if op not in _SENDERS:
             raise ValueError(f"unknown journal operation {op!r}")
         if op == "timeline":
@@ -143,7 +145,7 @@ class CaseJournal:
     def is_open(self) -> bool:
         return self.case_number is not None or any(op["op"] == "create" for op in self.pending)
 
-    async def flush(self, client: Optional[HandoffClient]) -> FlushResult:
+    async def flush(self, client: HandoffClient | None) -> FlushResult:
         result = FlushResult()
         if client is None:
             result.error = "no handoff client"
@@ -170,4 +172,3 @@ class CaseJournal:
                 result.error = str(exc)
             self.pending.pop(0)
         return result
-

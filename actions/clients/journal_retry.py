@@ -3,11 +3,12 @@ slot and retried on the customer's next message. The last writes of a conversati
 answers, a resolution) have no next message, so they are also retried here, in the background of
 the action server, on a timer. The slot journal stays the reference: a later flush of it replays
 what landed meanwhile, which idempotency keys and the service's conflict answers make harmless."""
+
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Dict, Sequence
+from collections.abc import Sequence
 
 from actions.clients.handoff import CaseJournal, HandoffClient
 
@@ -23,7 +24,7 @@ class JournalRetrier:
     def __init__(self, delays: Sequence[float] = DEFAULT_DELAYS, max_conversations: int = MAX_CONVERSATIONS) -> None:
         self.delays = tuple(delays)
         self.max_conversations = max_conversations
-        self._tasks: Dict[str, asyncio.Task] = {}
+        self._tasks: dict[str, asyncio.Task] = {}
 
     @property
     def waiting(self) -> int:
@@ -42,12 +43,14 @@ class JournalRetrier:
         if not (journal.pending and journal.is_open):
             return
         if len(self._tasks) >= self.max_conversations:
-            logger.warning("case %s: background retries full; kept writes wait for the next message",
-                           journal.case_number or "-")
+            logger.warning(
+                "case %s: background retries full; kept writes wait for the next message", journal.case_number or "-"
+            )
             return
         copy = CaseJournal.from_slots(journal.case_number, journal.pending)
         self._tasks[conversation_id] = asyncio.get_running_loop().create_task(
-            self._retry(conversation_id, copy, client))
+            self._retry(conversation_id, copy, client)
+        )
 
     async def _retry(self, conversation_id: str, journal: CaseJournal, client: HandoffClient) -> None:
         try:
@@ -56,16 +59,25 @@ class JournalRetrier:
                 try:
                     result = await journal.flush(client)
                 except Exception as exc:  # never an unretrieved task error; the slot journal still has the writes
-                    logger.warning("case %s: background retry stopped: %s", journal.case_number or "-",
-                                   type(exc).__name__)
+                    logger.warning(
+                        "case %s: background retry stopped: %s", journal.case_number or "-", type(exc).__name__
+                    )
                     return
                 if not journal.pending:
                     logger.info("case %s: kept writes landed in the background", journal.case_number or "-")
                     return
-                logger.info("case %s: %d write(s) still kept: %s", journal.case_number or "-",
-                            len(journal.pending), result.error)
-            logger.warning("case %s: %d write(s) still kept after %d background retries; the customer's next "
-                           "message retries them", journal.case_number or "-", len(journal.pending), len(self.delays))
+                logger.info(
+                    "case %s: %d write(s) still kept: %s",
+                    journal.case_number or "-",
+                    len(journal.pending),
+                    result.error,
+                )
+            logger.warning(
+                "case %s: %d write(s) still kept after %d background retries; the customer's next message retries them",
+                journal.case_number or "-",
+                len(journal.pending),
+                len(self.delays),
+            )
         finally:
             if self._tasks.get(conversation_id) is asyncio.current_task():
                 del self._tasks[conversation_id]

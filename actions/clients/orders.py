@@ -5,6 +5,7 @@ None for an unknown number. `order_backend()` picks one from the environment:
 ORDER_BACKEND_URL set -> HTTP; otherwise the demo store at DEMO_STORE_PATH
 (default var/demo_store.db, created and seeded on first use).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -13,8 +14,9 @@ import dataclasses
 import datetime as dt
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Protocol
+from typing import Any, Protocol
 
 import yaml
 
@@ -22,7 +24,6 @@ SEED_FILE = Path(__file__).with_name("demo_store_seed.yml")
 DEFAULT_STORE = Path(__file__).resolve().parents[2] / "var" / "demo_store.db"
 
 CANCELLABLE = {"pending_payment", "paid"}
-MODIFIABLE = {"pending_payment", "paid"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,25 +71,21 @@ class Order:
     def cancellable(self) -> bool:
         return self.status in CANCELLABLE
 
-    @property
-    def modifiable(self) -> bool:
-        return self.status in MODIFIABLE
-
 
 class OrderBackend(Protocol):
-    async def get_order(self, number: str) -> Optional[Order]: ...
+    async def get_order(self, number: str) -> Order | None: ...
 
-    async def cancel_order(self, number: str) -> Optional[Order]: ...
+    async def cancel_order(self, number: str) -> Order | None: ...
 
-    async def get_product(self, sku: str) -> Optional[Product]: ...
+    async def get_product(self, sku: str) -> Product | None: ...
 
-    async def list_products(self) -> List[Product]: ...
+    async def list_products(self) -> list[Product]: ...
 
 
 class DemoOrderStore:
     """Offline backend: a SQLite file seeded from demo_store_seed.yml on first use."""
 
-    def __init__(self, path: Path | str, today: Optional[dt.date] = None) -> None:
+    def __init__(self, path: Path | str, today: dt.date | None = None) -> None:
         self.path = Path(path)
         self.today = today
 
@@ -114,24 +111,30 @@ class DemoOrderStore:
         for raw in seed["orders"]:
             product, carrier = products[raw["sku"]], seed["carriers"].get(raw.get("carrier"), {})
             order = Order(
-                number=raw["number"], sku=raw["sku"], status=raw["status"],
-                product_zh=product["name_zh"], product_en=product["name_en"],
-                carrier_zh=carrier.get("zh", ""), carrier_en=carrier.get("en", ""), tracking=raw.get("tracking", ""),
+                number=raw["number"],
+                sku=raw["sku"],
+                status=raw["status"],
+                product_zh=product["name_zh"],
+                product_en=product["name_en"],
+                carrier_zh=carrier.get("zh", ""),
+                carrier_en=carrier.get("en", ""),
+                tracking=raw.get("tracking", ""),
                 eta=day(raw["eta_days"]) if "eta_days" in raw else "",
                 delivered_at=day(raw["delivered_days"]) if "delivered_days" in raw else "",
-                refund=raw.get("refund", "none"), refund_amount=raw.get("refund_amount", 0),
+                refund=raw.get("refund", "none"),
+                refund_amount=raw.get("refund_amount", 0),
                 refund_requested_at=day(raw["refund_requested_days"]) if "refund_requested_days" in raw else "",
                 refund_eta=day(raw["refund_eta_days"]) if "refund_eta_days" in raw else "",
                 refunded_at=day(raw["refunded_days"]) if "refunded_days" in raw else "",
             )
             conn.execute("INSERT INTO orders VALUES (?, ?)", (order.number, yaml.safe_dump(dataclasses.asdict(order))))
 
-    def _get_order(self, number: str) -> Optional[Order]:
+    def _get_order(self, number: str) -> Order | None:
         with self._connect() as conn:
             row = conn.execute("SELECT data FROM orders WHERE number = ?", (number,)).fetchone()
         return Order(**yaml.safe_load(row["data"])) if row else None
 
-    def _cancel_order(self, number: str) -> Optional[Order]:
+    def _cancel_order(self, number: str) -> Order | None:
         with self._connect() as conn:  # read, check and write in one transaction
             row = conn.execute("SELECT data FROM orders WHERE number = ?", (number,)).fetchone()
             if row is None:
@@ -139,33 +142,35 @@ class DemoOrderStore:
             order = Order(**yaml.safe_load(row["data"]))
             if not order.cancellable:
                 return order
-            changes: Dict[str, Any] = {"status": "cancelled"}
+            changes: dict[str, Any] = {"status": "cancelled"}
             if order.status == "paid":
                 changes.update(refund="processing", refund_requested_at=dt.date.today().isoformat())
             order = dataclasses.replace(order, **changes)
-            conn.execute("UPDATE orders SET data = ? WHERE number = ?", (yaml.safe_dump(dataclasses.asdict(order)), number))
+            conn.execute(
+                "UPDATE orders SET data = ? WHERE number = ?", (yaml.safe_dump(dataclasses.asdict(order)), number)
+            )
         return order
 
-    def _get_product(self, sku: str) -> Optional[Product]:
+    def _get_product(self, sku: str) -> Product | None:
         with self._connect() as conn:
             row = conn.execute("SELECT data FROM products WHERE sku = ?", (sku,)).fetchone()
         return Product(**yaml.safe_load(row["data"])) if row else None
 
-    def _list_products(self) -> List[Product]:
+    def _list_products(self) -> list[Product]:
         with self._connect() as conn:
             rows = conn.execute("SELECT data FROM products ORDER BY sku").fetchall()
         return [Product(**yaml.safe_load(row["data"])) for row in rows]
 
-    async def get_order(self, number: str) -> Optional[Order]:
+    async def get_order(self, number: str) -> Order | None:
         return await asyncio.to_thread(self._get_order, number)
 
-    async def list_products(self) -> List[Product]:
+    async def list_products(self) -> list[Product]:
         return await asyncio.to_thread(self._list_products)
 
-    async def cancel_order(self, number: str) -> Optional[Order]:
+    async def cancel_order(self, number: str) -> Order | None:
         return await asyncio.to_thread(self._cancel_order, number)
 
-    async def get_product(self, sku: str) -> Optional[Product]:
+    async def get_product(self, sku: str) -> Product | None:
         return await asyncio.to_thread(self._get_product, sku)
 
 
@@ -177,7 +182,7 @@ class HttpOrderBackend:
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.timeout = timeout
 
-    async def _call(self, method: str, path: str) -> Optional[Dict[str, Any]]:
+    async def _call(self, method: str, path: str) -> dict[str, Any] | None:
         import aiohttp
 
         timeout = aiohttp.ClientTimeout(total=self.timeout)
@@ -188,23 +193,23 @@ class HttpOrderBackend:
                 response.raise_for_status()
                 return await response.json()
 
-    async def get_order(self, number: str) -> Optional[Order]:
+    async def get_order(self, number: str) -> Order | None:
         data = await self._call("GET", f"/orders/{number}")
         return Order(**data) if data else None
 
-    async def cancel_order(self, number: str) -> Optional[Order]:
+    async def cancel_order(self, number: str) -> Order | None:
         data = await self._call("POST", f"/orders/{number}/cancel")
         return Order(**data) if data else None
 
-    async def get_product(self, sku: str) -> Optional[Product]:
+    async def get_product(self, sku: str) -> Product | None:
         data = await self._call("GET", f"/products/{sku}")
         return Product(**data) if data else None
 
-    async def list_products(self) -> List[Product]:
+    async def list_products(self) -> list[Product]:
         return [Product(**item) for item in await self._call("GET", "/products") or []]
 
 
-def order_backend_from_env(env: Optional[Dict[str, str]] = None) -> OrderBackend:
+def order_backend_from_env(env: dict[str, str] | None = None) -> OrderBackend:
     env = dict(os.environ) if env is None else env
     if env.get("ORDER_BACKEND_URL"):
         return HttpOrderBackend(env["ORDER_BACKEND_URL"], env.get("ORDER_BACKEND_TOKEN", ""))

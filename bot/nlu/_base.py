@@ -1,7 +1,8 @@
 """A base for the project's stateless message processors (no training, no persisted state)."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
@@ -13,20 +14,20 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 class MessageProcessor(GraphComponent):
     """Processes each incoming message; training data passes through `process_training_example`."""
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "MessageProcessor":
+    ) -> MessageProcessor:
         return cls(config)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             self.process_message(message)
         return messages
@@ -41,4 +42,3 @@ class MessageProcessor(GraphComponent):
 
     def process_training_example(self, example: Message) -> None:
         """Training examples are left alone unless a component says otherwise."""
-

@@ -7,9 +7,10 @@ stays in the parse result as `rerouted_from`, so the complaint script can guess 
 category from it. Answers (affirm/deny), small talk, stop and asking for a person keep
 their intent.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, Text
+from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import INTENT
@@ -26,7 +27,7 @@ KEEP = {"complain", "request_human", "stop", "affirm", "deny", "greet", "goodbye
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class DissatisfactionRouter(MessageProcessor):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {"min_level": 3}
 
     def process_message(self, message: Message) -> None:

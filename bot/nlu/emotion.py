@@ -7,9 +7,10 @@ converts Traditional characters itself). Like `language`, the result is a parse 
 not an entity, so it never disturbs entity evaluation or dialogue features; the
 complaint actions read it from `tracker.latest_message["emotion"]`.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, Text
+from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import TEXT
@@ -24,7 +25,7 @@ EMOTION_KEY = "emotion"  # parse-result key
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class EmotionDetector(MessageProcessor):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {}
 
     def process_message(self, message: Message) -> None:

@@ -4,12 +4,13 @@ Order numbers, mobile numbers and e-mails come from token patterns; product name
 from the catalogue's phrase patterns in `entity_patterns.yml`. Tokens come from the
 project's own segmenter, so Chinese, English and mixed text are matched alike.
 """
+
 from __future__ import annotations
 
 import functools
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Text
+from typing import Any
 
 import yaml
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -26,8 +27,14 @@ TOKEN_PATTERNS = [
     {"label": "email", "pattern": [{"LIKE_EMAIL": True}]},
     {"label": "phone", "pattern": [{"TEXT": {"REGEX": rf"^(?:\+?86)?{MOBILE}$"}}]},
     {"label": "phone", "pattern": [{"TEXT": {"REGEX": r"^1[3-9]\d-\d{4}-\d{4}$"}}]},
-    {"label": "phone", "pattern": [{"TEXT": {"REGEX": r"^1[3-9]\d$"}}, {"TEXT": {"REGEX": r"^\d{4}$"}},
-                                   {"TEXT": {"REGEX": r"^\d{4}$"}}]},
+    {
+        "label": "phone",
+        "pattern": [
+            {"TEXT": {"REGEX": r"^1[3-9]\d$"}},
+            {"TEXT": {"REGEX": r"^\d{4}$"}},
+            {"TEXT": {"REGEX": r"^\d{4}$"}},
+        ],
+    },
     {"label": "order_number", "pattern": [{"TEXT": {"REGEX": rf"^(?!{MOBILE}$)\d{{5,20}}$"}}]},
     {"label": "case_number", "pattern": [{"TEXT": {"REGEX": r"^[Cc]\d{8}-\d{4,6}$"}}]},
 ]
@@ -44,9 +51,7 @@ class _SegmentTokenizer:
 
         pieces = segment(text)
         words = [word for word, _ in pieces]
-        spaces = [
-            start + len(word) < len(text) and text[start + len(word)].isspace() for word, start in pieces
-        ]
+        spaces = [start + len(word) < len(text) and text[start + len(word)].isspace() for word, start in pieces]
         return Doc(self.vocab, words=words, spaces=spaces)
 
 
@@ -78,7 +83,7 @@ def normalise(label: str, span) -> str:
     return span.text
 
 
-def extract(text: str) -> List[Dict[str, Any]]:
+def extract(text: str) -> list[dict[str, Any]]:
     """Entities in `text` as dicts with entity, value, start and end."""
     found, seen = [], set()
     for span in build_pipeline()(text).ents:
@@ -89,7 +94,7 @@ def extract(text: str) -> List[Dict[str, Any]]:
     return found
 
 
-def add_entity(message: Message, entity: Text, value: Any, extractor: Text, start: int = 0, end: int = 0) -> None:
+def add_entity(message: Message, entity: str, value: Any, extractor: str, start: int = 0, end: int = 0) -> None:
     entities = list(message.get(ENTITIES, []))
     entities.append(
         {"entity": entity, "value": value, "start": start, "end": end, "confidence_entity": 1.0, "extractor": extractor}
@@ -100,11 +105,11 @@ def add_entity(message: Message, entity: Text, value: Any, extractor: Text, star
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class SpacyRuleEntityExtractor(MessageProcessor, EntityExtractorMixin):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {}
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         return ["spacy"]
 
     def process_message(self, message: Message) -> None:

@@ -7,11 +7,13 @@ text whose words it can hardly read ("qzxv bnmlk") as `gibberish`.
 `InputIssueRouter` runs last: such input is sent to the fallback path, with
 `input_issue` in the parse result, so the fallback action can answer to the point.
 """
+
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, Iterable, List, Optional, Set, Text
+from collections.abc import Iterable
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -32,7 +34,7 @@ FALLBACK_INTENT = "nlu_fallback"
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class InputSanitizer(MessageProcessor):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {"max_chars": 500}
 
     def process_message(self, message: Message) -> None:
@@ -56,18 +58,19 @@ _LATIN_WORD = re.compile(r"[a-z]{3,}")
 _LETTERS = re.compile(r"[^\W\d_]+")
 
 
-def trigrams(word: str) -> List[str]:
+def trigrams(word: str) -> list[str]:
     padded = f"#{word}#"
-    return [padded[i:i + 3] for i in range(len(padded) - 2)]
+    return [padded[i : i + 3] for i in range(len(padded) - 2)]
 
 
-def known_trigrams(vocabulary: Iterable[str]) -> Set[str]:
+def known_trigrams(vocabulary: Iterable[str]) -> set[str]:
     """Letter trigrams of the vocabulary's Latin words (3+ letters)."""
     return {g for word in vocabulary if _LATIN_WORD.fullmatch(word) for g in trigrams(word)}
 
 
-def is_gibberish(words: Iterable[str], vocabulary: Set[str], vocabulary_trigrams: Set[str],
-                 max_known_share: float) -> bool:
+def is_gibberish(
+    words: Iterable[str], vocabulary: set[str], vocabulary_trigrams: set[str], max_known_share: float
+) -> bool:
     """Letters-only words (lower case) are mostly unreadable, and a Latin word of 3+ letters is among them.
 
     A word is readable when the vocabulary has it, or when most of its letter trigrams occur in
@@ -97,57 +100,81 @@ class GibberishDetector(GraphComponent):
     VOCABULARY_FILE = "vocabulary.json"
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         # out_of_scope examples include keyboard mashes; their words must not count as known
         return {"max_known_share": 0.25, "ignore_intents": ["out_of_scope"]}
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 vocabulary: Optional[Set[str]] = None) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        vocabulary: set[str] | None = None,
+    ) -> None:
         self.config = config
         self._model_storage, self._resource = model_storage, resource
         self._learn(vocabulary or set())
 
-    def _learn(self, vocabulary: Set[str]) -> None:
+    def _learn(self, vocabulary: set[str]) -> None:
         self.vocabulary = vocabulary
         self.trigrams = known_trigrams(vocabulary)
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "GibberishDetector":
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> GibberishDetector:
         return cls(config, model_storage, resource)
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "GibberishDetector":
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> GibberishDetector:
         with model_storage.read_from(resource) as directory:
             words = json.loads((directory / cls.VOCABULARY_FILE).read_text(encoding="utf-8"))
         return cls(config, model_storage, resource, set(words))
 
     def train(self, training_data: TrainingData) -> Resource:
         ignored = set(self.config["ignore_intents"])
-        self._learn({w for example in training_data.training_examples if example.get(INTENT) not in ignored
-                     for w in _words(example)})
+        self._learn(
+            {
+                w
+                for example in training_data.training_examples
+                if example.get(INTENT) not in ignored
+                for w in _words(example)
+            }
+        )
         with self._model_storage.write_to(self._resource) as directory:
             (directory / self.VOCABULARY_FILE).write_text(
-                json.dumps(sorted(self.vocabulary), ensure_ascii=False), encoding="utf-8")
+                json.dumps(sorted(self.vocabulary), ensure_ascii=False), encoding="utf-8"
+            )
         return self._resource
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             if not message.get(ISSUE_KEY) and is_gibberish(
-                    _words(message), self.vocabulary, self.trigrams, self.config["max_known_share"]):
+                _words(message), self.vocabulary, self.trigrams, self.config["max_known_share"]
+            ):
                 message.set(ISSUE_KEY, "gibberish")
         return messages
 
 
-def _words(message: Message) -> List[str]:
+def _words(message: Message) -> list[str]:
     return [token.text.lower() for token in message.get(TOKENS_NAMES[TEXT]) or []]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class InputIssueRouter(MessageProcessor):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {}
 
     def process_message(self, message: Message) -> None:

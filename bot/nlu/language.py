@@ -8,9 +8,10 @@ entities, so they never disturb entity evaluation or dialogue features.
 `ScriptNormalizer` then converts Traditional characters to Simplified, so one
 model trained on Simplified data understands both.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, Text
+from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import TEXT
@@ -26,7 +27,7 @@ SCRIPT_KEY = "script"
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class LanguageDetector(MessageProcessor):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {}
 
     def process_message(self, message: Message) -> None:
@@ -38,7 +39,7 @@ class LanguageDetector(MessageProcessor):
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class ScriptNormalizer(MessageProcessor):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {}
 
     def process_message(self, message: Message) -> None:

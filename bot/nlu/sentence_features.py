@@ -6,13 +6,14 @@ a sentence feature. Pretrained meaning lets the intent classifier tell apart req
 words it has not seen in training. In training, vectors come through a `VectorCache` in Rasa's
 training-cache directory: after an edit of a few examples only those are encoded again.
 """
+
 from __future__ import annotations
 
 import functools
 import math
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -33,7 +34,7 @@ DICTIONARY = "cedict.txt.gz"
 
 
 @functools.lru_cache(maxsize=2)
-def load_pretrained(directory: Path) -> Tuple[SentenceEncoder, Glossary]:
+def load_pretrained(directory: Path) -> tuple[SentenceEncoder, Glossary]:
     """The encoder and the glossary, loaded once per process."""
     return SentenceEncoder.load(directory / ENCODER_DIR), Glossary.load(directory / DICTIONARY)
 
@@ -41,28 +42,39 @@ def load_pretrained(directory: Path) -> Tuple[SentenceEncoder, Glossary]:
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class GlossedSentenceFeaturizer(DenseFeaturizer, GraphComponent):
     @classmethod
-    def required_components(cls) -> List[type]:
+    def required_components(cls) -> list[type]:
         return [Tokenizer]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         # sqrt(384): a unit vector's entries on the scale of the count features next to it
         return {**DenseFeaturizer.get_default_config(), "scale": math.sqrt(384)}
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         if float(config.get("scale", 1.0)) <= 0:
             raise ValueError("GlossedSentenceFeaturizer: `scale` must be positive")
 
-    def __init__(self, config: Dict[Text, Any], name: Text, encoder: SentenceEncoder, glossary: Glossary,
-                 training_cache: Optional[VectorCache] = None) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        name: str,
+        encoder: SentenceEncoder,
+        glossary: Glossary,
+        training_cache: VectorCache | None = None,
+    ) -> None:
         super().__init__(name, config)
         self.encoder, self.glossary = encoder, glossary
         self.training_cache = training_cache
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "GlossedSentenceFeaturizer":
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> GlossedSentenceFeaturizer:
         encoder, glossary = load_pretrained(pretrained_dir())
         return cls(config, execution_context.node_name, encoder, glossary)
 
@@ -80,16 +92,16 @@ class GlossedSentenceFeaturizer(DenseFeaturizer, GraphComponent):
             self.training_cache = VectorCache(directory, self.encoder, pretrained_dir() / ENCODER_DIR)
         return self.training_cache
 
-    def features(self, messages: List[Message], training: bool = False) -> np.ndarray:
+    def features(self, messages: list[Message], training: bool = False) -> np.ndarray:
         encoder = self.vector_cache() if training else self.encoder
         return encoder.encode([self.english(m) for m in messages]) * float(self._config["scale"])
 
-    def _add(self, messages: List[Message], training: bool = False) -> None:
+    def _add(self, messages: list[Message], training: bool = False) -> None:
         wanted = [m for m in messages if m.get(TEXT)]
-        for message, vector in zip(wanted, self.features(wanted, training) if wanted else []):
+        for message, vector in zip(wanted, self.features(wanted, training) if wanted else [], strict=True):
             self.add_features_to_message(None, vector[None, :], TEXT, message)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         self._add(messages)
         return messages
 

@@ -4,14 +4,16 @@
 names the response, the language and the rule broken; `find_taboos` checks any
 text (the agent console uses the same data).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import fnmatch
 import functools
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any
 
 import yaml
 
@@ -33,7 +35,7 @@ class Violation:
 
 
 @functools.lru_cache(maxsize=4)
-def load_style_guide(path: Path = STYLE_GUIDE) -> Dict[str, Any]:
+def load_style_guide(path: Path = STYLE_GUIDE) -> dict[str, Any]:
     return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
 
 
@@ -47,7 +49,7 @@ def _contains(text: str, phrase: str) -> bool:
     return phrase.casefold() in text
 
 
-def find_taboos(text: str, guide: Optional[Dict[str, Any]] = None) -> List[Dict[str, str]]:
+def find_taboos(text: str, guide: dict[str, Any] | None = None) -> list[dict[str, str]]:
     """Taboo phrases in `text`, as [{"category", "phrase"}], for any language."""
     guide = guide or load_style_guide()
     normalised = _normalise(text)
@@ -60,13 +62,11 @@ def find_taboos(text: str, guide: Optional[Dict[str, Any]] = None) -> List[Dict[
     ]
 
 
-def _variations(response: str, variations: List[Dict[str, Any]]) -> Iterable[Violation | tuple]:
+def _variations(response: str, variations: list[dict[str, Any]]) -> Iterable[Violation | tuple]:
     """Yields (language, text) per variation, or a Violation when the zh/en pair is broken."""
-    seen: Dict[str, str] = {}
+    seen: dict[str, str] = {}
     for variation in variations:
-        languages = [
-            c.get("value") for c in variation.get("condition") or [] if c.get("name") == "language"
-        ]
+        languages = [c.get("value") for c in variation.get("condition") or [] if c.get("name") == "language"]
         if len(languages) != 1 or languages[0] not in LANGUAGES:
             yield Violation(response, "", "bilingual", "every variation needs one `language` condition, zh or en")
             continue
@@ -80,8 +80,8 @@ def _variations(response: str, variations: List[Dict[str, Any]]) -> Iterable[Vio
         yield language, text
 
 
-def lint_response(response: str, variations: List[Dict[str, Any]], guide: Dict[str, Any]) -> List[Violation]:
-    found: List[Violation] = []
+def lint_response(response: str, variations: list[dict[str, Any]], guide: dict[str, Any]) -> list[Violation]:
+    found: list[Violation] = []
     for item in _variations(response, variations):
         if isinstance(item, Violation):
             found.append(item)
@@ -95,7 +95,7 @@ def lint_response(response: str, variations: List[Dict[str, Any]], guide: Dict[s
         if language == "en" and _CJK.search(text):
             found.append(Violation(response, language, "language", "the en text holds Chinese characters"))
         for taboo in find_taboos(text, guide):
-            found.append(Violation(response, language, f"taboo-{taboo['category']}", f"contains \"{taboo['phrase']}\""))
+            found.append(Violation(response, language, f"taboo-{taboo['category']}", f'contains "{taboo["phrase"]}"'))
         normalised = _normalise(text)
         for rule in guide["rules"]:
             if not any(fnmatch.fnmatchcase(response, pattern) for pattern in rule["responses"]):
@@ -104,12 +104,14 @@ def lint_response(response: str, variations: List[Dict[str, Any]], guide: Dict[s
                 phrases = guide["standard_phrases"][group][language]
                 if not any(_contains(normalised, phrase) for phrase in phrases):
                     found.append(
-                        Violation(response, language, rule["id"], f"must contain one of {phrases} ({rule['description']})")
+                        Violation(
+                            response, language, rule["id"], f"must contain one of {phrases} ({rule['description']})"
+                        )
                     )
     return found
 
 
-def lint_domain(domain: Dict[str, Any], guide: Optional[Dict[str, Any]] = None) -> List[Violation]:
+def lint_domain(domain: dict[str, Any], guide: dict[str, Any] | None = None) -> list[Violation]:
     guide = guide or load_style_guide()
     responses = domain.get("responses") or {}
     found = [v for name, variations in responses.items() for v in lint_response(name, variations, guide)]

@@ -1,4 +1,5 @@
 """`python -m bot.phrasing [domain.yml]` checks every response; `--text "..."` checks one reply for taboos."""
+
 from __future__ import annotations
 
 import argparse

@@ -5,9 +5,10 @@ message to handoff_service), then `action_listen`. Its priority is above RulePol
 rule, form or fallback can answer in between. Intents triggered by handoff_service itself
 (`EXTERNAL_*`, e.g. the agent resolved the case) are left to the other policies.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Text
+from typing import Any
 
 from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -21,7 +22,7 @@ RELAY_ACTION = "action_relay_to_agent"
 HANDOFF_SLOT = "handoff_active"
 
 
-def next_action(tracker: DialogueStateTracker) -> Optional[Text]:
+def next_action(tracker: DialogueStateTracker) -> str | None:
     if not tracker.get_slot(HANDOFF_SLOT):
         return None
     if tracker.latest_action_name == RELAY_ACTION:
@@ -35,7 +36,7 @@ def next_action(tracker: DialogueStateTracker) -> Optional[Text]:
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False)
 class HandoffPolicy(TrackerRulePolicy):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {"priority": 7}  # above RulePolicy (6)
 
     def decide(self, tracker: DialogueStateTracker, domain: Domain) -> PolicyPrediction:

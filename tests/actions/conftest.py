@@ -1,8 +1,9 @@
 """Fixtures for action tests: a seeded demo store, trackers and a collecting dispatcher."""
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
@@ -24,19 +25,25 @@ def dispatcher():
 
 
 def make_tracker(
-    slots: Optional[Dict[str, Any]] = None,
+    slots: dict[str, Any] | None = None,
     intent: str = "inform",
-    entities: Optional[List[Dict[str, Any]]] = None,
+    entities: list[dict[str, Any]] | None = None,
     text: str = "",
-    events: Optional[List[Dict[str, Any]]] = None,
+    events: list[dict[str, Any]] | None = None,
     **parse_extras: Any,
 ) -> Tracker:
     latest = {"intent": {"name": intent, "confidence": 0.9}, "entities": entities or [], "text": text, **parse_extras}
-    all_slots = {"language": "zh", "script": "simplified", "order_number": None, "product": None,
-                 "cancel_check": None, "requested_slot": None}
+    all_slots = {
+        "language": "zh",
+        "script": "simplified",
+        "order_number": None,
+        "product": None,
+        "cancel_check": None,
+        "requested_slot": None,
+    }
     all_slots.update(slots or {})
     return Tracker("test-user", all_slots, latest, events or [], False, None, {}, "action_listen")
 
 
-def responses(dispatcher: CollectingDispatcher) -> List[str]:
+def responses(dispatcher: CollectingDispatcher) -> list[str]:
     return [message.get("response") for message in dispatcher.messages]

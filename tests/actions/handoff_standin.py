@@ -3,11 +3,13 @@
 The real service is exercised in tests/e2e/test_complaint_case.py; this stand-in lets the action
 tests assert the exact requests, and answer 5xx on demand (a client on a closed port plays "stopped").
 """
+
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from typing import Any, AsyncIterator, Dict, List, Tuple
+from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 
@@ -17,16 +19,20 @@ RESULT_DUE = "2026-11-26T10:00:00+00:00"
 
 class StandIn:
     def __init__(self) -> None:
-        self.requests: List[Tuple[str, str, Any]] = []
+        self.requests: list[tuple[str, str, Any]] = []
         self.status = "open"
         self.agents_online = 1
-        self.fail_next: List[int] = []  # HTTP statuses to answer the next requests with
+        self.fail_next: list[int] = []  # HTTP statuses to answer the next requests with
 
-    def case(self) -> Dict[str, Any]:
-        return {"number": NUMBER, "status": self.status, "tier": "normal",
-                "sla": {"result": {"due": RESULT_DUE, "state": "pending"}}}
+    def case(self) -> dict[str, Any]:
+        return {
+            "number": NUMBER,
+            "status": self.status,
+            "tier": "normal",
+            "sla": {"result": {"due": RESULT_DUE, "state": "pending"}},
+        }
 
-    def timeline(self) -> List[Tuple[str, Dict[str, Any]]]:
+    def timeline(self) -> list[tuple[str, dict[str, Any]]]:
         """(action, details without the time) of every timeline entry received, in order."""
         out = []
         for method, path, body in self.requests:
@@ -52,8 +58,14 @@ class StandIn:
         if path.endswith("/handoff"):
             self.status = "queued"
             due = (dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.timezone.utc)).isoformat()
-            return web.json_response({"case": self.case(), "queue_position": 3,
-                                      "agents_online": self.agents_online, "first_response_due": due})
+            return web.json_response(
+                {
+                    "case": self.case(),
+                    "queue_position": 3,
+                    "agents_online": self.agents_online,
+                    "first_response_due": due,
+                }
+            )
         if path.endswith("/messages"):
             return web.json_response({"id": 1, "direction": "customer", "text": body["text"]}, status=201)
         if path.endswith("/resolve"):

@@ -1,6 +1,7 @@
+from rasa_sdk.events import SlotSet
+
 from actions.aftersales import ActionRefundInfo
 from actions.products import ActionProductInfo
-from rasa_sdk.events import SlotSet
 from tests.actions.conftest import make_tracker, responses
 
 
@@ -25,13 +26,17 @@ async def test_order_number_given_after_the_policy_gives_only_the_progress(store
 
 
 async def test_refund_of_an_unknown_order(store, dispatcher, domain_dict):
-    events = await ActionRefundInfo(store).run(dispatcher, make_tracker({"order_number": "55555"}, intent="inform"), domain_dict)
+    events = await ActionRefundInfo(store).run(
+        dispatcher, make_tracker({"order_number": "55555"}, intent="inform"), domain_dict
+    )
     assert responses(dispatcher) == ["utter_order_not_found"]
     assert events == [SlotSet("order_number", None)]
 
 
 async def test_product_info_from_the_catalogue(store, dispatcher, domain_dict):
-    await ActionProductInfo(store).run(dispatcher, make_tracker({"product": "X2"}, intent="product_inquiry"), domain_dict)
+    await ActionProductInfo(store).run(
+        dispatcher, make_tracker({"product": "X2"}, intent="product_inquiry"), domain_dict
+    )
     assert responses(dispatcher) == ["utter_product_info"]
     assert dispatcher.messages[0]["product_name"] == "智能手表 X2"
     assert dispatcher.messages[0]["product_price"] == 1299

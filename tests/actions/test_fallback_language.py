@@ -1,5 +1,5 @@
-from actions.fallback import ActionHandleFallback, consecutive_misunderstandings
 from actions.common import language, script
+from actions.fallback import ActionHandleFallback, consecutive_misunderstandings
 from tests.actions.conftest import make_tracker, responses
 
 
@@ -7,8 +7,12 @@ def user(intent, **parse):
     return {"event": "user", "parse_data": {"intent": {"name": intent}, **parse}}
 
 
-RANKING = [{"name": "nlu_fallback", "confidence": 1.0}, {"name": "refund", "confidence": 0.3},
-           {"name": "greet", "confidence": 0.2}, {"name": "return_exchange", "confidence": 0.2}]
+RANKING = [
+    {"name": "nlu_fallback", "confidence": 1.0},
+    {"name": "refund", "confidence": 0.3},
+    {"name": "greet", "confidence": 0.2},
+    {"name": "return_exchange", "confidence": 0.2},
+]
 
 
 async def test_first_misunderstanding_asks_to_rephrase_with_suggestions(dispatcher, domain_dict):
@@ -23,11 +27,15 @@ async def test_first_misunderstanding_asks_to_rephrase_with_suggestions(dispatch
 
 
 async def test_suggestions_follow_language_and_script(dispatcher, domain_dict):
-    tracker = make_tracker({"script": "traditional"}, intent="nlu_fallback", events=[user("nlu_fallback")], intent_ranking=RANKING)
+    tracker = make_tracker(
+        {"script": "traditional"}, intent="nlu_fallback", events=[user("nlu_fallback")], intent_ranking=RANKING
+    )
     await ActionHandleFallback().run(dispatcher, tracker, domain_dict)
     assert dispatcher.messages[0]["buttons"][0]["title"] == "退款"
     assert dispatcher.messages[0]["buttons"][2]["title"] == "轉人工客服"
-    english = make_tracker({"language": "en"}, intent="nlu_fallback", events=[user("nlu_fallback")], intent_ranking=RANKING)
+    english = make_tracker(
+        {"language": "en"}, intent="nlu_fallback", events=[user("nlu_fallback")], intent_ranking=RANKING
+    )
     dispatcher.messages.clear()
     await ActionHandleFallback().run(dispatcher, english, domain_dict)
     assert dispatcher.messages[0]["buttons"][0]["title"] == "Refunds"
@@ -48,11 +56,17 @@ def test_understood_message_resets_the_count_and_bad_input_does_not_count():
 async def test_unusable_input_gets_its_own_answer(domain_dict):
     from rasa_sdk.executor import CollectingDispatcher
 
-    expected = {"empty": "utter_input_empty", "symbols_only": "utter_input_symbols",
-                "markup_only": "utter_input_markup", "too_long": "utter_input_too_long"}
+    expected = {
+        "empty": "utter_input_empty",
+        "symbols_only": "utter_input_symbols",
+        "markup_only": "utter_input_markup",
+        "too_long": "utter_input_too_long",
+    }
     for issue, response in expected.items():
         dispatcher = CollectingDispatcher()
-        tracker = make_tracker(intent="nlu_fallback", events=[user("nlu_fallback", input_issue=issue)], input_issue=issue)
+        tracker = make_tracker(
+            intent="nlu_fallback", events=[user("nlu_fallback", input_issue=issue)], input_issue=issue
+        )
         await ActionHandleFallback().run(dispatcher, tracker, domain_dict)
         assert responses(dispatcher) == [response], issue
 
@@ -71,13 +85,24 @@ def test_language_neutral_message_keeps_the_conversation_language():
 
 async def test_gibberish_counts_as_a_misunderstanding_with_common_suggestions(dispatcher, domain_dict):
     # the model's guesses stay in the ranking, but are not offered for gibberish
-    gibberish = [{"name": "nlu_fallback", "confidence": 1.0}, {"name": "invoice", "confidence": 0.6},
-                 {"name": "account_issue", "confidence": 0.3}]
-    tracker = make_tracker(intent="nlu_fallback", events=[user("greet"), user("nlu_fallback", input_issue="gibberish")],
-                           input_issue="gibberish", intent_ranking=gibberish)
+    gibberish = [
+        {"name": "nlu_fallback", "confidence": 1.0},
+        {"name": "invoice", "confidence": 0.6},
+        {"name": "account_issue", "confidence": 0.3},
+    ]
+    tracker = make_tracker(
+        intent="nlu_fallback",
+        events=[user("greet"), user("nlu_fallback", input_issue="gibberish")],
+        input_issue="gibberish",
+        intent_ranking=gibberish,
+    )
     await ActionHandleFallback().run(dispatcher, tracker, domain_dict)
     assert responses(dispatcher) == ["utter_ask_rephrase"]
     assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == [
-        "/order_status", "/return_exchange", "/refund", "/request_human"]
+        "/order_status",
+        "/return_exchange",
+        "/refund",
+        "/request_human",
+    ]
     twice = [user("nlu_fallback", input_issue="gibberish"), user("nlu_fallback", input_issue="gibberish")]
     assert consecutive_misunderstandings(make_tracker(events=twice)) == 2

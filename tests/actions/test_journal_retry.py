@@ -1,4 +1,5 @@
 """Kept case writes land in the background when handoff_service comes back, with no further message."""
+
 import asyncio
 import time
 
@@ -41,8 +42,9 @@ async def test_survey_answers_given_while_the_service_is_down_land_when_it_is_ba
     assert retrier.waiting == 1
     async with running_standin(unused_port) as service:  # the service comes back; the customer says nothing
         await eventually(lambda: retrier.waiting == 0)
-    assert service.requests == [("POST", f"/api/bot/cases/{NUMBER}/csat",
-                                 {"overall": 5, "attitude": 4, "speed": 4, "solved": 5})]
+    assert service.requests == [
+        ("POST", f"/api/bot/cases/{NUMBER}/csat", {"overall": 5, "attitude": 4, "speed": 4, "solved": 5})
+    ]
 
 
 class SaveOnly(CaseAction):
@@ -62,7 +64,9 @@ async def test_the_conversations_next_save_replaces_its_background_retry(domain_
     async with running_standin(unused_port) as service:
         # the customer writes again before the first retry: that turn's flush sends the kept answers, once
         slots = {"case_number": NUMBER, "case_journal": slot(events, "case_journal"), "case_number_told": True}
-        after = await SaveOnly(client=client, retrier=retrier).run(CollectingDispatcher(), make_tracker(slots), domain_dict)
+        after = await SaveOnly(client=client, retrier=retrier).run(
+            CollectingDispatcher(), make_tracker(slots), domain_dict
+        )
         assert slot(after, "case_journal") == [] and retrier.waiting == 0
         await asyncio.sleep(1.0)  # past the replaced retry's first attempt
     assert [path for _, path, _ in service.requests] == [f"/api/bot/cases/{NUMBER}/csat"]

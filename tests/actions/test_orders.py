@@ -31,8 +31,13 @@ async def test_status_uses_english_names_for_english_customers(store, dispatcher
 
 
 async def test_each_order_state_has_its_own_answer(store, domain_dict):
-    expected = {"20001": "utter_order_pending_payment", "20002": "utter_order_paid", "20003": "utter_order_shipped",
-                "20004": "utter_order_delivered", "20005": "utter_order_cancelled"}
+    expected = {
+        "20001": "utter_order_pending_payment",
+        "20002": "utter_order_paid",
+        "20003": "utter_order_shipped",
+        "20004": "utter_order_delivered",
+        "20005": "utter_order_cancelled",
+    }
     for number, response in expected.items():
         dispatcher = __import__("rasa_sdk.executor", fromlist=["x"]).CollectingDispatcher()
         await ActionOrderStatus(store).run(dispatcher, make_tracker({"order_number": number}), domain_dict)
@@ -66,7 +71,9 @@ async def test_check_cancel_of_an_unknown_order(store, dispatcher, domain_dict):
 
 
 async def test_confirmed_cancel_cancels_the_paid_order_and_starts_the_refund(store, dispatcher, domain_dict):
-    events = await ActionCancelOrder(store).run(dispatcher, make_tracker({"order_number": "20007"}, intent="affirm"), domain_dict)
+    events = await ActionCancelOrder(store).run(
+        dispatcher, make_tracker({"order_number": "20007"}, intent="affirm"), domain_dict
+    )
     assert events == [SlotSet("cancel_check", None)]
     assert responses(dispatcher) == ["utter_cancel_done", "utter_anything_else"]
     order = await store.get_order("20007")
@@ -74,13 +81,17 @@ async def test_confirmed_cancel_cancels_the_paid_order_and_starts_the_refund(sto
 
 
 async def test_cancel_of_an_unpaid_order_costs_nothing(store, dispatcher, domain_dict):
-    await ActionCancelOrder(store).run(dispatcher, make_tracker({"order_number": "20001"}, intent="affirm"), domain_dict)
+    await ActionCancelOrder(store).run(
+        dispatcher, make_tracker({"order_number": "20001"}, intent="affirm"), domain_dict
+    )
     assert responses(dispatcher) == ["utter_cancel_pending_payment_done", "utter_anything_else"]
     assert (await store.get_order("20001")).refund == "none"
 
 
 async def test_cancel_refuses_an_order_that_shipped_meanwhile(store, dispatcher, domain_dict):
-    await ActionCancelOrder(store).run(dispatcher, make_tracker({"order_number": "12345"}, intent="affirm"), domain_dict)
+    await ActionCancelOrder(store).run(
+        dispatcher, make_tracker({"order_number": "12345"}, intent="affirm"), domain_dict
+    )
     assert responses(dispatcher) == ["utter_cancel_shipped"]
     assert (await store.get_order("12345")).status == "shipped"
 
@@ -88,8 +99,13 @@ async def test_cancel_refuses_an_order_that_shipped_meanwhile(store, dispatcher,
 async def test_modify_answer_depends_on_the_order_state(store, domain_dict):
     from rasa_sdk.executor import CollectingDispatcher
 
-    expected = {"20008": "utter_modify_steps", "12345": "utter_modify_shipped", "20004": "utter_modify_delivered",
-                "20005": "utter_modify_cancelled", "77777": "utter_order_not_found"}
+    expected = {
+        "20008": "utter_modify_steps",
+        "12345": "utter_modify_shipped",
+        "20004": "utter_modify_delivered",
+        "20005": "utter_modify_cancelled",
+        "77777": "utter_order_not_found",
+    }
     for number, response in expected.items():
         dispatcher = CollectingDispatcher()
         await ActionCheckModify(store).run(dispatcher, make_tracker({"order_number": number}), domain_dict)

@@ -1,4 +1,5 @@
 """The action server can load the package, and every custom action in the domain is served by it."""
+
 from rasa_sdk.executor import ActionExecutor
 
 

@@ -1,4 +1,5 @@
 """Satisfaction survey: typed ratings in both languages, skipping, and the answers sent to the case."""
+
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -8,12 +9,33 @@ from tests.actions.conftest import make_tracker, responses
 from tests.actions.handoff_standin import NUMBER, running_standin
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("5", 5), ("5分", 5), ("给5分吧", 5), ("五星", 5), ("四颗星", 4), ("非常满意", 5), ("非常不满意", 1),
-    ("不满意", 2), ("一般般", 3), ("滿意", 4), ("4 stars", 4), ("3/5", 3), ("very satisfied", 5),
-    ("it was ok", 3), ("terrible", 1), ("good", 4), ("I'd give it 2 out of 5", 2),
-    ("", None), ("今天天气怎么样", None), ("10", None), ("2.5", None), ("<b>5</b>", 5),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("5", 5),
+        ("5分", 5),
+        ("给5分吧", 5),
+        ("五星", 5),
+        ("四颗星", 4),
+        ("非常满意", 5),
+        ("非常不满意", 1),
+        ("不满意", 2),
+        ("一般般", 3),
+        ("滿意", 4),
+        ("4 stars", 4),
+        ("3/5", 3),
+        ("very satisfied", 5),
+        ("it was ok", 3),
+        ("terrible", 1),
+        ("good", 4),
+        ("I'd give it 2 out of 5", 2),
+        ("", None),
+        ("今天天气怎么样", None),
+        ("10", None),
+        ("2.5", None),
+        ("<b>5</b>", 5),
+    ],
+)
 def test_typed_ratings(text, expected):
     assert parse_rating(text) == expected
 
@@ -35,27 +57,44 @@ def test_form_takes_buttons_typed_answers_and_skipping(domain_dict):
     assert responses(dispatcher) == ["utter_survey_rating_unclear"]
     skip = make_tracker(intent="stop", text="跳过")
     assert form.validate_csat_overall("跳过", dispatcher, skip, domain_dict) == {
-        "csat_overall": 0, "csat_attitude": 0, "csat_speed": 0, "csat_solved": 0, "csat_comment": "-",
-        "survey_skipped": True}
+        "csat_overall": 0,
+        "csat_attitude": 0,
+        "csat_speed": 0,
+        "csat_solved": 0,
+        "csat_comment": "-",
+        "survey_skipped": True,
+    }
 
 
 async def test_answers_land_on_the_case(domain_dict, unused_port):
-    slots = {"case_number": NUMBER, "case_journal": [], "case_number_told": True, "csat_overall": 5,
-             "csat_attitude": 5, "csat_speed": 4, "csat_solved": 5, "csat_comment": "谢谢小鲸"}
+    slots = {
+        "case_number": NUMBER,
+        "case_journal": [],
+        "case_number_told": True,
+        "csat_overall": 5,
+        "csat_attitude": 5,
+        "csat_speed": 4,
+        "csat_solved": 5,
+        "csat_comment": "谢谢小鲸",
+    }
     async with running_standin(unused_port) as service:
         dispatcher = CollectingDispatcher()
         client = HandoffClient(f"http://127.0.0.1:{unused_port}", token="t")
         await ActionSurveySubmit(client=client).run(dispatcher, make_tracker(slots), domain_dict)
     assert responses(dispatcher) == ["utter_survey_thanks"]
-    assert service.requests[-1] == ("POST", f"/api/bot/cases/{NUMBER}/csat", {
-        "overall": 5, "attitude": 5, "speed": 4, "solved": 5, "comment": "谢谢小鲸"})
+    assert service.requests[-1] == (
+        "POST",
+        f"/api/bot/cases/{NUMBER}/csat",
+        {"overall": 5, "attitude": 5, "speed": 4, "solved": 5, "comment": "谢谢小鲸"},
+    )
 
 
 async def test_skipped_survey_sends_nothing(domain_dict, unused_port):
     dispatcher = CollectingDispatcher()
     client = HandoffClient(f"http://127.0.0.1:{unused_port}", token="t")
     events = await ActionSurveySubmit(client=client).run(
-        dispatcher, make_tracker({"case_number": NUMBER, "csat_overall": None}), domain_dict)
+        dispatcher, make_tracker({"case_number": NUMBER, "csat_overall": None}), domain_dict
+    )
     assert responses(dispatcher) == ["utter_survey_skipped"]
     assert {"event": "slot", "timestamp": None, "name": "csat_overall", "value": None} in events
 
@@ -66,8 +105,16 @@ async def test_skipping_midway_sends_only_real_answers(domain_dict, unused_port)
     skip = make_tracker({"csat_overall": 5, "csat_attitude": "跳过"}, intent="stop", text="跳过")
     filled = form.validate_csat_attitude("跳过", dispatcher, skip, domain_dict)
     assert filled["csat_attitude"] == 0 and "csat_overall" not in filled
-    slots = {"case_number": NUMBER, "case_journal": [], "case_number_told": True, "csat_overall": 5,
-             "csat_attitude": "跳过", "csat_speed": None, "csat_solved": None, "csat_comment": None}
+    slots = {
+        "case_number": NUMBER,
+        "case_journal": [],
+        "case_number_told": True,
+        "csat_overall": 5,
+        "csat_attitude": "跳过",
+        "csat_speed": None,
+        "csat_solved": None,
+        "csat_comment": None,
+    }
     async with running_standin(unused_port) as service:
         client = HandoffClient(f"http://127.0.0.1:{unused_port}", token="t")
         await ActionSurveySubmit(client=client).run(dispatcher, make_tracker(slots), domain_dict)

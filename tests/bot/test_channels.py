@@ -1,4 +1,5 @@
 """The input channels: Rasa's, with turns admitted in arrival order by one gate per process."""
+
 import asyncio
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """The custom NLU components, run directly on Rasa messages."""
+
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -30,14 +31,21 @@ def test_sanitizer_strips_markup_before_the_model_sees_it():
 
 def test_routed_input_keeps_what_the_model_read_below_the_fallback():
     message = run(InputSanitizer({"max_chars": 500}), "   ")
-    message.set(INTENT_RANKING_KEY, [{"name": "order_status", "confidence": 0.9}, {"name": "refund", "confidence": 0.1}])
+    message.set(
+        INTENT_RANKING_KEY, [{"name": "order_status", "confidence": 0.9}, {"name": "refund", "confidence": 0.1}]
+    )
     InputIssueRouter({}).process([message])
     assert [item["name"] for item in message.get(INTENT_RANKING_KEY)] == ["nlu_fallback", "order_status", "refund"]
 
 
 def test_unusable_input_is_routed_to_the_fallback_with_its_issue():
-    for sample, issue in [("", "empty"), ("   \n", "empty"), ("😀😀👍", "symbols_only"),
-                          ("<img src=x>", "markup_only"), ("投诉" * 2600, "too_long")]:
+    for sample, issue in [
+        ("", "empty"),
+        ("   \n", "empty"),
+        ("😀😀👍", "symbols_only"),
+        ("<img src=x>", "markup_only"),
+        ("投诉" * 2600, "too_long"),
+    ]:
         message = guard(sample)
         assert message.get("input_issue") == issue, sample[:20]
         assert message.get(INTENT)["name"] == "nlu_fallback"
@@ -59,9 +67,13 @@ def test_gibberish_detector_learns_the_vocabulary_and_keeps_it_in_the_model(tmp_
     from rasa.engine.storage.resource import Resource
 
     tokenizer = MixedTokenizer(MixedTokenizer.get_default_config())
-    data = TrainingData([Message(data={TEXT: "Where is my order", INTENT: "order_status"}),
-                         Message(data={TEXT: "我的订单还没到", INTENT: "order_status"}),
-                         Message(data={TEXT: "qzxv bnmlk", INTENT: "out_of_scope"})])  # mashes are not words
+    data = TrainingData(
+        [
+            Message(data={TEXT: "Where is my order", INTENT: "order_status"}),
+            Message(data={TEXT: "我的订单还没到", INTENT: "order_status"}),
+            Message(data={TEXT: "qzxv bnmlk", INTENT: "out_of_scope"}),
+        ]
+    )  # mashes are not words
     tokenizer.process_training_data(data)
     storage, resource = LocalModelStorage(tmp_path), Resource("gibberish")
     config = GibberishDetector.get_default_config()
@@ -98,10 +110,16 @@ def test_mixed_tokenizer_segments_chinese_and_english():
 
 
 def test_entities_order_phone_email_product():
-    found = {(e["entity"], e["value"]) for e in extract(
-        "订单号20240315001,手机13812345678,邮箱Li.Lei@Example.com,买的智能手表X2")}
-    assert found == {("order_number", "20240315001"), ("phone", "13812345678"),
-                     ("email", "li.lei@example.com"), ("product", "X2")}
+    found = {
+        (e["entity"], e["value"])
+        for e in extract("订单号20240315001,手机13812345678,邮箱Li.Lei@Example.com,买的智能手表X2")
+    }
+    assert found == {
+        ("order_number", "20240315001"),
+        ("phone", "13812345678"),
+        ("email", "li.lei@example.com"),
+        ("product", "X2"),
+    }
 
 
 def test_a_mobile_number_is_not_an_order_number():
@@ -114,7 +132,7 @@ def test_english_products_and_offsets():
     sample = "does the robot vacuum r5 work on carpet"
     [entity] = extract(sample)
     assert entity["value"] == "R5"
-    assert sample[entity["start"]:entity["end"]] == "robot vacuum r5"
+    assert sample[entity["start"] : entity["end"]] == "robot vacuum r5"
 
 
 def test_extractor_component_adds_entities_with_its_name():

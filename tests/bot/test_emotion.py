@@ -1,4 +1,5 @@
 """The emotion-intensity detector (bot/emotion.py) and its NLU component."""
+
 import csv
 import dataclasses
 import subprocess
@@ -21,31 +22,34 @@ def level(text):
     return detect_emotion(text).level
 
 
-@pytest.mark.parametrize("text, expected", [
-    # Simplified Chinese
-    ("请问我的订单什么时候发货？", 0),
-    ("有点失望，和图片上的颜色不一样", 1),
-    ("太差了，杯子收到就是碎的", 2),
-    ("气死了，客服一直不回消息", 2),
-    ("再不退款我就打12315投诉你们", 3),
-    ("我要找律师，你们等着", 3),
-    ("已经差评了，再也不买你们家的东西", 3),
-    # Traditional Chinese
-    ("請問可以開發票嗎", 0),
-    ("有點失望，包裝破了", 1),
-    ("這服務太爛了", 2),
-    ("我要去消費者協會投訴你們", 3),
-    # English
-    ("Can I change my delivery address?", 0),
-    ("I'm a bit disappointed with the fit", 1),
-    ("The delivery was not great", 1),
-    ("This is unacceptable, the screen is cracked", 2),
-    ("I am very angry about this refund", 2),
-    ("I'm reporting you to consumer protection", 3),
-    ("Fix it or I'll talk to my lawyer", 3),
-    ("I will never shop here again", 3),
-    ("I'm filing a chargeback", 3),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # Simplified Chinese
+        ("请问我的订单什么时候发货？", 0),
+        ("有点失望，和图片上的颜色不一样", 1),
+        ("太差了，杯子收到就是碎的", 2),
+        ("气死了，客服一直不回消息", 2),
+        ("再不退款我就打12315投诉你们", 3),
+        ("我要找律师，你们等着", 3),
+        ("已经差评了，再也不买你们家的东西", 3),
+        # Traditional Chinese
+        ("請問可以開發票嗎", 0),
+        ("有點失望，包裝破了", 1),
+        ("這服務太爛了", 2),
+        ("我要去消費者協會投訴你們", 3),
+        # English
+        ("Can I change my delivery address?", 0),
+        ("I'm a bit disappointed with the fit", 1),
+        ("The delivery was not great", 1),
+        ("This is unacceptable, the screen is cracked", 2),
+        ("I am very angry about this refund", 2),
+        ("I'm reporting you to consumer protection", 3),
+        ("Fix it or I'll talk to my lawyer", 3),
+        ("I will never shop here again", 3),
+        ("I'm filing a chargeback", 3),
+    ],
+)
 def test_levels_per_language(text, expected):
     assert level(text) == expected
 
@@ -57,12 +61,24 @@ def test_mixed_chinese_and_english():
 
 
 def test_traditional_scores_like_simplified():
-    for simplified, traditional in [("气死了，还没发货", "氣死了，還沒發貨"), ("我要在网上曝光你们", "我要在網上曝光你們")]:
+    for simplified, traditional in [
+        ("气死了，还没发货", "氣死了，還沒發貨"),
+        ("我要在网上曝光你们", "我要在網上曝光你們"),
+    ]:
         assert detect_emotion(traditional).level == detect_emotion(simplified).level > 0
 
 
-@pytest.mark.parametrize("text", ["我不生气，就是问一下", "我没有生气", "I'm not angry, just asking",
-                                  "I am not upset at all", "我不会给差评的", "I'm not going to sue you"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我不生气，就是问一下",
+        "我没有生气",
+        "I'm not angry, just asking",
+        "I am not upset at all",
+        "我不会给差评的",
+        "I'm not going to sue you",
+    ],
+)
 def test_negation_cancels_the_word(text):
     emotion = detect_emotion(text)
     assert emotion.level == 0
@@ -122,8 +138,14 @@ def test_profanity():
 
 
 def test_polite_words_that_contain_emotional_ones():
-    for text in ["麻烦你帮我查一下", "我想退差价", "滚筒洗衣机有货吗", "I hate to bother you, where is my parcel",
-                 "what is the court fee", "Do you have a Facebook page?"]:
+    for text in [
+        "麻烦你帮我查一下",
+        "我想退差价",
+        "滚筒洗衣机有货吗",
+        "I hate to bother you, where is my parcel",
+        "what is the court fee",
+        "Do you have a Facebook page?",
+    ]:
         assert level(text) == 0, text
 
 
@@ -171,20 +193,37 @@ def test_levels_are_between_0_and_3():
 
 
 def test_no_work_at_import_time():
-    code = ("import sys, bot.emotion as e; "
-            "print(e._lexicon.cache_info().currsize, 'jieba' in sys.modules, 'opencc' in sys.modules)")
+    code = (
+        "import sys, bot.emotion as e; "
+        "print(e._lexicon.cache_info().currsize, 'jieba' in sys.modules, 'opencc' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["0", "False", "False"]
 
 
 def test_lexicon_file_is_well_formed():
     data = yaml.safe_load(LEXICON_FILE.read_text(encoding="utf-8"))
-    known = {"threat", "anger", "profanity", "mild", "positive", "neutral", "intensifiers",
-             "intensifier_suffixes", "diminishers", "negators", "negation_fillers", "caps_ignore"}
+    known = {
+        "threat",
+        "anger",
+        "profanity",
+        "mild",
+        "positive",
+        "neutral",
+        "intensifiers",
+        "intensifier_suffixes",
+        "diminishers",
+        "negators",
+        "negation_fillers",
+        "caps_ignore",
+    }
     for lang in ("zh", "en"):
         assert set(data[lang]) <= known, set(data[lang]) - known
-        words = [str(w).lower() for c in ("threat", "anger", "profanity", "mild", "positive", "neutral")
-                 for w in data[lang].get(c) or []]
+        words = [
+            str(w).lower()
+            for c in ("threat", "anger", "profanity", "mild", "positive", "neutral")
+            for w in data[lang].get(c) or []
+        ]
         assert len(words) == len(set(words)), "an entry is listed twice"
     assert set(data["weights"]) == {"threat", "anger", "profanity", "mild"}
 

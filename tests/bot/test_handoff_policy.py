@@ -1,4 +1,5 @@
 """bot.policies.handoff: while an agent has the conversation, only relay and listen are predicted."""
+
 from pathlib import Path
 
 from rasa.engine.graph import ExecutionContext, GraphSchema
@@ -15,8 +16,12 @@ DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 
 
 def predicted(tmp_path, *events):
-    policy = HandoffPolicy.create(HandoffPolicy.get_default_config(), LocalModelStorage(tmp_path), Resource("h"),
-                                  ExecutionContext(GraphSchema({}), "test"))
+    policy = HandoffPolicy.create(
+        HandoffPolicy.get_default_config(),
+        LocalModelStorage(tmp_path),
+        Resource("h"),
+        ExecutionContext(GraphSchema({}), "test"),
+    )
     tracker = DialogueStateTracker.from_events("t", list(events), DOMAIN.slots)
     prediction = policy.predict_action_probabilities(tracker, DOMAIN)
     best = max(prediction.probabilities)
@@ -31,8 +36,10 @@ def test_during_a_handoff_every_message_is_relayed_then_the_bot_listens(tmp_path
     on = SlotSet("handoff_active", True)
     assert predicted(tmp_path, on, ActionExecuted("action_listen"), said("greet")) == "action_relay_to_agent"
     assert predicted(tmp_path, on, ActionExecuted("action_listen"), said("request_human")) == "action_relay_to_agent"
-    assert predicted(tmp_path, on, ActionExecuted("action_listen"), said("greet"),
-                     ActionExecuted("action_relay_to_agent")) == "action_listen"
+    assert (
+        predicted(tmp_path, on, ActionExecuted("action_listen"), said("greet"), ActionExecuted("action_relay_to_agent"))
+        == "action_listen"
+    )
 
 
 def test_outside_a_handoff_and_for_the_services_own_intents_it_stays_out(tmp_path):

@@ -1,4 +1,5 @@
 """The linear intent classifier: block scaling, retrieval intents, storage, the Rasa adapter, determinism."""
+
 import json
 import os
 import subprocess
@@ -25,10 +26,16 @@ ROOT = Path(__file__).resolve().parents[2]
 # a toy vocabulary: word counts (sparse) and a 3-d "sentence vector" (dense) per message
 WORDS = ["order", "where", "refund", "money", "ship", "abroad", "hours", "open"]
 VECTORS = {"order_status": [1, 0, 0], "refund": [0, 1, 0], "faq/shipping": [0, 0, 1], "faq/business_hours": [0, 1, 1]}
-EXAMPLES = [("where order", "order_status"), ("order where where", "order_status"),
-            ("refund money", "refund"), ("money refund refund", "refund"),
-            ("ship abroad", "faq/shipping"), ("abroad ship", "faq/shipping"),
-            ("open hours", "faq/business_hours"), ("hours open open", "faq/business_hours")]
+EXAMPLES = [
+    ("where order", "order_status"),
+    ("order where where", "order_status"),
+    ("refund money", "refund"),
+    ("money refund refund", "refund"),
+    ("ship abroad", "faq/shipping"),
+    ("abroad ship", "faq/shipping"),
+    ("open hours", "faq/business_hours"),
+    ("hours open open", "faq/business_hours"),
+]
 
 
 def blocks(text, label=None, noise=0.0):
@@ -46,8 +53,10 @@ def trained(**weights):
 
 def test_blocks_are_scaled_to_their_weight_whatever_their_size():
     blocks = [Block("a_counts", COUNTS, 3, 2.0), Block("b_dense", DENSE, 2, 0.5)]
-    messages = [{"a_counts": sp.coo_matrix(np.array([[0.0, 3.0, 1.0]])), "b_dense": np.array([[3.0, 4.0]])},
-                {"a_counts": sp.coo_matrix(np.zeros((1, 3))), "b_dense": np.array([[0.0, 0.0]])}]
+    messages = [
+        {"a_counts": sp.coo_matrix(np.array([[0.0, 3.0, 1.0]])), "b_dense": np.array([[3.0, 4.0]])},
+        {"a_counts": sp.coo_matrix(np.zeros((1, 3))), "b_dense": np.array([[0.0, 0.0]])},
+    ]
     matrix = design_matrix(messages, blocks).toarray()
     assert np.isclose(np.linalg.norm(matrix[0, :3]), 2.0)
     assert matrix[0, 1] / matrix[0, 2] == pytest.approx(np.log1p(3) / np.log1p(1))  # counts are damped
@@ -59,7 +68,9 @@ def test_layout_orders_blocks_by_name_and_fills_missing_ones_with_zeros():
     messages = [blocks("where order", "order_status"), {"dense_sentence": np.array([[0.0, 0.0, 1.0]])}]
     found = layout(messages, {COUNTS: 1.0, DENSE: 3.0})
     assert [(b.name, b.kind, b.dims, b.weight) for b in found] == [
-        ("counts_word", COUNTS, len(WORDS), 1.0), ("dense_sentence", DENSE, 3, 3.0)]
+        ("counts_word", COUNTS, len(WORDS), 1.0),
+        ("dense_sentence", DENSE, 3, 3.0),
+    ]
     matrix = design_matrix(messages, found).toarray()
     assert matrix.shape == (2, len(WORDS) + 3)
     assert np.allclose(matrix[1, : len(WORDS)], 0) and np.isclose(matrix[1, -1], 3.0)
@@ -93,8 +104,14 @@ def test_nearest_examples_give_one_similarity_per_label_never_the_example_itself
 
 def test_one_intent_is_not_a_classifier():
     with pytest.raises(ValueError):
-        IntentModel.fit([blocks("where order", "order_status")] * 2, ["order_status"] * 2,
-                        counts_weight=1.0, dense_weight=1.0, similarity_weight=1.0, c=1.0)
+        IntentModel.fit(
+            [blocks("where order", "order_status")] * 2,
+            ["order_status"] * 2,
+            counts_weight=1.0,
+            dense_weight=1.0,
+            similarity_weight=1.0,
+            c=1.0,
+        )
 
 
 def test_saved_model_loads_without_pickle_and_predicts_the_same(tmp_path):
@@ -129,10 +146,14 @@ def component(tmp_path):
     context = ExecutionContext(GraphSchema({}), node_name="intents")
     config = {**LinearIntentClassifier.get_default_config(), "C": 10.0}
     classifier = LinearIntentClassifier.create(config, storage, Resource("intents"), context)
-    data = TrainingData([featured_message(t, y) for t, y in EXAMPLES],
-                        responses={"utter_faq/shipping": [{"text": "We ship to 30 countries."}],
-                                   "utter_faq/business_hours": [{"text": "9:00-21:00"}],
-                                   "utter_greet": [{"text": "hello"}]})
+    data = TrainingData(
+        [featured_message(t, y) for t, y in EXAMPLES],
+        responses={
+            "utter_faq/shipping": [{"text": "We ship to 30 countries."}],
+            "utter_faq/business_hours": [{"text": "9:00-21:00"}],
+            "utter_greet": [{"text": "hello"}],
+        },
+    )
     resource = classifier.train(data)
     return LinearIntentClassifier.load(config, storage, resource, context)
 
@@ -166,8 +187,9 @@ def test_untrained_component_classifies_nothing(tmp_path):
     assert message.get("intent") is None
 
 
-@pytest.mark.parametrize("key, value", [("C", 0), ("dense_weight", -1.0), ("counts_weight", 0),
-                                        ("similarity_weight", -0.5)])
+@pytest.mark.parametrize(
+    "key, value", [("C", 0), ("dense_weight", -1.0), ("counts_weight", 0), ("similarity_weight", -0.5)]
+)
 def test_bad_settings_are_refused(key, value):
     with pytest.raises(ValueError, match=key):
         LinearIntentClassifier.validate_config({**LinearIntentClassifier.get_default_config(), key: value})
@@ -178,15 +200,40 @@ def test_bad_settings_are_refused(key, value):
 
 def train_nlu(tmp_path: Path, name: str, threads: str) -> dict:
     """`rasa train nlu` on a slice of the project's data, in a fresh process with `threads` BLAS/TF threads."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false",
-           "RASA_CACHE_DIRECTORY": str(tmp_path / f"cache-{name}"), "OMP_NUM_THREADS": threads,
-           "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
-           "TF_INTRA_OP_PARALLELISM_THREADS": threads, "TF_INTER_OP_PARALLELISM_THREADS": threads}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "RASA_CACHE_DIRECTORY": str(tmp_path / f"cache-{name}"),
+        "OMP_NUM_THREADS": threads,
+        "OPENBLAS_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+        "TF_INTRA_OP_PARALLELISM_THREADS": threads,
+        "TF_INTER_OP_PARALLELISM_THREADS": threads,
+    }
     rasa = Path(sys.executable).parent / "rasa"
-    subprocess.run([str(rasa), "train", "nlu", "--config", str(ROOT / "config.yml"),
-                    "--nlu", str(tmp_path / "nlu.yml"), "--domain", str(ROOT / "domain.yml"),
-                    "--out", str(tmp_path), "--fixed-model-name", name, "--quiet"],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            str(rasa),
+            "train",
+            "nlu",
+            "--config",
+            str(ROOT / "config.yml"),
+            "--nlu",
+            str(tmp_path / "nlu.yml"),
+            "--domain",
+            str(ROOT / "domain.yml"),
+            "--out",
+            str(tmp_path),
+            "--fixed-model-name",
+            name,
+            "--quiet",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     with tarfile.open(tmp_path / f"{name}.tar.gz") as archive:
         member = next(m for m in archive.getmembers() if m.name.endswith("weights.npz"))
         archive.extract(member, tmp_path / name)

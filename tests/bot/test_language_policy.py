@@ -1,4 +1,5 @@
 """bot.policies.language: the language/script slots follow the customer, inside Rasa."""
+
 from pathlib import Path
 
 from rasa.engine.graph import ExecutionContext, GraphSchema
@@ -17,7 +18,9 @@ DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 
 def policy(tmp_path):
     return LanguageSlotPolicy.create(
-        LanguageSlotPolicy.get_default_config(), LocalModelStorage(tmp_path), Resource("lang"),
+        LanguageSlotPolicy.get_default_config(),
+        LocalModelStorage(tmp_path),
+        Resource("lang"),
         ExecutionContext(GraphSchema({}), "test"),
     )
 

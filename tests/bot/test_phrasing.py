@@ -9,8 +9,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def zh_en(zh, en):
-    return [{"condition": [{"type": "slot", "name": "language", "value": "zh"}], "text": zh},
-            {"condition": [{"type": "slot", "name": "language", "value": "en"}], "text": en}]
+    return [
+        {"condition": [{"type": "slot", "name": "language", "value": "zh"}], "text": zh},
+        {"condition": [{"type": "slot", "name": "language", "value": "en"}], "text": en},
+    ]
 
 
 def test_the_domain_follows_the_style_guide(domain_dict):
@@ -24,10 +26,11 @@ def test_cli_passes_on_the_domain_and_names_the_broken_rule(tmp_path, domain_dic
     broken["responses"]["utter_goodbye"] = zh_en("再见。", "Bye, calm down.")
     path = tmp_path / "domain.yml"
     import yaml
+
     path.write_text(yaml.safe_dump(broken, allow_unicode=True), encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "bot.phrasing", str(path)], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 1
-    assert "utter_goodbye [en]: taboo-cold: contains \"calm down\"" in result.stdout
+    assert 'utter_goodbye [en]: taboo-cold: contains "calm down"' in result.stdout
     assert "utter_goodbye [zh]: closing: must contain one of ['感谢', '谢谢']" in result.stdout
 
 
@@ -48,8 +51,11 @@ def test_rules_naming_missing_responses_are_reported():
 
 def test_find_taboos_in_both_languages_and_scripts():
     assert find_taboos("这不归我管，你找别人去") == [
-        {"category": "shirking", "phrase": "这不归我管"}, {"category": "shirking", "phrase": "不归我管"},
-        {"category": "shirking", "phrase": "找别人去"}, {"category": "shirking", "phrase": "找别人"}]
+        {"category": "shirking", "phrase": "这不归我管"},
+        {"category": "shirking", "phrase": "不归我管"},
+        {"category": "shirking", "phrase": "找别人去"},
+        {"category": "shirking", "phrase": "找别人"},
+    ]
     assert {t["phrase"] for t in find_taboos("這不歸我管")} >= {"这不归我管"}
     assert find_taboos("Please CALM DOWN") == [{"category": "cold", "phrase": "calm down"}]
     assert find_taboos("感谢您的理解，请稍等。") == []

@@ -17,8 +17,16 @@ def test_the_launcher_puts_the_api_token_from_the_environment_after_the_options(
     from bot.serve import rasa_run_argv
 
     argv = rasa_run_argv(["--model", "models/m.tar.gz", "--port", "5005"], {"RASA_TOKEN": " s3cret\n"})
-    assert argv == ["rasa", "run", "--model", "models/m.tar.gz", "--port", "5005",
-                    "--enable-api", "--auth-token=s3cret"]
+    assert argv == [
+        "rasa",
+        "run",
+        "--model",
+        "models/m.tar.gz",
+        "--port",
+        "5005",
+        "--enable-api",
+        "--auth-token=s3cret",
+    ]
 
 
 def test_rasa_reads_a_token_that_starts_with_a_dash_as_the_token():
@@ -33,12 +41,15 @@ def test_rasa_reads_a_token_that_starts_with_a_dash_as_the_token():
     assert args.auth_token == "-Xy_9" and args.enable_api
 
 
-@pytest.mark.parametrize("options, environ, says", [
-    ([], {}, "RASA_TOKEN is not set"),
-    ([], {"RASA_TOKEN": "  "}, "RASA_TOKEN is not set"),
-    (["--auth-token", "visible"], {"RASA_TOKEN": "t"}, "not as --auth-token"),
-    (["--auth-token=visible"], {"RASA_TOKEN": "t"}, "not as --auth-token"),
-])
+@pytest.mark.parametrize(
+    "options, environ, says",
+    [
+        ([], {}, "RASA_TOKEN is not set"),
+        ([], {"RASA_TOKEN": "  "}, "RASA_TOKEN is not set"),
+        (["--auth-token", "visible"], {"RASA_TOKEN": "t"}, "not as --auth-token"),
+        (["--auth-token=visible"], {"RASA_TOKEN": "t"}, "not as --auth-token"),
+    ],
+)
 def test_the_launcher_refuses_to_start_an_open_or_visible_api(options, environ, says):
     from bot.serve import LaunchError, rasa_run_argv
 

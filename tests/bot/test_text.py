@@ -13,29 +13,35 @@ def test_segment_splits_chinese_with_jieba_and_keeps_numbers_words_and_emails_wh
 def test_segment_offsets_point_into_the_text():
     sample = "订单 20003 到哪了"
     for word, start in text.segment(sample):
-        assert sample[start:start + len(word)] == word
+        assert sample[start : start + len(word)] == word
 
 
-@pytest.mark.parametrize("sample, expected", [
-    ("我的订单还没到", "zh"),
-    ("where is my order", "en"),
-    ("我的order 12345 还没到", "zh"),
-    ("我的訂單還沒到", "zh"),
-    ("is the 退款 done yet or not", "en"),
-    ("12345", None),
-    ("😀😀", None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    "sample, expected",
+    [
+        ("我的订单还没到", "zh"),
+        ("where is my order", "en"),
+        ("我的order 12345 还没到", "zh"),
+        ("我的訂單還沒到", "zh"),
+        ("is the 退款 done yet or not", "en"),
+        ("12345", None),
+        ("😀😀", None),
+        ("", None),
+    ],
+)
 def test_detect_language(sample, expected):
     assert text.detect_language(sample) == expected
 
 
-@pytest.mark.parametrize("sample, expected", [
-    ("我的訂單還沒到", "traditional"),
-    ("我的订单还没到", "simplified"),
-    ("你好", None),  # the same in both scripts
-    ("hello", None),
-])
+@pytest.mark.parametrize(
+    "sample, expected",
+    [
+        ("我的訂單還沒到", "traditional"),
+        ("我的订单还没到", "simplified"),
+        ("你好", None),  # the same in both scripts
+        ("hello", None),
+    ],
+)
 def test_detect_script(sample, expected):
     assert text.detect_script(sample) == expected
 
@@ -48,17 +54,10 @@ def test_script_conversion_round_trip():
 def test_strip_markup_removes_tags_and_encoded_tags():
     assert text.strip_markup("<script>alert(1)</script> hi") == "alert(1) hi"
     assert "<" not in text.strip_markup("&lt;img src=x onerror=alert(1)&gt;查订单")
-    assert text.has_markup("<b>x</b>") and not text.has_markup("a < b")
+    assert text.strip_markup("a < b") == "a < b"  # a lone "<" is no tag
 
 
 def test_symbols_only():
     assert text.is_symbols_only("😀 👍!!")
     assert not text.is_symbols_only("好的👍")
     assert not text.is_symbols_only("   ")
-
-
-def test_mask_pii_masks_phones_ids_cards_and_emails():
-    masked = text.mask_pii("电话13812345678,+86 139-1234-5678 身份证11010519491231002X 卡6222020200112233445 邮件a@b.cn 订单12345")
-    for secret in ("13812345678", "1234-5678", "11010519491231002X", "6222020200112233445", "a@b.cn"):
-        assert secret not in masked
-    assert "订单12345" in masked

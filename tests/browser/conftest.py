@@ -14,9 +14,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -24,11 +25,20 @@ from aiohttp import web
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from threaded_server import ThreadedServer
 
+if TYPE_CHECKING:  # imported where used: the full-loop servers load only for the tests that need them
+    from loop_servers import LoopServers
+
 REPO = Path(__file__).resolve().parents[2]
 PY = sys.executable
 SCREENSHOTS = REPO / "var" / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 RASA_TOKEN = "browser-test-rasa-token"
 PASSWORDS = {"alice": "alice-secret-pw", "bob": "bob-secret-pw-1", "sam": "sam-secret-pw-1"}
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
@@ -135,19 +145,39 @@ class Service:
         assert 200 <= status < 300, (status, data)
         return data
 
-    def queued_case(self, conversation_id: str | None = None, *, language: str = "zh", problem: str = "退款一周未到账",
-                    tier: str | None = None) -> dict[str, Any]:
+    def queued_case(
+        self,
+        conversation_id: str | None = None,
+        *,
+        language: str = "zh",
+        problem: str = "退款一周未到账",
+        tier: str | None = None,
+    ) -> dict[str, Any]:
         """What the bot does at a handoff: open a case, then queue it with its summary card."""
         self._seq += 1
         cid = conversation_id or f"web-{self._seq:04d}"
-        case = self.bot("POST", "/api/bot/cases", {
-            "channel": "webchat", "conversation_id": cid, "language": language, "category": "refund",
-            "description": problem, "idempotency_key": f"{cid}:open",
-        })
-        body: dict[str, Any] = {"summary": {
-            "problem": problem, "collected": {"order": "A1234"}, "steps_tried": ["checked refund status"],
-            "emotion": "upset", "severity": "high", "reason": "request_human",
-        }}
+        case = self.bot(
+            "POST",
+            "/api/bot/cases",
+            {
+                "channel": "webchat",
+                "conversation_id": cid,
+                "language": language,
+                "category": "refund",
+                "description": problem,
+                "idempotency_key": f"{cid}:open",
+            },
+        )
+        body: dict[str, Any] = {
+            "summary": {
+                "problem": problem,
+                "collected": {"order": "A1234"},
+                "steps_tried": ["checked refund status"],
+                "emotion": "upset",
+                "severity": "high",
+                "reason": "request_human",
+            }
+        }
         if tier:
             body["tier"] = tier
         return self.bot("POST", f"/api/bot/cases/{case['number']}/handoff", body)["case"]
@@ -157,8 +187,15 @@ class Service:
 
 
 def _run(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
-    out = subprocess.run([PY, "-m", "handoff_service", *args], cwd=REPO, env=env, input=stdin, text=True,
-                         capture_output=True, timeout=120)
+    out = subprocess.run(
+        [PY, "-m", "handoff_service", *args],
+        cwd=REPO,
+        env=env,
+        input=stdin,
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
     assert out.returncode == 0, (args, out.stdout, out.stderr)
     return out.stdout
 
@@ -189,14 +226,38 @@ def service(tmp_path_factory: pytest.TempPathFactory, rasa: RasaStandIn) -> Iter
         "HANDOFF_ACCESS_LOG": "false",
     }
     _run(["migrate"], env)
-    _run(["create-user", "alice", "--role", "agent", "--team", "l1", "--display-name", "Alice Li", "--password-stdin"], env, PASSWORDS["alice"] + "\n")
-    _run(["create-user", "bob", "--role", "agent", "--team", "l2", "--display-name", "Bob Wang", "--password-stdin"], env, PASSWORDS["bob"] + "\n")
-    _run(["create-user", "sam", "--role", "supervisor", "--team", "l2", "--display-name", "Sam Zhao", "--password-stdin"], env, PASSWORDS["sam"] + "\n")
+    _run(
+        ["create-user", "alice", "--role", "agent", "--team", "l1", "--display-name", "Alice Li", "--password-stdin"],
+        env,
+        PASSWORDS["alice"] + "\n",
+    )
+    _run(
+        ["create-user", "bob", "--role", "agent", "--team", "l2", "--display-name", "Bob Wang", "--password-stdin"],
+        env,
+        PASSWORDS["bob"] + "\n",
+    )
+    _run(
+        [
+            "create-user",
+            "sam",
+            "--role",
+            "supervisor",
+            "--team",
+            "l2",
+            "--display-name",
+            "Sam Zhao",
+            "--password-stdin",
+        ],
+        env,
+        PASSWORDS["sam"] + "\n",
+    )
     _run(["create-token", "--bot", "--out", str(tmp / "bot.token")], env)
     _run(["create-token", "--user", "sam", "--out", str(tmp / "sam.token")], env)
     log = tmp / "service.log"
     with open(log, "w") as fh:
-        proc = subprocess.Popen([PY, "-m", "handoff_service", "serve"], cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [PY, "-m", "handoff_service", "serve"], cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):  # wait until it answers (or has died)
@@ -209,8 +270,13 @@ def service(tmp_path_factory: pytest.TempPathFactory, rasa: RasaStandIn) -> Iter
                 time.sleep(0.1)
         else:
             raise AssertionError("handoff_service did not answer:\n" + log.read_text())
-        yield Service(url=url, bot_token=(tmp / "bot.token").read_text().strip(),
-                      sam_token=(tmp / "sam.token").read_text().strip(), rasa=rasa, log=log)
+        yield Service(
+            url=url,
+            bot_token=(tmp / "bot.token").read_text().strip(),
+            sam_token=(tmp / "sam.token").read_text().strip(),
+            rasa=rasa,
+            log=log,
+        )
     finally:
         proc.terminate()
         try:
@@ -301,7 +367,7 @@ def login(page: Page, service: Service, username: str, *, lang: str = "zh") -> P
 
 
 @pytest.fixture(scope="session")
-def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator["LoopServers"]:
+def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopServers]:
     """handoff_service + action server + Rasa (current model) + a callback receiver, really running
     (tests/browser/loop_servers.py). Started once, on first use, for every full-loop test: a Rasa
     start costs most of a minute on two cores."""

@@ -24,9 +24,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import web
 from threaded_server import ThreadedServer
@@ -96,7 +97,9 @@ class CallbackReceiver(ThreadedServer):
         with self._cond:
             return [r.body for r in self.received if r.body.get("recipient_id") == recipient]
 
-    def wait_for(self, recipient: str, predicate: Callable[[dict[str, Any]], bool], timeout: float = 60) -> dict[str, Any]:
+    def wait_for(
+        self, recipient: str, predicate: Callable[[dict[str, Any]], bool], timeout: float = 60
+    ) -> dict[str, Any]:
         """The first message to `recipient` matching `predicate`, waiting for it if needed."""
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -173,16 +176,24 @@ class LoopServers:
         }
 
     def _cli(self, *args: str, stdin: str | None = None) -> str:
-        out = subprocess.run([str(HANDOFF_PY), "-m", "handoff_service", *args], cwd=REPO, env=self._handoff_env(),
-                             input=stdin, text=True, capture_output=True, timeout=120)
+        out = subprocess.run(
+            [str(HANDOFF_PY), "-m", "handoff_service", *args],
+            cwd=REPO,
+            env=self._handoff_env(),
+            input=stdin,
+            text=True,
+            capture_output=True,
+            timeout=120,
+        )
         assert out.returncode == 0, (args, out.stdout, out.stderr)
         return out.stdout
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Proc:
         log = self.work / f"{name}.log"
         with open(log, "w") as fh:
-            popen = subprocess.Popen(argv, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+            popen = subprocess.Popen(
+                argv, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
+            )
         proc = Proc(name, popen, log)
         self.procs.append(proc)
         return proc
@@ -191,15 +202,17 @@ class LoopServers:
         endpoints = self.work / "endpoints.yml"
         endpoints.write_text(
             "action_endpoint:\n"
-            f"  url: \"{self.actions_url}/webhook\"\n"
+            f'  url: "{self.actions_url}/webhook"\n'
             "nlg:\n"
             "  type: bot.nlg.LocalizedNLG\n"
             "tracker_store:\n"
             "  type: SQL\n"
             "  dialect: sqlite\n"
-            f"  db: \"{self.work / 'tracker.db'}\"\n"
+            f'  db: "{self.work / "tracker.db"}"\n'
             "lock_store:\n"
-            "  type: in_memory\n", encoding="utf-8")
+            "  type: in_memory\n",
+            encoding="utf-8",
+        )
         credentials = self.work / "credentials.yml"
         credentials.write_text(
             "bot.channels.RestInput:\n\n"
@@ -208,42 +221,91 @@ class LoopServers:
             "  bot_message_evt: bot_uttered\n"
             "  session_persistence: true\n\n"
             "bot.channels.CallbackInput:\n"
-            f"  url: \"{self.callback.url}\"\n", encoding="utf-8")
+            f'  url: "{self.callback.url}"\n',
+            encoding="utf-8",
+        )
         return endpoints, credentials
 
-    def start(self) -> "LoopServers":
+    def start(self) -> LoopServers:
         model = self.model or current_model()
         self.callback.start()
         # handoff_service: database, accounts, tokens
         self._cli("migrate")
         self._cli("create-token", "--bot", "--out", str(self.bot_token_file))
         for name, (password, display) in AGENTS.items():
-            self._cli("create-user", name, "--role", "agent", "--team", "l1", "--display-name", display,
-                      "--password-stdin", stdin=password + "\n")
+            self._cli(
+                "create-user",
+                name,
+                "--role",
+                "agent",
+                "--team",
+                "l1",
+                "--display-name",
+                display,
+                "--password-stdin",
+                stdin=password + "\n",
+            )
             self._cli("create-token", "--user", name, "--out", str(self.work / f"{name}.token"))
             self.agent_tokens[name] = (self.work / f"{name}.token").read_text().strip()
         sup, password, display = SUPERVISOR
-        self._cli("create-user", sup, "--role", "supervisor", "--team", "l1", "--display-name", display,
-                  "--password-stdin", stdin=password + "\n")
+        self._cli(
+            "create-user",
+            sup,
+            "--role",
+            "supervisor",
+            "--team",
+            "l1",
+            "--display-name",
+            display,
+            "--password-stdin",
+            stdin=password + "\n",
+        )
         self._cli("create-token", "--user", sup, "--out", str(self.work / "sam.token"))
         self.supervisor_token = (self.work / "sam.token").read_text().strip()
 
         endpoints, credentials = self._write_rasa_config()
-        bot_env = {**os.environ, "PYTHONPATH": str(REPO), "SANIC_HOST": "127.0.0.1",
-                   "DEMO_STORE_PATH": str(self.work / "demo.db"), "HANDOFF_URL": self.url,
-                   "HANDOFF_BOT_TOKEN_FILE": str(self.bot_token_file),
-                   "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        bot_env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "SANIC_HOST": "127.0.0.1",
+            "DEMO_STORE_PATH": str(self.work / "demo.db"),
+            "HANDOFF_URL": self.url,
+            "HANDOFF_BOT_TOKEN_FILE": str(self.bot_token_file),
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        }
         for key in ("VIRTUAL_ENV", "PYTHONHOME"):  # the tests run in the other venv
             bot_env.pop(key, None)
         try:
             handoff = self._spawn("handoff", [str(HANDOFF_PY), "-m", "handoff_service", "serve"], self._handoff_env())
-            actions = self._spawn("actions", [str(RASA_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
-                                              "-p", str(self.actions_port)], bot_env)
+            actions = self._spawn(
+                "actions",
+                [str(RASA_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.actions_port)],
+                bot_env,
+            )
             # started the way `make run` starts it: the API token in the environment, not in argv
-            rasa = self._spawn("rasa", [
-                str(RASA_BIN / "python"), "-m", "bot.serve", "--model", str(model), "--interface", "127.0.0.1",
-                "--port", str(self.rasa_port), "--endpoints", str(endpoints), "--credentials", str(credentials),
-                "--cors", self.url, f"http://localhost:{self.handoff_port}"], {**bot_env, "RASA_TOKEN": self.rasa_token})
+            rasa = self._spawn(
+                "rasa",
+                [
+                    str(RASA_BIN / "python"),
+                    "-m",
+                    "bot.serve",
+                    "--model",
+                    str(model),
+                    "--interface",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.rasa_port),
+                    "--endpoints",
+                    str(endpoints),
+                    "--credentials",
+                    str(credentials),
+                    "--cors",
+                    self.url,
+                    f"http://localhost:{self.handoff_port}",
+                ],
+                {**bot_env, "RASA_TOKEN": self.rasa_token},
+            )
             _wait_http(f"{self.url}/api/health", handoff, 60)
             _wait_http(f"{self.actions_url}/health", actions, 120)
             _wait_http(f"{self.rasa_url}/status?token={self.rasa_token}", rasa, 300)
@@ -299,8 +361,9 @@ class LoopServers:
 
     def api(self, method: str, path: str, body: Any = None, *, token: str | None = None) -> Any:
         """handoff_service's API, as the supervisor unless another bearer token is given; must succeed."""
-        status, data = self.http(method, self.url + path, body,
-                                  {"Authorization": f"Bearer {token or self.supervisor_token}"})
+        status, data = self.http(
+            method, self.url + path, body, {"Authorization": f"Bearer {token or self.supervisor_token}"}
+        )
         assert 200 <= status < 300, (method, path, status, data)
         return data
 
@@ -323,6 +386,7 @@ class LoopServers:
 
     def callback_say(self, sender: str, message: str) -> None:
         """A customer message on Rasa's callback channel (Rasa answers by POSTing to the receiver)."""
-        status, data = self.http("POST", f"{self.rasa_url}/webhooks/callback/webhook",
-                                  {"sender": sender, "message": message})
+        status, data = self.http(
+            "POST", f"{self.rasa_url}/webhooks/callback/webhook", {"sender": sender, "message": message}
+        )
         assert status == 200, (status, data)

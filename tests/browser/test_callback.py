@@ -30,7 +30,8 @@ def test_callback_channel_handoff_agent_reply_and_resume(loop):
     sender = f"callback-{uuid.uuid4().hex[:12]}"
     loop.callback_say(sender, "转人工")
     handoff = loop.callback.wait_for(
-        sender, lambda m: "转接人工客服" in (m.get("text") or "") or "暂时没有在线的客服" in (m.get("text") or ""))
+        sender, lambda m: "转接人工客服" in (m.get("text") or "") or "暂时没有在线的客服" in (m.get("text") or "")
+    )
     case = loop.case_of(sender)
     assert case["number"] in handoff["text"]
     assert case["status"] == "queued" and case["channel"] == "callback" and case["conversation_id"] == sender

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from playwright.sync_api import expect
-
 from conftest import LOCAL_HOSTS, screenshot
+from playwright.sync_api import expect
 
 
 def test_chat_page_mounts_the_vendored_widget_without_outside_requests(new_page, service, guard):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 import time
 
-from playwright.sync_api import expect
-
 from conftest import PASSWORDS, login, screenshot
+from playwright.sync_api import expect
 
 
 def open_case(page, number: str) -> None:
@@ -165,7 +164,9 @@ def test_two_agents_accepting_together_end_with_one_owner(new_page, service):
     expect(lost.locator("#case-message")).to_have_text(f"接入失败：该案件已被 {owner} 接入。")
     expect(lost.locator("#case-meta")).to_contain_text(f"({owner})")
     expect(lost.locator("#reply-text")).to_be_disabled()
-    accepts = [e for e in service.staff("GET", f"/api/cases/{case['id']}/timeline")["events"] if e["action"] == "accept"]
+    accepts = [
+        e for e in service.staff("GET", f"/api/cases/{case['id']}/timeline")["events"] if e["action"] == "accept"
+    ]
     assert len(accepts) == 1
     screenshot(lost, "console-accept-lost")
 
@@ -204,7 +205,9 @@ def test_transfer_to_another_agent_keeps_the_owner(new_page, service):
 
     fresh = service.staff("GET", f"/api/cases/{case['id']}")
     assert fresh["owner"]["username"] == "alice" and fresh["handler"]["username"] == "bob"
-    assert [e["text"] for e in service.rasa.bot_events(case["conversation_id"])] == ["您好，我是 Bob，接下来由我为您处理。"]
+    assert [e["text"] for e in service.rasa.bot_events(case["conversation_id"])] == [
+        "您好，我是 Bob，接下来由我为您处理。"
+    ]
 
     # bob resolves with a result; alice (the owner) sees the case resolved
     bob.get_by_label("处理结果（顾客将收到满意度调查）").fill("已重新发起退款，24 小时内到账")
@@ -213,8 +216,11 @@ def test_transfer_to_another_agent_keeps_the_owner(new_page, service):
     expect(alice.locator("#case-status")).to_have_text("已解决")
     fresh = service.staff("GET", f"/api/cases/{case['id']}")
     assert fresh["status"] == "resolved" and fresh["owner"]["username"] == "alice"
-    assert any(p.get("name") == "EXTERNAL_handoff_resolved" for p in service.rasa.posts
-               if p["conversation_id"] == case["conversation_id"])
+    assert any(
+        p.get("name") == "EXTERNAL_handoff_resolved"
+        for p in service.rasa.posts
+        if p["conversation_id"] == case["conversation_id"]
+    )
 
 
 def test_transcript_notice_when_rasa_is_unreachable(new_page, service):

@@ -13,10 +13,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, expect
-
 from conftest import login, screenshot
 from loop_servers import LoopServers
+from playwright.sync_api import Page, expect
 
 BOT_TEXTS = ".rw-response .rw-message-text"  # bot (and agent) messages in the widget; the typing dots have no text
 CLIENT_TEXTS = ".rw-client .rw-message-text"
@@ -66,11 +65,18 @@ def handoff_window(tracker: dict[str, Any]) -> list[dict[str, Any]]:
     to the EXTERNAL_handoff_resolved trigger, exclusive."""
     events = tracker["events"]
     start = next(i for i, e in enumerate(events) if e["event"] == "action" and e.get("name") == "action_handoff")
-    start = next(i for i in range(start, len(events))
-                 if events[i]["event"] == "action" and events[i].get("name") == "action_listen")
-    end = next(i for i in range(start, len(events)) if events[i]["event"] == "user"
-               and (events[i].get("parse_data") or {}).get("intent", {}).get("name") == "EXTERNAL_handoff_resolved")
-    return events[start + 1:end]
+    start = next(
+        i
+        for i in range(start, len(events))
+        if events[i]["event"] == "action" and events[i].get("name") == "action_listen"
+    )
+    end = next(
+        i
+        for i in range(start, len(events))
+        if events[i]["event"] == "user"
+        and (events[i].get("parse_data") or {}).get("intent", {}).get("name") == "EXTERNAL_handoff_resolved"
+    )
+    return events[start + 1 : end]
 
 
 def assert_bot_was_silent(loop: LoopServers, cid: str, agent_texts: list[str], customer_texts: list[str]) -> None:
@@ -88,12 +94,12 @@ def assert_bot_was_silent(loop: LoopServers, cid: str, agent_texts: list[str], c
 
 def timeline_actions(loop: LoopServers, case_id: int) -> list[tuple[str, str | None, str | None]]:
     events = loop.api("GET", f"/api/cases/{case_id}/timeline")["events"]
-    return [(e["action"], (e.get("owner") or {}).get("username"), (e.get("handler") or {}).get("username"))
-            for e in events]
+    return [
+        (e["action"], (e.get("owner") or {}).get("username"), (e.get("handler") or {}).get("username")) for e in events
+    ]
 
 
-def ask_for_a_person(chat, loop: LoopServers, message: str, handed_off: str, place: str,
-                     shot: str) -> tuple[str, str]:
+def ask_for_a_person(chat, loop: LoopServers, message: str, handed_off: str, place: str, shot: str) -> tuple[str, str]:
     """The customer asks for a person; the bot's answer names the queue place and the case number.
     Returns (conversation id, case number)."""
     waiting = len(loop.api("GET", "/api/queue")["cases"])
@@ -114,7 +120,9 @@ def test_chinese_loop_widget_to_console_and_back_with_survey(new_page, loop):
     expect(chat.locator(".rw-title")).to_have_text("在线客服")
 
     # the customer asks for a person; the bot hands off and says where they are in the queue
-    cid, number = ask_for_a_person(chat, loop, "转人工", "转接人工客服", "您目前排在第 {} 位", "loop-zh-1-widget-queued")
+    cid, number = ask_for_a_person(
+        chat, loop, "转人工", "转接人工客服", "您目前排在第 {} 位", "loop-zh-1-widget-queued"
+    )
 
     # the case appears in the agent's queue without a reload, with the summary card
     card = alice.locator("#queue-list .card", has_text=number)
@@ -189,8 +197,14 @@ def test_english_loop_with_a_transfer_keeps_the_owner(new_page, loop):
     chat = open_chat(new_page(), loop, lang="en")
     expect(chat.locator(".rw-title")).to_have_text("Customer service")
 
-    cid, number = ask_for_a_person(chat, loop, "I want to talk to a human agent", "passed you to a colleague",
-                                   "You are number {} in the queue", "loop-en-1-widget-queued")
+    cid, number = ask_for_a_person(
+        chat,
+        loop,
+        "I want to talk to a human agent",
+        "passed you to a colleague",
+        "You are number {} in the queue",
+        "loop-en-1-widget-queued",
+    )
 
     # alice accepts and transfers to bob before anyone replies
     card = alice.locator("#queue-list .card", has_text=number)
@@ -256,7 +270,9 @@ def test_english_loop_with_a_transfer_keeps_the_owner(new_page, loop):
     assert names.index("accept") < names.index("transfer") < names.index("resolve") < names.index("csat_recorded")
     messages = loop.api("GET", f"/api/cases/{case['id']}/messages")["messages"]
     assert [(m["direction"], m["text"], (m.get("author") or {}).get("username")) for m in messages] == [
-        ("agent", reply, "bob"), ("customer", answer, None)], messages
+        ("agent", reply, "bob"),
+        ("customer", answer, None),
+    ], messages
     screenshot(alice, "loop-en-6-console-owner")
     loop.alive()
 
@@ -267,7 +283,9 @@ def test_two_agents_accepting_a_real_handoff_together_end_with_one_owner(new_pag
     alice = login(new_page(), loop, "alice")
     bob = login(new_page(), loop, "bob")
     sender = "race-rest-customer"
-    status, replies = loop.http("POST", f"{loop.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": "转人工"})
+    status, replies = loop.http(
+        "POST", f"{loop.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": "转人工"}
+    )
     assert status == 200 and any("转接人工客服" in (r.get("text") or "") for r in replies), replies
     number = loop.tracker(sender)["slots"]["case_number"]
     for page in (alice, bob):
@@ -293,8 +311,9 @@ def test_rasa_api_needs_its_token_and_no_process_shows_it(loop):
     # `make run` and this loop start Rasa through bot.serve, which reads the token from the environment
     rasa = next(proc for proc in loop.procs if proc.name == "rasa")
     assert b"bot.serve" in Path(f"/proc/{rasa.popen.pid}/cmdline").read_bytes()
-    shown = [path.parent.name for path in Path("/proc").glob("[0-9]*/cmdline")
-             if loop.rasa_token.encode() in _read(path)]
+    shown = [
+        path.parent.name for path in Path("/proc").glob("[0-9]*/cmdline") if loop.rasa_token.encode() in _read(path)
+    ]
     assert shown == []
     assert loop.http("GET", f"{loop.rasa_url}/status")[0] == 401
     status, data = loop.http("GET", f"{loop.rasa_url}/status?token={loop.rasa_token}")

@@ -1,4 +1,5 @@
 """An aiohttp app served from its own thread and event loop, for the tests' small stand-ins."""
+
 from __future__ import annotations
 
 import asyncio
@@ -31,7 +32,8 @@ class ThreadedServer:
         ready = threading.Event()
         self._server_loop = asyncio.new_event_loop()
         self._server_thread = threading.Thread(
-            target=self._server_loop.run_until_complete, args=(self._serve(ready),), daemon=True)
+            target=self._server_loop.run_until_complete, args=(self._serve(ready),), daemon=True
+        )
         self._server_thread.start()
         assert ready.wait(30), f"{type(self).__name__} did not start"
 

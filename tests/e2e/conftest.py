@@ -1,4 +1,5 @@
 """Starts a real action server and a real Rasa server with the current model."""
+
 from __future__ import annotations
 
 import json
@@ -47,18 +48,34 @@ class HandoffService:
         self.url = f"http://127.0.0.1:{self.port}"
         self.token_file = work / "bot.token"
         self.log = work / "handoff.log"
-        self.env = {**os.environ, "HANDOFF_DATABASE_URL": f"sqlite+aiosqlite:///{work / 'handoff.db'}",
-                    "HANDOFF_PORT": str(self.port), "HANDOFF_HOST": "127.0.0.1", "HANDOFF_RASA_TOKEN": ""}
+        self.env = {
+            **os.environ,
+            "HANDOFF_DATABASE_URL": f"sqlite+aiosqlite:///{work / 'handoff.db'}",
+            "HANDOFF_PORT": str(self.port),
+            "HANDOFF_HOST": "127.0.0.1",
+            "HANDOFF_RASA_TOKEN": "",
+        }
         self.process: subprocess.Popen | None = None
 
     def cli(self, *args: str) -> str:
-        return subprocess.run([str(HANDOFF_PYTHON), "-m", "handoff_service", *args], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, check=True).stdout
+        return subprocess.run(
+            [str(HANDOFF_PYTHON), "-m", "handoff_service", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
 
     def start(self) -> None:
         with self.log.open("a") as log:
-            self.process = subprocess.Popen([str(HANDOFF_PYTHON), "-m", "handoff_service", "serve"], cwd=ROOT,
-                                            env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [str(HANDOFF_PYTHON), "-m", "handoff_service", "serve"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         wait_for(f"{self.url}/api/openapi.json", self.process, self.log, timeout=60)
 
     def stop(self) -> None:
@@ -67,16 +84,19 @@ class HandoffService:
             self.process.wait(timeout=30)
 
     def get(self, path: str) -> dict:
-        req = urllib.request.Request(f"{self.url}{path}",
-                                     headers={"Authorization": f"Bearer {self.token_file.read_text().strip()}"})
+        req = urllib.request.Request(
+            f"{self.url}{path}", headers={"Authorization": f"Bearer {self.token_file.read_text().strip()}"}
+        )
         with urllib.request.urlopen(req, timeout=10) as response:
             return json.loads(response.read())
 
 
 def current_model() -> Path:
     """RASA_MODEL, else the production model (`.ci/train.sh` trains it when its inputs changed)."""
-    model = os.environ.get("RASA_MODEL") or subprocess.run(
-        [str(ROOT / ".ci" / "train.sh")], capture_output=True, text=True, check=True).stdout.strip()
+    model = (
+        os.environ.get("RASA_MODEL")
+        or subprocess.run([str(ROOT / ".ci" / "train.sh")], capture_output=True, text=True, check=True).stdout.strip()
+    )
     return ROOT / model
 
 
@@ -100,18 +120,44 @@ def rasa_servers(tmp_path_factory, handoff_service):
     rasa_port, actions_port = free_port(), free_port()
     (work / "endpoints.yml").write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\nnlg:\n  type: bot.nlg.LocalizedNLG\n',
-        encoding="utf-8")
-    env = {**os.environ, "SANIC_HOST": "127.0.0.1", "DEMO_STORE_PATH": str(work / "demo_store.db"),
-           "PYTHONPATH": str(ROOT), "HANDOFF_URL": handoff_service.url,
-           "HANDOFF_BOT_TOKEN_FILE": str(handoff_service.token_file)}
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "SANIC_HOST": "127.0.0.1",
+        "DEMO_STORE_PATH": str(work / "demo_store.db"),
+        "PYTHONPATH": str(ROOT),
+        "HANDOFF_URL": handoff_service.url,
+        "HANDOFF_BOT_TOKEN_FILE": str(handoff_service.token_file),
+    }
     logs = {name: work / f"{name}.log" for name in ("actions", "rasa")}
     actions = subprocess.Popen(
         [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "-p", str(actions_port)],
-        cwd=ROOT, env=env, stdout=logs["actions"].open("w"), stderr=subprocess.STDOUT)
+        cwd=ROOT,
+        env=env,
+        stdout=logs["actions"].open("w"),
+        stderr=subprocess.STDOUT,
+    )
     rasa = subprocess.Popen(
-        [str(BIN / "rasa"), "run", "--model", str(model), "--interface", "127.0.0.1", "--port", str(rasa_port),
-         "--endpoints", str(work / "endpoints.yml"), "--credentials", str(ROOT / "credentials.yml")],
-        cwd=ROOT, env=env, stdout=logs["rasa"].open("w"), stderr=subprocess.STDOUT)
+        [
+            str(BIN / "rasa"),
+            "run",
+            "--model",
+            str(model),
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(rasa_port),
+            "--endpoints",
+            str(work / "endpoints.yml"),
+            "--credentials",
+            str(ROOT / "credentials.yml"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=logs["rasa"].open("w"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for(f"http://127.0.0.1:{actions_port}/health", actions, logs["actions"])
         wait_for(f"http://127.0.0.1:{rasa_port}/", rasa, logs["rasa"])

@@ -1,5 +1,6 @@
 """A whole complaint through the REST channel, against real Rasa, action-server and handoff_service
 processes; the finished case is read back through handoff_service's staff API."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,8 +9,9 @@ import time
 
 import pytest
 
+from actions.complaint_steps import STEPS
+
 CASE_NUMBER = re.compile(r"C\d{8}-\d{4,6}")
-STEPS = ["complaint.listen_accept", "complaint.calm", "complaint.clarify", "complaint.negotiate", "complaint.confirm"]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,7 @@ def finished_case(handoff_service, token, number):
 
 def assert_five_steps_in_order(timeline):
     steps = [entry for entry in timeline if entry["action"] in STEPS]
-    assert [entry["action"] for entry in steps] == STEPS
+    assert [entry["action"] for entry in steps] == list(STEPS)
     times = [dt.datetime.fromisoformat(entry["details"]["at"]) for entry in steps]
     assert times == sorted(times)
     return steps
@@ -94,7 +96,8 @@ def test_the_conversation_goes_on_while_handoff_service_is_down(chat, handoff_se
 
 
 def test_survey_answers_given_while_handoff_service_is_down_land_without_another_message(
-        chat, handoff_service, supervisor_token):
+    chat, handoff_service, supervisor_token
+):
     reply = texts(chat("你们寄来的保温杯是碎的，太让人失望了，我要投诉"))
     number = CASE_NUMBER.search(reply).group(0)
     chat("20004")

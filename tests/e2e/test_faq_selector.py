@@ -1,4 +1,5 @@
 """FAQ answers in the trained model: the intent classifier selects a faq sub-intent for faq messages only."""
+
 import asyncio
 
 import pytest
@@ -17,8 +18,9 @@ def parse(agent, text):
     return asyncio.run(agent.parse_message(text))
 
 
-@pytest.mark.parametrize("text, answer", [("do you ship abroad", "faq/shipping"),
-                                          ("你们客服电话是多少", "faq/contact")])
+@pytest.mark.parametrize(
+    "text, answer", [("do you ship abroad", "faq/shipping"), ("你们客服电话是多少", "faq/contact")]
+)
 def test_faq_messages_get_their_answer(agent, text, answer):
     parsed = parse(agent, text)
     assert parsed["intent"]["name"] == "faq"

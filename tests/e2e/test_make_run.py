@@ -2,6 +2,7 @@
 environments and model): everything starts on the ports asked for, a conversation reaches the
 action server, nothing in var/ is readable by other users, no process shows the Rasa API token, and
 Ctrl-C stops everything."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,12 @@ from tests.e2e.conftest import ROOT, free_port
 def checkout(tmp_path_factory) -> Path:
     """The checkout's files (tracked and new, not ignored) copied; environments and models linked."""
     copy = tmp_path_factory.mktemp("checkout")
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=ROOT, capture_output=True, check=True).stdout.split(b"\0")
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
     for name in filter(None, (item.decode() for item in listed)):
         if (ROOT / name).is_file():  # a tracked file deleted in the working tree is skipped
             (copy / name).parent.mkdir(parents=True, exist_ok=True)
@@ -78,8 +83,9 @@ def test_make_run_serves_on_the_chosen_ports_keeps_secrets_private_and_stops_on_
     env = {**os.environ, **{name: str(port) for name, port in ports.items()}}
     log = checkout / "make-run.log"
     with log.open("w") as out:
-        process = subprocess.Popen(["make", "run"], cwd=checkout, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            ["make", "run"], cwd=checkout, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         printed = wait_for_ready(process, log)
         rasa = f"http://127.0.0.1:{ports['RASA_PORT']}"
@@ -97,8 +103,16 @@ def test_make_run_serves_on_the_chosen_ports_keeps_secrets_private_and_stops_on_
         assert http(f"{rasa}/status")[0] == 401
         assert http(f"{rasa}/status?token={token}")[0] == 200
 
-        for name in ("secrets.env", "bot.token", "agent.credentials", "handoff.db", "tracker.db",
-                     "demo_store.db", "log/rasa.log", "log/handoff.log"):
+        for name in (
+            "secrets.env",
+            "bot.token",
+            "agent.credentials",
+            "handoff.db",
+            "tracker.db",
+            "demo_store.db",
+            "log/rasa.log",
+            "log/handoff.log",
+        ):
             mode = (checkout / "var" / name).stat().st_mode
             assert mode & 0o077 == 0, f"var/{name} is readable by others ({oct(mode)})"
 

@@ -1,4 +1,5 @@
 """Whole conversations through the REST channel, with real Rasa and action-server processes."""
+
 import re
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
