@@ -38,8 +38,22 @@ from ._store import (
 from .events import NoteAdded
 from .states import CLOSED, IN_PROGRESS, IN_QUEUE, QUEUED, RESOLVED, TRANSFERRED, next_status
 
-# what other features use: a case's row by id or number (inside their transaction) and its card
-__all__ = ["case_card", "load", "load_by_number"]
+__all__ = [
+    # use cases
+    "accept",
+    "add_note",
+    "change_tier",
+    "claim",
+    "close",
+    "follow_up",
+    "reopen",
+    "resolve",
+    "transfer",
+    # for other features: a case's row by id or number (inside their transaction), its card
+    "case_card",
+    "load",
+    "load_by_number",
+]
 
 _WHO = {
     "reopen": "owner, last handler or a supervisor",
