@@ -10,4 +10,3 @@ STATES = (PENDING, DELIVERED, FAILED)
 REPLY = "reply"  # an agent's reply, shown to the customer as a bot message
 END_HANDOFF = "end_handoff"  # the case was resolved: the bot takes over again
 RESUME_HANDOFF = "resume_handoff"  # the case was reopened to its owner: messages go to the agent again
-KINDS = (REPLY, END_HANDOFF, RESUME_HANDOFF)
