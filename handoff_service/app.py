@@ -128,8 +128,18 @@ def create_app(
             hub=EventHub(),
             bus=EventBus(),
             users=UserNames(staff.load_user_names),
-            passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism),
-            limiter=LoginRateLimiter(settings.login_max_failures, settings.login_window_seconds),
+            passwords=Passwords(
+                settings.argon2_time_cost,
+                settings.argon2_memory_kib,
+                settings.argon2_parallelism,
+                settings.argon2_concurrency,
+            ),
+            limiter=LoginRateLimiter(
+                settings.login_max_failures,
+                settings.login_window_seconds,
+                max_per_user=settings.login_max_failures_per_user,
+                max_per_ip=settings.login_max_failures_per_ip,
+            ),
             write_lock=asyncio.Lock() if settings.is_sqlite else None,
         )
         rasa = RasaClient(settings, http)

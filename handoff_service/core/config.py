@@ -48,7 +48,9 @@ class Settings:
     sla_file: Path = DEFAULT_SLA_FILE
     sla_interval_seconds: float = 30.0
     case_number_tz: str = "Asia/Shanghai"
-    login_max_failures: int = 5
+    login_max_failures: int = 5  # per address and username
+    login_max_failures_per_user: int = 20  # one username from any address
+    login_max_failures_per_ip: int = 50  # one address, any username
     login_window_seconds: float = 300.0
     # Delivery of agent replies to Rasa.
     delivery_timeout_seconds: float = 10.0
@@ -60,6 +62,7 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 2
+    argon2_concurrency: int = 2  # password checks at once; more wait (memory and CPU bound)
     db_pool_size: int = 10
     # seconds a resolved bearer token/session is cached in memory (0 = off)
     auth_cache_seconds: float = 5.0
@@ -108,6 +111,9 @@ class Settings:
             "SLA_INTERVAL_SECONDS": ("sla_interval_seconds", float),
             "CASE_NUMBER_TZ": ("case_number_tz", str),
             "LOGIN_MAX_FAILURES": ("login_max_failures", int),
+            "LOGIN_MAX_FAILURES_PER_USER": ("login_max_failures_per_user", int),
+            "LOGIN_MAX_FAILURES_PER_IP": ("login_max_failures_per_ip", int),
+            "ARGON2_CONCURRENCY": ("argon2_concurrency", int),
             "LOGIN_WINDOW_SECONDS": ("login_window_seconds", float),
             "DELIVERY_TIMEOUT_SECONDS": ("delivery_timeout_seconds", float),
             "DELIVERY_MAX_ATTEMPTS": ("delivery_max_attempts", int),

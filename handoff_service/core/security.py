@@ -36,8 +36,10 @@ class Passwords:
     time_cost: int = 3
     memory_kib: int = 65536
     parallelism: int = 2
+    concurrency: int = 2  # verifications at once (each takes memory_kib and a core); the rest wait
 
     def __post_init__(self) -> None:
+        self._slots = asyncio.Semaphore(self.concurrency)
         self._ph = PasswordHasher(time_cost=self.time_cost, memory_cost=self.memory_kib, parallelism=self.parallelism)
         # Verified for unknown users so timing does not reveal which names exist.
         self._dummy = self._ph.hash(secrets.token_hex(8))
@@ -52,16 +54,28 @@ class Passwords:
             return False
 
     async def verify(self, stored: str | None, password: str) -> bool:
-        return await asyncio.get_running_loop().run_in_executor(None, self.verify_sync, stored, password)
+        async with self._slots:
+            return await asyncio.get_running_loop().run_in_executor(None, self.verify_sync, stored, password)
 
 
 class LoginRateLimiter:
-    """At most `max_failures` failed logins per (IP, username) in a sliding window."""
+    """Failed logins in a sliding window, counted three ways: per (IP, username), per
+    username (one account attacked from many addresses) and per IP (one address trying
+    many accounts). An attempt is checked and counted in one step (`try_acquire`, no
+    await in between), so parallel attempts cannot all pass the check; a successful
+    login takes its count back (`succeeded`)."""
 
-    def __init__(self, max_failures: int, window_seconds: float) -> None:
-        self.max_failures = max_failures
+    def __init__(
+        self, max_failures: int, window_seconds: float, max_per_user: int | None = None, max_per_ip: int | None = None
+    ) -> None:
         self.window = window_seconds
+        self.limits = {"pair": max_failures, "user": max_per_user or max_failures, "ip": max_per_ip or max_failures}
         self._fails: dict[tuple[str, str], deque[float]] = {}
+
+    @staticmethod
+    def _keys(ip: str, username: str) -> dict[str, tuple[str, str]]:
+        name = username.lower()
+        return {"pair": (ip, name), "user": ("*", name), "ip": (ip, "*")}
 
     def _trim(self, key: tuple[str, str], now: float) -> deque[float]:
         q = self._fails.setdefault(key, deque())
@@ -69,19 +83,28 @@ class LoginRateLimiter:
             q.popleft()
         return q
 
-    def retry_after(self, key: tuple[str, str], now: float) -> int:
-        """Seconds to wait, or 0 if an attempt is allowed now."""
-        q = self._trim(key, now)
-        if len(q) < self.max_failures:
-            if not q:
-                self._fails.pop(key, None)
-            return 0
-        return max(1, int(q[0] + self.window - now + 0.999))
-
-    def failed(self, key: tuple[str, str], now: float) -> None:
-        self._trim(key, now).append(now)
+    def try_acquire(self, ip: str, username: str, now: float) -> int:
+        """0: go ahead (the attempt counts as failed until `succeeded`); else seconds to wait."""
+        keys = self._keys(ip, username)
+        queues = {kind: self._trim(key, now) for kind, key in keys.items()}
+        wait = 0
+        for kind, q in queues.items():
+            if len(q) >= self.limits[kind]:
+                wait = max(wait, max(1, int(q[0] + self.window - now + 0.999)))
+        if wait:
+            return wait
+        for q in queues.values():
+            q.append(now)
         if len(self._fails) > 100_000:  # bound memory under a spray attack
             self._fails.pop(next(iter(self._fails)))
+        return 0
 
-    def succeeded(self, key: tuple[str, str]) -> None:
-        self._fails.pop(key, None)
+    def succeeded(self, ip: str, username: str) -> None:
+        """The password was right: that address and user start afresh; the attempt
+        is taken back from the per-user and per-IP counts."""
+        keys = self._keys(ip, username)
+        self._fails.pop(keys["pair"], None)
+        for kind in ("user", "ip"):
+            q = self._fails.get(keys[kind])
+            if q:
+                q.pop()

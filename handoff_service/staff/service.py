@@ -207,9 +207,7 @@ async def principal_from_session(deps: Deps, cookie: str) -> Principal | None:
 
 async def login(deps: Deps, *, username: str, password: str, ip: str) -> tuple[str, str, dict[str, Any], datetime]:
     """Checks the password; returns (session cookie, csrf token, user, expiry)."""
-    key = (ip, username.lower())
-    mono = time.monotonic()
-    wait = deps.limiter.retry_after(key, mono)
+    wait = deps.limiter.try_acquire(ip, username, time.monotonic())
     if wait:
         async with deps.tx() as conn:
             await audit.record(
@@ -227,7 +225,6 @@ async def login(deps: Deps, *, username: str, password: str, ip: str) -> tuple[s
     ok = await deps.passwords.verify(row.password_hash if row is not None else None, password)
     now = deps.clock.now()
     if not ok or row is None or not row.active:
-        deps.limiter.failed(key, mono)
         async with deps.tx() as conn:
             await audit.record(
                 conn,
@@ -239,7 +236,7 @@ async def login(deps: Deps, *, username: str, password: str, ip: str) -> tuple[s
                 details={"username": username, "code": "invalid_credentials"},
             )
         raise Unauthenticated("wrong username or password", code="invalid_credentials")
-    deps.limiter.succeeded(key)
+    deps.limiter.succeeded(ip, username)
     cookie = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     expires = now + timedelta(hours=deps.settings.session_hours)

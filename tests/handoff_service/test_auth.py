@@ -173,3 +173,62 @@ async def test_security_headers(h):
     resp = await h.client.get("/api/health")
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     assert resp.headers["Cache-Control"] == "no-store"
+
+
+async def test_parallel_wrong_logins_cannot_pass_the_limit_together(h):
+    """40 wrong passwords at once: the check and the count are one step, so no more than
+    the allowed number are even tried; the rest are refused before hashing."""
+    import asyncio
+
+    await h.user("alice")
+    results = await asyncio.gather(*(_login(h, password=f"wrong password {i}") for i in range(40)))
+    statuses = [r.status for r, _ in results]
+    assert statuses.count(401) == h.settings.login_max_failures
+    assert statuses.count(429) == 40 - h.settings.login_max_failures
+    resp, _ = await _login(h)
+    assert resp.status == 429
+
+
+def test_login_limit_counts_per_username_and_per_ip_too():
+    from handoff_service.core.security import LoginRateLimiter
+
+    limiter = LoginRateLimiter(max_failures=3, window_seconds=60, max_per_user=5, max_per_ip=8)
+    # one user attacked from many addresses: stopped after max_per_user
+    for i in range(5):
+        assert limiter.try_acquire(f"10.0.0.{i}", "alice", now=0.0) == 0
+    assert limiter.try_acquire("10.0.0.99", "alice", now=1.0) > 0
+    # one address spraying many users: stopped after max_per_ip
+    for i in range(8):
+        assert limiter.try_acquire("10.1.1.1", f"user{i}", now=2.0) == 0
+    assert limiter.try_acquire("10.1.1.1", "someone-else", now=3.0) > 0
+    # a success forgives that address and user, not the others
+    assert limiter.try_acquire("10.2.2.2", "bob", now=4.0) == 0
+    limiter.succeeded("10.2.2.2", "bob")
+    assert limiter.try_acquire("10.2.2.2", "bob", now=4.0) == 0
+    # the window passes
+    assert limiter.try_acquire("10.0.0.99", "alice", now=61.0) == 0
+
+
+async def test_password_hashing_runs_a_bounded_number_at_once(monkeypatch):
+    import asyncio
+    import threading
+    import time
+
+    from handoff_service.core.security import Passwords
+
+    pw = Passwords(1, 1024, 1, concurrency=2)
+    running, peak, lock = 0, 0, threading.Lock()
+
+    def slow_verify(stored, password):
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return False
+
+    monkeypatch.setattr(pw, "verify_sync", slow_verify)
+    await asyncio.gather(*(pw.verify(None, "x") for _ in range(10)))
+    assert peak == 2
