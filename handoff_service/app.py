@@ -48,6 +48,7 @@ from handoff_service.delivery import listeners as delivery_listeners
 from handoff_service.delivery.scheduled import DeliveryWorker
 from handoff_service.live import listeners as live_listeners
 from handoff_service.live import views as live_views
+from handoff_service.live.scheduled import CredentialWatch
 from handoff_service.messages import views as messages_views
 from handoff_service.rasa.client import RASA, RasaClient
 from handoff_service.schemas import build_bodies
@@ -151,16 +152,17 @@ def create_app(
         delivery_listeners.register(deps.bus, worker)
         app[DEPS] = deps
         await worker.recover()
-        monitor_task = None
+        loop = asyncio.get_running_loop()
+        tasks = [loop.create_task(CredentialWatch(deps).run_forever())]
         if run_sla_monitor and settings.sla_interval_seconds > 0:
-            monitor_task = asyncio.get_running_loop().create_task(deps.sla_monitor.run_forever())
+            tasks.append(loop.create_task(deps.sla_monitor.run_forever()))
         try:
             yield
         finally:
-            if monitor_task is not None:
-                monitor_task.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await monitor_task
+                    await task
             await worker.close()
             await http.close()
             await engine.dispose()

@@ -17,15 +17,27 @@ from .principal import AGENT
 log = logging.getLogger(__name__)
 
 
+# websocket close codes sent to the console
+CLOSE_SHUTDOWN = 1001  # the service is stopping
+CLOSE_TOO_SLOW = 4408  # the client did not keep up; it reconnects and reloads
+CLOSE_SIGNED_OUT = 4401  # the session or token behind the socket ended (logout, revoked, expired)
+
+
 @dataclass(eq=False)
 class Subscriber:
     user_id: int
     role: str
+    credential: str | None = None  # the hash of the session or token it was opened with
     queue: asyncio.Queue[str | None] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
-    dropped: bool = False
+    close_code: int = CLOSE_SHUTDOWN
 
-    def close(self) -> None:
+    @property
+    def dropped(self) -> bool:
+        return self.close_code == CLOSE_TOO_SLOW
+
+    def close(self, code: int = CLOSE_SHUTDOWN) -> None:
         """Wake the sender with None (after discarding what is queued)."""
+        self.close_code = code
         while not self.queue.empty():
             self.queue.get_nowait()
         self.queue.put_nowait(None)
@@ -35,8 +47,8 @@ class EventHub:
     def __init__(self) -> None:
         self._subs: set[Subscriber] = set()
 
-    def subscribe(self, user_id: int, role: str) -> Subscriber:
-        sub = Subscriber(user_id, role)
+    def subscribe(self, user_id: int, role: str, credential: str | None = None) -> Subscriber:
+        sub = Subscriber(user_id, role, credential)
         self._subs.add(sub)
         return sub
 
@@ -74,11 +86,21 @@ class EventHub:
                 n += 1
             except asyncio.QueueFull:
                 # Too slow to keep up: drop the socket; the console reconnects and reloads.
-                sub.dropped = True
                 self._subs.discard(sub)
-                sub.close()
+                sub.close(CLOSE_TOO_SLOW)
                 log.warning("websocket of user %s dropped: too slow", sub.user_id)
         return n
+
+    def credentials(self) -> set[str]:
+        return {s.credential for s in self._subs if s.credential is not None}
+
+    def close_signed_out(self, credentials: set[str]) -> int:
+        """Close every socket opened with one of these (ended) credentials."""
+        ended = [s for s in self._subs if s.credential in credentials]
+        for sub in ended:
+            self._subs.discard(sub)
+            sub.close(CLOSE_SIGNED_OUT)
+        return len(ended)
 
     async def close_all(self) -> None:
         for sub in list(self._subs):

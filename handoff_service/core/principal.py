@@ -29,6 +29,7 @@ class Principal:
     team: str | None = None
     via: str = "token"  # token | session
     session_hash: str | None = None
+    token_hash: str | None = None
     csrf_token: str | None = None
     ip: str | None = None
 

@@ -9,6 +9,7 @@ from handoff_service.core.deps import Deps
 from handoff_service.delivery.events import DeliveryStatusChanged
 from handoff_service.messages import service as messages
 from handoff_service.messages.events import MessageAdded
+from handoff_service.staff.events import SignedOut
 
 from .service import tell_agents, tell_case_staff, tell_user
 
@@ -56,7 +57,11 @@ def register(deps: Deps) -> None:
         }
         tell_case_staff(hub, message, *claim.audience)
 
+    def signed_out(ev: SignedOut) -> None:
+        hub.close_signed_out({ev.credential})
+
     bus.subscribe(CaseChanged, case_changed)
+    bus.subscribe(SignedOut, signed_out)
     bus.subscribe(NoteAdded, note_added)
     bus.subscribe(MessageAdded, message_added)
     bus.subscribe(DeadlineEscalated, escalated)

@@ -11,16 +11,17 @@ from aiohttp import WSMsgType, web
 from handoff_service.core.deps import DEPS
 from handoff_service.core.errors import DomainError, Forbidden
 from handoff_service.core.http import AGENTS, RouteTable, principal
-from handoff_service.core.hub import Subscriber
+from handoff_service.core.hub import CLOSE_SHUTDOWN, CLOSE_SIGNED_OUT, CLOSE_TOO_SLOW, Subscriber
 
 routes = RouteTable()
+_CLOSE_REASONS = {CLOSE_TOO_SLOW: b"dropped", CLOSE_SHUTDOWN: b"shutdown", CLOSE_SIGNED_OUT: b"signed out"}
 
 
 async def _send_loop(ws: web.WebSocketResponse, sub: Subscriber) -> None:
     while True:
         data = await sub.queue.get()
         if data is None:
-            await ws.close(message=b"dropped" if sub.dropped else b"shutdown")
+            await ws.close(code=sub.close_code, message=_CLOSE_REASONS.get(sub.close_code, b"closed"))
             return
         await ws.send_str(data)
 
@@ -47,7 +48,7 @@ async def live_events(request: web.Request) -> web.StreamResponse:
         raise DomainError("this route needs a websocket upgrade", code="websocket_required")
     await ws.prepare(request)
     assert p.user_id is not None and p.role is not None
-    sub = deps.hub.subscribe(p.user_id, p.role)
+    sub = deps.hub.subscribe(p.user_id, p.role, p.session_hash or p.token_hash)
     sub.queue.put_nowait(json.dumps({"type": "hello", "user": p.username, "role": p.role}))
     sender = asyncio.create_task(_send_loop(ws, sub))
     try:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from handoff_service.audit import service as audit
+from handoff_service.core.bus import record
 from handoff_service.core.clock import Clock
 from handoff_service.core.deps import Deps, UserName
 from handoff_service.core.errors import Conflict, NotFound, RateLimited, Unauthenticated, ValidationFailed
@@ -20,6 +21,7 @@ from handoff_service.core.orm import table_of
 from handoff_service.core.principal import AGENTS, BOT, BOT_PRINCIPAL, ROLES, STAFF, Principal
 from handoff_service.core.security import BOT_TOKEN_PREFIX, STAFF_TOKEN_PREFIX, Passwords, new_token, token_hash
 
+from .events import SignedOut
 from .models import ApiToken, StaffSession, StaffUser
 
 U = table_of(StaffUser)
@@ -178,7 +180,7 @@ async def principal_from_token(deps: Deps, token: str) -> Principal | None:
         return BOT_PRINCIPAL
     if not row.active:
         return None
-    return Principal(kind=STAFF, user_id=row.id, username=row.username, role=row.role, team=row.team)
+    return Principal(kind=STAFF, user_id=row.id, username=row.username, role=row.role, team=row.team, token_hash=h)
 
 
 async def principal_from_session(deps: Deps, cookie: str) -> Principal | None:
@@ -256,6 +258,7 @@ async def logout(deps: Deps, p: Principal) -> None:
     async with deps.tx() as conn:
         if p.session_hash:
             await conn.execute(delete(SES).where(SES.c.token_hash == p.session_hash))
+            record(conn, SignedOut(p.session_hash))
         await audit.record(
             conn, at=deps.clock.now(), actor=p, action="auth.logout", target_type="staff", target_id=p.user_id
         )
@@ -286,3 +289,22 @@ async def team_exists(conn: AsyncConnection, team: str) -> bool:
     return (
         await conn.execute(select(U.c.id).where(U.c.team == team, U.c.active.is_(True)).limit(1))
     ).first() is not None
+
+
+async def live_credentials(deps: Deps, hashes: set[str]) -> set[str]:
+    """Those of these session or token hashes that still let an active staff member in."""
+    if not hashes:
+        return set()
+    now = deps.clock.now()
+    async with deps.read_engine.begin() as conn:
+        sessions = await conn.execute(
+            select(SES.c.token_hash)
+            .select_from(SES.join(U, SES.c.user_id == U.c.id))
+            .where(SES.c.token_hash.in_(hashes), SES.c.expires_at > now, U.c.active.is_(True))
+        )
+        tokens = await conn.execute(
+            select(TOK.c.token_hash)
+            .select_from(TOK.join(U, TOK.c.user_id == U.c.id))
+            .where(TOK.c.token_hash.in_(hashes), TOK.c.revoked_at.is_(None), U.c.active.is_(True))
+        )
+        return {r.token_hash for r in sessions} | {r.token_hash for r in tokens}

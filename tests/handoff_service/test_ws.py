@@ -131,3 +131,39 @@ async def test_fan_out_reaches_every_socket(h):
     assert h.deps.hub.connections == 50
     for ws in sockets:
         await ws.close()
+
+
+async def _closed(ws, timeout: float = 5) -> bool:
+    """True once the server closes the socket (events before the close are skipped)."""
+    while True:
+        msg = await ws.receive(timeout=timeout)
+        if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
+            return True
+
+
+async def test_logout_closes_the_sessions_websockets(h):
+    await h.user("alice")
+    csrf = await _login(h, "alice")
+    ws = await h.client.ws_connect("/api/ws", headers={"Origin": ORIGIN})
+    await _next(ws, "hello")
+    resp = await h.client.post("/api/auth/logout", headers={"X-CSRF-Token": csrf})
+    assert resp.status == 204
+    assert await _closed(ws)
+    assert ws.close_code == 4401
+    await h.queued_case()  # nothing more reaches a logged-out console
+
+
+async def test_a_revoked_token_loses_its_websocket(h):
+    from sqlalchemy import select
+
+    from handoff_service.models import ApiToken
+    from handoff_service.staff.service import revoke_token
+
+    alice = await h.user("alice")
+    ws = await h.client.ws_connect("/api/ws", headers=alice)
+    await _next(ws, "hello")
+    async with h.deps.engine.connect() as conn:
+        token_id = (await conn.execute(select(ApiToken.id).order_by(ApiToken.id.desc()))).scalar()
+    assert await revoke_token(h.deps.engine, h.clock, token_id)  # from another process (the CLI)
+    assert await _closed(ws, timeout=h.settings.auth_cache_seconds + 5)
+    assert ws.close_code == 4401

@@ -3,10 +3,11 @@
 
 import { reloadCase, reloadTranscript } from "./case.js";
 import { loadMine, loadQueue } from "./queue.js";
-import { setLive } from "./shell.js";
+import { setLive, showLogin } from "./shell.js";
 import { state } from "./state.js";
 import { addMessage, updateDelivery } from "./transcript.js";
 
+const SIGNED_OUT = 4401; // close code: the session or token behind the socket ended
 const refreshTimers = {};
 function soon(name, fn) {
   clearTimeout(refreshTimers[name]);
@@ -29,9 +30,10 @@ export function connect() {
     try { ev = JSON.parse(msg.data); } catch { return; }
     onEvent(ev);
   };
-  ws.onclose = () => {
+  ws.onclose = (ev) => {
     state.ws = null;
     setLive(false);
+    if (ev.code === SIGNED_OUT) { showLogin(); return; } // logged out elsewhere, revoked or expired
     if (!state.me) return;
     const wait = Math.min(15000, 500 * 2 ** state.wsRetry++);
     setTimeout(() => { if (state.me) connect(); }, wait);
