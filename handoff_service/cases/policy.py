@@ -7,7 +7,7 @@ from typing import Any
 
 from handoff_service.core.principal import AGENTS, STAFF, SUPERVISOR, Principal
 
-from .states import CLOSED, IN_PROGRESS, TRANSITIONS
+from .states import CLOSED, IN_PROGRESS, QUEUED, TRANSITIONS
 
 # how a staff member stands to a case
 OWNER = "owner"  # the first agent who accepted it (first-responder ownership)
@@ -55,6 +55,18 @@ def relations(p: Principal, row: Any) -> set[str]:
     if p.team is not None and p.team == row.handler_team:
         rel.add(TEAM)
     return rel
+
+
+def may_read(p: Principal, row: Any, teams: set[str | None]) -> bool:
+    """Whether `p` may read the case: a supervisor always; an agent while it waits in
+    the open queue, when it was transferred to their team, when they own or handle it,
+    or when its owner or handler is in their team (`teams`: those two's teams)."""
+    rel = relations(p, row)
+    if rel & {SUPERVISES, OWNER, HANDLER, TEAM}:
+        return True
+    if AGENT in rel and row.status == QUEUED:
+        return True
+    return AGENT in rel and p.team is not None and p.team in teams
 
 
 def may(p: Principal, row: Any, action: str) -> bool:

@@ -5,17 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff_service.core.deps import Deps
+from handoff_service.core.errors import Forbidden
 from handoff_service.core.principal import Principal
+from handoff_service.staff import service as staff
 
+from . import policy
 from ._store import CARD_COLS, EV, C, case_card, case_json, iso, load, load_by_number, load_names
 from .states import IN_QUEUE, QUEUED
 
 
-async def get_case(deps: Deps, case_id: int, viewer: Principal | None = None) -> dict[str, Any]:
+async def load_readable(conn: AsyncConnection, p: Principal, case_id: int) -> Any:
+    """The case's row if `p` may read it (cases.policy.may_read), else 403 `not_case_reader`."""
+    row = await load(conn, case_id)
+    if p.is_supervisor or policy.may_read(p, row, await staff.teams_of(conn, {row.owner_id, row.handler_id})):
+        return row
+    raise Forbidden(
+        f"case {case_id} is not in the queue, your team or your cases; ask a supervisor", code="not_case_reader"
+    )
+
+
+async def get_case(deps: Deps, case_id: int, viewer: Principal) -> dict[str, Any]:
     async with deps.read_engine.begin() as conn:
-        row = await load(conn, case_id)
+        row = await load_readable(conn, viewer, case_id)
         await load_names(deps, conn, [row])
     return case_json(deps, row, viewer)
 
@@ -50,6 +64,12 @@ async def list_cases(
         q = q.where(C.c.status == status)
     if mine:
         q = q.where((C.c.owner_id == p.user_id) | (C.c.handler_id == p.user_id))
+    elif not p.is_supervisor:  # what policy.may_read lets an agent read
+        readable = (C.c.status == QUEUED) | (C.c.owner_id == p.user_id) | (C.c.handler_id == p.user_id)
+        if p.team is not None:
+            members = staff.team_members(p.team)
+            readable |= (C.c.handler_team == p.team) | C.c.owner_id.in_(members) | C.c.handler_id.in_(members)
+        q = q.where(readable)
     q = q.order_by(C.c.id.desc()).limit(limit).offset(offset)
     async with deps.read_engine.begin() as conn:
         rows = (await conn.execute(q)).all()
@@ -57,9 +77,9 @@ async def list_cases(
     return [case_card(deps, r) for r in rows]
 
 
-async def timeline(deps: Deps, case_id: int) -> list[dict[str, Any]]:
+async def timeline(deps: Deps, p: Principal, case_id: int) -> list[dict[str, Any]]:
     async with deps.read_engine.begin() as conn:
-        await load(conn, case_id)
+        await load_readable(conn, p, case_id)
         rows = (await conn.execute(select(EV).where(EV.c.case_id == case_id).order_by(EV.c.id))).all()
         await load_names(deps, conn, rows)
     return [

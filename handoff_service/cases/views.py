@@ -92,7 +92,7 @@ async def get_case(request: web.Request, case_id: int) -> web.StreamResponse:
     errors=READ_ERRORS,
 )
 async def get_timeline(request: web.Request, case_id: int) -> web.StreamResponse:
-    return json_response({"events": await queries.timeline(request.app[DEPS], case_id)})
+    return json_response({"events": await queries.timeline(request.app[DEPS], principal(request), case_id)})
 
 
 @routes.post(

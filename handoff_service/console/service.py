@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from handoff_service.cases.service import load
+from handoff_service.cases.queries import load_readable
 from handoff_service.core.deps import Deps
+from handoff_service.core.principal import Principal
 from handoff_service.messages.service import list_messages
 from handoff_service.rasa.client import RasaClient, RasaError
 
@@ -64,10 +65,10 @@ def _from_tracker(
     return out
 
 
-async def transcript(deps: Deps, rasa: RasaClient, case_id: int) -> dict[str, Any]:
+async def transcript(deps: Deps, rasa: RasaClient, p: Principal, case_id: int) -> dict[str, Any]:
     async with deps.read_engine.begin() as conn:
-        case = await load(conn, case_id)
-    messages = await list_messages(deps, case_id, after_id=None, limit=MAX_ITEMS)
+        case = await load_readable(conn, p, case_id)
+    messages = await list_messages(deps, p, case_id, after_id=None, limit=MAX_ITEMS)
     own = [
         {
             "source": "case",

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from handoff_service.core.deps import DEPS
-from handoff_service.core.http import AGENTS, READ_ERRORS, RouteTable, id_param, json_response
+from handoff_service.core.http import AGENTS, READ_ERRORS, RouteTable, id_param, json_response, principal
 from handoff_service.core.pages import page
 from handoff_service.rasa.client import RASA
 
@@ -37,7 +37,7 @@ CASE_ID = id_param("case_id", "Case id", "case_not_found")
     errors=READ_ERRORS,
 )
 async def get_transcript(request: web.Request, case_id: int) -> web.StreamResponse:
-    return json_response(await service.transcript(request.app[DEPS], request.app[RASA], case_id))
+    return json_response(await service.transcript(request.app[DEPS], request.app[RASA], principal(request), case_id))
 
 
 @routes.get(

@@ -215,7 +215,9 @@ def _wrap(spec: RouteSpec) -> Handler:
                 kwargs["body"] = await read_body(request, request.app[BODIES][spec.body])
             return await spec.handler(request, **kwargs)
         except DomainError as e:
-            if p is not None and p.kind == "staff" and request.method not in SAFE_METHODS and e.status in (403, 409):
+            # a refused staff action (403/409), and a refused read (403)
+            refused = e.status == 403 or (e.status == 409 and request.method not in SAFE_METHODS)
+            if p is not None and p.kind == "staff" and refused:
                 await gate.denied(deps, p, spec.operation_id, e.code, request.path)
             raise
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from handoff_service.audit import service as audit
 from handoff_service.cases import policy
 from handoff_service.cases.models import Case
+from handoff_service.cases.queries import load_readable
 from handoff_service.cases.service import load, load_by_number
 from handoff_service.cases.states import CLOSED, IN_PROGRESS
 from handoff_service.core.bus import record
@@ -146,9 +147,11 @@ async def agent_reply(deps: Deps, p: Principal, case_id: int, text: str) -> dict
     return out
 
 
-async def list_messages(deps: Deps, case_id: int, *, after_id: int | None, limit: int) -> list[dict[str, Any]]:
+async def list_messages(
+    deps: Deps, p: Principal, case_id: int, *, after_id: int | None, limit: int
+) -> list[dict[str, Any]]:
     async with deps.read_engine.begin() as conn:
-        case = await load(conn, case_id)
+        case = await load_readable(conn, p, case_id)
         q = (
             select(*_COLS)
             .select_from(M.outerjoin(D, M.c.delivery_id == D.c.id))

@@ -38,7 +38,9 @@ MESSAGE_ID = id_param("message_id", "Message id", "message_not_found")
     errors=READ_ERRORS,
 )
 async def list_messages(request: web.Request, case_id: int, query: dict[str, Any]) -> web.StreamResponse:
-    items = await messages.list_messages(request.app[DEPS], case_id, after_id=query["after_id"], limit=query["limit"])
+    items = await messages.list_messages(
+        request.app[DEPS], principal(request), case_id, after_id=query["after_id"], limit=query["limit"]
+    )
     return json_response({"messages": items})
 
 

@@ -8,7 +8,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -308,3 +308,16 @@ async def live_credentials(deps: Deps, hashes: set[str]) -> set[str]:
             .where(TOK.c.token_hash.in_(hashes), TOK.c.revoked_at.is_(None), U.c.active.is_(True))
         )
         return {r.token_hash for r in sessions} | {r.token_hash for r in tokens}
+
+
+async def teams_of(conn: AsyncConnection, ids: set[int | None]) -> set[str | None]:
+    """The teams of these staff members."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return set()
+    return set((await conn.execute(select(U.c.team).where(U.c.id.in_(wanted)))).scalars())
+
+
+def team_members(team: str) -> Select[tuple[int]]:
+    """The ids of a team's members, as a subquery for other features' filters."""
+    return select(U.c.id).where(U.c.team == team)

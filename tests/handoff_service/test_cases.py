@@ -208,7 +208,7 @@ async def test_csat_after_resolution_credited_to_owner_and_last_handler(h):
 
 
 async def test_bot_reads_case_by_number_and_appends_timeline(h):
-    alice = await h.user("alice")
+    alice = await h.user("alice", role="supervisor")  # a case still with the bot: not in any agent's sight
     case = await h.new_case()
     status, body = await h.post(
         f"/api/bot/cases/{case['number']}/timeline", h.bot, {"action": "calm", "details": {"emotion": "angry"}}

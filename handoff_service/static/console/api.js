@@ -40,6 +40,7 @@ export function errorText(e) {
   switch (e.code) {
     case "case_already_taken": return t("taken_by", { owner: e.details.owner || "?" });
     case "not_case_handler": case "not_case_participant": case "not_case_owner": return t("err_not_handler");
+    case "not_case_reader": return t("err_not_reader");
     case "concurrent_change": return t("err_conflict");
     case "invalid_transition": return t("err_transition", { msg: e.message });
     case "csrf_failed": case "unauthenticated": return t("err_csrf");

@@ -43,15 +43,28 @@ export async function reloadCase() {
     const [c, tl] = await Promise.all([api("GET", `/api/cases/${id}`), api("GET", `/api/cases/${id}/timeline`)]);
     if (!state.current || state.current.id !== id) return;
     state.current = c; state.timeline = tl.events;
-  } catch (e) { return handleAuth(e); }
+  } catch (e) {
+    if (!lostSight(e, id)) return handleAuth(e);
+  }
   renderCase(true);
+}
+
+// The case left this agent's sight (e.g. another agent accepted it first): what is
+// on screen stays, read-only.
+function lostSight(e, id) {
+  if (e.code !== "not_case_reader" || !state.current || state.current.id !== id) return false;
+  state.current = { ...state.current, my_actions: [] };
+  return true;
 }
 
 export async function reloadTranscript() {
   if (!state.current) return;
   const id = state.current.id;
   let tr;
-  try { tr = await api("GET", `/api/cases/${id}/transcript`); } catch (e) { return handleAuth(e); }
+  try { tr = await api("GET", `/api/cases/${id}/transcript`); } catch (e) {
+    if (!lostSight(e, id)) handleAuth(e);
+    return;
+  }
   if (!state.current || state.current.id !== id) return;
   state.transcript = tr;
   renderTranscript();
