@@ -117,8 +117,9 @@ def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
 
     kind = "bot" if args.bot else "staff"
     name = args.name or ("bot service" if args.bot else f"api token for {args.user}")
+    days = args.days if args.days is not None else (None if args.bot else settings.token_days)
     token, info = _with_engine(
-        settings, lambda e: create_token(e, SystemClock(), kind=kind, username=args.user, name=name)
+        settings, lambda e: create_token(e, SystemClock(), kind=kind, username=args.user, name=name, days=days)
     )
     if args.out:
         out = Path(args.out)
@@ -162,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--user", help="staff token for this user")
     g.add_argument("--bot", action="store_true", help="the bot service token (bot routes only)")
     t.add_argument("--name")
+    t.add_argument(
+        "--days", type=float, help="expires after this many days (staff default HANDOFF_TOKEN_DAYS=90; bot: never)"
+    )
     t.add_argument("--out", help="write the token to this file (mode 0600), e.g. var/bot.token")
     r = sub.add_parser("revoke-token", help="revoke a bearer token by id")
     r.add_argument("id", type=int)

@@ -11,6 +11,7 @@ from typing import Any
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # handoff_service/
 REPO_ROOT = PACKAGE_DIR.parent
 DEFAULT_SLA_FILE = PACKAGE_DIR / "sla.yml"
+DEFAULT_TOKEN_DAYS = 90.0  # staff bearer tokens expire after this
 # the bot's phrasing style guide: the same data file its linter checks responses with
 DEFAULT_STYLE_GUIDE_FILE = REPO_ROOT / "bot" / "phrasing" / "style_guide.yml"
 
@@ -66,6 +67,7 @@ class Settings:
     db_pool_size: int = 10
     # seconds a resolved bearer token/session is cached in memory (0 = off)
     auth_cache_seconds: float = 5.0
+    token_days: float = DEFAULT_TOKEN_DAYS  # lifetime of new staff tokens (create-token)
     log_level: str = "INFO"
     access_log: bool = True
     # The customer chat page (/chat): where the rasa-webchat widget finds Rasa's socket.io channel.
@@ -120,6 +122,7 @@ class Settings:
             "DELIVERY_BACKOFF_SECONDS": ("delivery_backoff_seconds", float),
             "DB_POOL_SIZE": ("db_pool_size", int),
             "AUTH_CACHE_SECONDS": ("auth_cache_seconds", float),
+            "TOKEN_DAYS": ("token_days", float),
             "LOG_LEVEL": ("log_level", str),
             "ACCESS_LOG": ("access_log", _bool),
             "CHAT_SOCKET_URL": ("chat_socket_url", lambda v: v.rstrip("/")),

@@ -8,13 +8,14 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy import ColumnElement, Select, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from handoff_service.audit import service as audit
 from handoff_service.core.bus import record
 from handoff_service.core.clock import Clock
+from handoff_service.core.config import DEFAULT_TOKEN_DAYS
 from handoff_service.core.deps import Deps, UserName
 from handoff_service.core.errors import Conflict, NotFound, RateLimited, Unauthenticated, ValidationFailed
 from handoff_service.core.orm import table_of
@@ -95,10 +96,16 @@ async def create_user(
 
 
 async def create_token(
-    engine: AsyncEngine, clock: Clock, *, kind: str, username: str | None, name: str
+    engine: AsyncEngine, clock: Clock, *, kind: str, username: str | None, name: str, days: float | None = None
 ) -> tuple[str, dict[str, Any]]:
-    """Returns the token (shown once; only its SHA-256 is stored)."""
+    """Returns the token (shown once; only its SHA-256 is stored). It expires after
+    `days`; by default a staff token after DEFAULT_TOKEN_DAYS, the bot's never."""
     now = clock.now()
+    if days is None and kind == STAFF:
+        days = DEFAULT_TOKEN_DAYS
+    if days is not None and not 0 < days <= 3650:
+        raise ValidationFailed("days must be between 0 and 3650", code="invalid_field")
+    expires_at = None if days is None else now + timedelta(days=days)
     async with engine.begin() as conn:
         user_id = None
         if kind == STAFF:
@@ -113,7 +120,14 @@ async def create_token(
             raise ValidationFailed("kind must be staff or bot", code="invalid_field")
         res = await conn.execute(
             insert(TOK)
-            .values(token_hash=token_hash(token), kind=kind, user_id=user_id, name=name, created_at=now)
+            .values(
+                token_hash=token_hash(token),
+                kind=kind,
+                user_id=user_id,
+                name=name,
+                created_at=now,
+                expires_at=expires_at,
+            )
             .returning(TOK.c.id)
         )
         token_id = res.scalar_one()
@@ -125,9 +139,10 @@ async def create_token(
             action="token.create",
             target_type="token",
             target_id=token_id,
-            details={"kind": kind, "username": username, "name": name},
+            details={"kind": kind, "username": username, "name": name, "days": days},
         )
-    return token, {"id": token_id, "kind": kind, "username": username, "name": name}
+    expires = None if expires_at is None else expires_at.isoformat()
+    return token, {"id": token_id, "kind": kind, "username": username, "name": name, "expires_at": expires}
 
 
 async def revoke_token(engine: AsyncEngine, clock: Clock, token_id: int) -> bool:
@@ -136,6 +151,10 @@ async def revoke_token(engine: AsyncEngine, clock: Clock, token_id: int) -> bool
             update(TOK).where(TOK.c.id == token_id, TOK.c.revoked_at.is_(None)).values(revoked_at=clock.now())
         )
         return res.rowcount == 1
+
+
+def _unexpired(now: datetime) -> ColumnElement[bool]:
+    return TOK.c.expires_at.is_(None) | (TOK.c.expires_at > now)
 
 
 class PrincipalCache:
@@ -171,7 +190,7 @@ async def principal_from_token(deps: Deps, token: str) -> Principal | None:
             await conn.execute(
                 select(TOK.c.kind, U.c.id, U.c.username, U.c.role, U.c.team, U.c.active)
                 .select_from(TOK.outerjoin(U, TOK.c.user_id == U.c.id))
-                .where(TOK.c.token_hash == h, TOK.c.revoked_at.is_(None))
+                .where(TOK.c.token_hash == h, TOK.c.revoked_at.is_(None), _unexpired(deps.clock.now()))
             )
         ).first()
     if row is None:
@@ -305,7 +324,7 @@ async def live_credentials(deps: Deps, hashes: set[str]) -> set[str]:
         tokens = await conn.execute(
             select(TOK.c.token_hash)
             .select_from(TOK.join(U, TOK.c.user_id == U.c.id))
-            .where(TOK.c.token_hash.in_(hashes), TOK.c.revoked_at.is_(None), U.c.active.is_(True))
+            .where(TOK.c.token_hash.in_(hashes), TOK.c.revoked_at.is_(None), _unexpired(now), U.c.active.is_(True))
         )
         return {r.token_hash for r in sessions} | {r.token_hash for r in tokens}
 

@@ -46,7 +46,7 @@ async def authenticate(request: web.Request, deps: Deps) -> Principal | None:
         if p is None:
             p = await staff.principal_from_token(deps, token)
             if p is None:
-                raise Unauthenticated("the bearer token is unknown or revoked", code="invalid_token")
+                raise Unauthenticated("the bearer token is unknown, revoked or expired", code="invalid_token")
             cache.put(key, p)
         return dataclasses.replace(p, ip=request.remote)
     cookie = request.cookies.get(SESSION_COOKIE)

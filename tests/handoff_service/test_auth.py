@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from conftest import PASSWORD
 from sqlalchemy import select
 
@@ -232,3 +234,28 @@ async def test_password_hashing_runs_a_bounded_number_at_once(monkeypatch):
     monkeypatch.setattr(pw, "verify_sync", slow_verify)
     await asyncio.gather(*(pw.verify(None, "x") for _ in range(10)))
     assert peak == 2
+
+
+async def test_staff_tokens_expire(h):
+    from handoff_service.staff.service import create_token, create_user
+
+    await create_user(h.deps.engine, h.clock, h.deps.passwords, username="dora", password=PASSWORD, role="agent")
+    token, info = await create_token(h.deps.engine, h.clock, kind="staff", username="dora", name="t", days=1)
+    assert info["expires_at"] is not None
+    headers = {"Authorization": f"Bearer {token}"}
+    status, _ = await h.get("/api/auth/me", headers)
+    assert status == 200
+    h.clock.advance(hours=25)
+    status, body = await h.get("/api/auth/me", headers)
+    assert status == 401 and body["error"]["code"] == "invalid_token"
+
+
+async def test_staff_tokens_expire_by_default_and_bot_tokens_do_not(h):
+    from handoff_service.staff.service import create_token
+
+    await h.user("erin")
+    _, staff_info = await create_token(h.deps.engine, h.clock, kind="staff", username="erin", name="t")
+    _, bot_info = await create_token(h.deps.engine, h.clock, kind="bot", username=None, name="b")
+    days = (datetime.fromisoformat(staff_info["expires_at"]) - h.clock.now()).days
+    assert days == h.settings.token_days == 90
+    assert bot_info["expires_at"] is None
