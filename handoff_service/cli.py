@@ -1,4 +1,4 @@
-"""Command line: python -m handoff_service migrate|serve|create-user|create-token|revoke-token."""
+"""Command line: python -m handoff_service migrate|serve|create-user|create-token|revoke-token|deactivate-user."""
 
 from __future__ import annotations
 
@@ -142,6 +142,14 @@ def cmd_revoke_token(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_deactivate_user(settings: Settings, args: argparse.Namespace) -> int:
+    from handoff_service.staff.service import deactivate_user
+
+    ok = _with_engine(settings, lambda e: deactivate_user(e, SystemClock(), args.username))
+    print("deactivated: sessions ended, tokens revoked" if ok else "no such active user")
+    return 0 if ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m handoff_service", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -169,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", help="write the token to this file (mode 0600), e.g. var/bot.token")
     r = sub.add_parser("revoke-token", help="revoke a bearer token by id")
     r.add_argument("id", type=int)
+    d = sub.add_parser("deactivate-user", help="end a staff account: no login, sessions ended, tokens revoked")
+    d.add_argument("username")
     return p
 
 
@@ -178,6 +188,7 @@ COMMANDS = {
     "create-user": cmd_create_user,
     "create-token": cmd_create_token,
     "revoke-token": cmd_revoke_token,
+    "deactivate-user": cmd_deactivate_user,
 }
 
 

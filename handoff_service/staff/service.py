@@ -146,11 +146,48 @@ async def create_token(
 
 
 async def revoke_token(engine: AsyncEngine, clock: Clock, token_id: int) -> bool:
+    now = clock.now()
     async with engine.begin() as conn:
         res = await conn.execute(
-            update(TOK).where(TOK.c.id == token_id, TOK.c.revoked_at.is_(None)).values(revoked_at=clock.now())
+            update(TOK).where(TOK.c.id == token_id, TOK.c.revoked_at.is_(None)).values(revoked_at=now)
         )
-        return res.rowcount == 1
+        if res.rowcount != 1:
+            return False
+        await audit.record(
+            conn, at=now, actor=None, actor_kind="cli", action="token.revoke", target_type="token", target_id=token_id
+        )
+        return True
+
+
+async def deactivate_user(engine: AsyncEngine, clock: Clock, username: str) -> bool:
+    """The account can no longer log in; its sessions end and its tokens are revoked
+    (open websockets close at the credential watch's next pass). False if no active user."""
+    now = clock.now()
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(
+                update(U).where(U.c.username == username, U.c.active.is_(True)).values(active=False).returning(U.c.id)
+            )
+        ).first()
+        if row is None:
+            return False
+        ended = (await conn.execute(delete(SES).where(SES.c.user_id == row.id))).rowcount
+        revoked = (
+            await conn.execute(
+                update(TOK).where(TOK.c.user_id == row.id, TOK.c.revoked_at.is_(None)).values(revoked_at=now)
+            )
+        ).rowcount
+        await audit.record(
+            conn,
+            at=now,
+            actor=None,
+            actor_kind="cli",
+            action="staff.deactivate_user",
+            target_type="staff",
+            target_id=row.id,
+            details={"username": username, "sessions_ended": ended, "tokens_revoked": revoked},
+        )
+        return True
 
 
 def _unexpired(now: datetime) -> ColumnElement[bool]:

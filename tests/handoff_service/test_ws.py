@@ -167,3 +167,20 @@ async def test_a_revoked_token_loses_its_websocket(h):
     assert await revoke_token(h.deps.engine, h.clock, token_id)  # from another process (the CLI)
     assert await _closed(ws, timeout=h.settings.auth_cache_seconds + 5)
     assert ws.close_code == 4401
+
+
+async def test_deactivating_a_user_ends_their_tokens_sessions_and_websockets(h):
+    from handoff_service.staff.service import deactivate_user
+
+    alice = await h.user("alice")
+    ws = await h.client.ws_connect("/api/ws", headers=alice)
+    await _next(ws, "hello")
+    csrf = await _login(h, "alice")
+    assert (await h.get("/api/auth/me"))[0] == 200  # the session cookie works
+    assert await deactivate_user(h.deps.engine, h.clock, "alice")
+    assert await _closed(ws, timeout=h.settings.auth_cache_seconds + 5)
+    assert ws.close_code == 4401
+    assert (await h.get("/api/auth/me", alice))[0] == 401
+    assert (await h.get("/api/auth/me"))[0] == 401
+    resp = await h.client.post("/api/auth/login", json={"username": "alice", "password": PASSWORD})
+    assert resp.status == 401 and csrf
