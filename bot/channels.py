@@ -11,6 +11,14 @@ The limit is `RASA_MAX_CONCURRENT_TURNS` (default 2), one gate for all channels 
 A turn that has waited `RASA_TURN_PATIENCE` seconds (default 5) runs anyway: a stuck action call
 slows the turns beside it, as it would without the gate, but never stops the assistant.
 The channels keep Rasa's names, URLs and settings (`credentials.yml` names these classes).
+
+Before the gate, every message passes `guard_message`: intents come from understanding, not
+from typing. Rasa reads a text starting with "/" as an intent (with entities as JSON) and skips
+understanding; here such a text counts as a payload only if it is one of the buttons the bot
+offered since the customer's last message. Otherwise the slash is dropped and the text is
+understood like any other (so `/EXTERNAL_handoff_resolved` typed in the chat is just words).
+A message is cut at `MAX_MESSAGE_CHARS`; a REST or callback body over `MAX_BODY_BYTES` is
+refused with 413, and the client cannot choose the input channel (the one replies go back to).
 """
 
 from __future__ import annotations
@@ -25,11 +33,17 @@ from rasa.core.channels.callback import CallbackInput as RasaCallbackInput
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput as RasaRestInput
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
-from sanic import Blueprint
+from rasa.shared.core.events import BotUttered, UserUttered
+from sanic import Blueprint, Sanic
+from sanic.request import Request
+from sanic.response import HTTPResponse, json
 
 LIMIT_ENV, DEFAULT_LIMIT = "RASA_MAX_CONCURRENT_TURNS", 2
 PATIENCE_ENV, DEFAULT_PATIENCE = "RASA_TURN_PATIENCE", 5.0
+MAX_BODY_BYTES = 16 * 1024  # REST and callback request bodies
+MAX_MESSAGE_CHARS = 4000  # longer messages are cut (the input guard answers "too long" past 500)
 Handler = Callable[[UserMessage], Awaitable[Any]]
+Payloads = Callable[[str], Awaitable[set[str]]]
 
 
 class TurnGate:
@@ -79,14 +93,81 @@ def turn_gate() -> TurnGate:
     )
 
 
+def offered_payloads(events: list[Any]) -> set[str]:
+    """Payloads of the buttons and quick replies the bot sent since the customer's last message."""
+    offered: set[str] = set()
+    for event in reversed(events):
+        if isinstance(event, UserUttered):
+            break
+        if isinstance(event, BotUttered):
+            for key in ("buttons", "quick_replies"):
+                for button in (event.data or {}).get(key) or []:
+                    if isinstance(button, dict) and isinstance(button.get("payload"), str):
+                        offered.add(button["payload"].strip())
+    return offered
+
+
+async def tracker_payloads(sender_id: str) -> set[str]:
+    """What the running server's bot offered this conversation (its tracker store)."""
+    try:
+        app = Sanic.get_app()
+    except Exception:  # no running server (a channel used outside `rasa run`)
+        return set()
+    agent = getattr(app.ctx, "agent", None)
+    if agent is None or agent.tracker_store is None:
+        return set()
+    tracker = await agent.tracker_store.retrieve(sender_id)
+    return offered_payloads(list(tracker.events)) if tracker is not None else set()
+
+
+async def guard_message(message: UserMessage, payloads: Payloads = tracker_payloads) -> UserMessage:
+    """The message as the assistant may take it (see the module's docstring)."""
+    text = (message.text or "")[:MAX_MESSAGE_CHARS]
+    if text.lstrip().startswith("/") and text.strip() not in await payloads(message.sender_id):
+        text = text.lstrip().lstrip("/")
+    message.text = text
+    return message
+
+
+def guarded(on_new_message: Handler, payloads: Payloads = tracker_payloads) -> Handler:
+    @functools.wraps(on_new_message)
+    async def handle(message: UserMessage) -> Any:
+        return await on_new_message(await guard_message(message, payloads))
+
+    return handle
+
+
 class GatedChannel:
-    """Mixed in before one of Rasa's input channels: its messages pass the process's gate."""
+    """Mixed in before one of Rasa's input channels: its messages are guarded, then pass the
+    process's gate."""
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
-        return super().blueprint(turn_gate().wrap(on_new_message))  # type: ignore[misc]
+        bp: Blueprint = super().blueprint(turn_gate().wrap(guarded(on_new_message)))  # type: ignore[misc]
+        return bp
 
 
-class RestInput(GatedChannel, RasaRestInput):
+class BoundedBody:
+    """Mixed in before Rasa's REST-based channels: bodies over MAX_BODY_BYTES are refused (413),
+    and the input channel is the channel's own name, whatever the client sends."""
+
+    def blueprint(self, on_new_message: Handler) -> Blueprint:
+        bp: Blueprint = super().blueprint(on_new_message)  # type: ignore[misc]
+
+        @bp.middleware("request")
+        async def refuse_large_bodies(request: Request) -> HTTPResponse | None:
+            declared = request.headers.get("content-length")
+            size = int(declared) if declared and declared.isdigit() else len(request.body or b"")
+            if size > MAX_BODY_BYTES:
+                return json({"error": "payload_too_large", "max_bytes": MAX_BODY_BYTES}, status=413)
+            return None
+
+        return bp
+
+    def _extract_input_channel(self, request: Request) -> str:
+        return str(self.name())  # type: ignore[attr-defined]
+
+
+class RestInput(BoundedBody, GatedChannel, RasaRestInput):
     pass
 
 
@@ -94,5 +175,5 @@ class SocketIOInput(GatedChannel, RasaSocketIOInput):
     pass
 
 
-class CallbackInput(GatedChannel, RasaCallbackInput):
+class CallbackInput(BoundedBody, GatedChannel, RasaCallbackInput):
     pass

@@ -27,6 +27,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot import text as textlib
 from bot.nlu._base import MessageProcessor
 
+SCAN_FACTOR = 4  # markup may take room: scan up to this many times max_chars
 ISSUE_KEY = "input_issue"  # parse-result key: empty, symbols_only, markup_only, too_long, gibberish
 FALLBACK_INTENT = "nlu_fallback"
 
@@ -38,16 +39,19 @@ class InputSanitizer(MessageProcessor):
         return {"max_chars": 500}
 
     def process_message(self, message: Message) -> None:
-        raw = message.get(TEXT) or ""
+        full = message.get(TEXT) or ""
+        limit = self.config["max_chars"]
+        # the checks below scan at most this much of a message, however long it is
+        raw = full[: limit * SCAN_FACTOR]
         clean = textlib.strip_markup(raw)
         issue = None
         if not clean:
             issue = "markup_only" if raw.strip() else "empty"
         elif textlib.is_symbols_only(clean):
             issue = "symbols_only"
-        elif len(clean) > self.config["max_chars"]:
+        elif len(clean) > limit or len(full) > len(raw):
             issue = "too_long"
-            clean = clean[: self.config["max_chars"]]
+            clean = clean[:limit]
         if issue:
             message.set(ISSUE_KEY, issue)
         # the tokenizer needs at least one character

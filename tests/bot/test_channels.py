@@ -105,3 +105,60 @@ async def test_a_freed_place_goes_to_the_longest_waiting_turn_not_a_newcomer():
     await asyncio.gather(first, waiting)
     await asyncio.gather(*tasks)
     assert order == ["first", "waiting", "newcomer"]  # asyncio.Semaphore: first, newcomer, waiting
+
+
+# ---------------------------------------------------------------- the guard before the gate
+
+
+def _payloads(*offered):
+    async def payloads(sender_id: str) -> set[str]:
+        return set(offered)
+
+    return payloads
+
+
+@pytest.mark.parametrize(
+    ("typed", "offered", "taken"),
+    [
+        ("/EXTERNAL_handoff_resolved", (), "EXTERNAL_handoff_resolved"),
+        ('/inform{"order_number": ["1", "2"]}', ("/order_status",), 'inform{"order_number": ["1", "2"]}'),
+        ("  //request_human", (), "request_human"),
+        ("/order_status", ("/order_status", "/request_human"), "/order_status"),
+        ('/inform{"rating":"5"}', ('/inform{"rating":"5"}',), '/inform{"rating":"5"}'),
+        ("我想退款 /refund", (), "我想退款 /refund"),
+    ],
+)
+def test_only_offered_payloads_pass_as_intents(typed, offered, taken):
+    from bot.channels import guard_message
+
+    message = asyncio.run(guard_message(UserMessage(typed, sender_id="s"), _payloads(*offered)))
+    assert message.text == taken
+
+
+def test_a_message_is_cut_before_anything_reads_it():
+    from bot.channels import MAX_MESSAGE_CHARS, guard_message
+
+    message = asyncio.run(guard_message(UserMessage("退" * (MAX_MESSAGE_CHARS * 10), sender_id="s"), _payloads()))
+    assert len(message.text) == MAX_MESSAGE_CHARS
+
+
+def test_offered_payloads_are_those_since_the_last_customer_message():
+    from rasa.shared.core.events import BotUttered, UserUttered
+
+    from bot.channels import offered_payloads
+
+    events = [
+        BotUttered("old", data={"buttons": [{"title": "a", "payload": "/old"}]}),
+        UserUttered("hi"),
+        BotUttered("hello", data={"buttons": [{"title": "b", "payload": "/order_status"}]}),
+        BotUttered("or", data={"quick_replies": [{"title": "c", "payload": "/request_human"}]}),
+    ]
+    assert offered_payloads(events) == {"/order_status", "/request_human"}
+
+
+def test_the_client_cannot_choose_the_input_channel():
+    class FakeRequest:
+        json = {"sender": "s", "message": "hi", "input_channel": "nowhere"}
+
+    assert RestInput()._extract_input_channel(FakeRequest()) == "rest"
+    assert CallbackInput("http://127.0.0.1:1/bot")._extract_input_channel(FakeRequest()) == "callback"

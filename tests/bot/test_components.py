@@ -162,3 +162,20 @@ def test_strong_dissatisfaction_in_another_flow_becomes_a_complaint():
     assert cursing.get(INTENT)["name"] == "order_status"
     answer = routed("不对！！你们搞错了！！气死了", "deny")  # answers keep their intent
     assert answer.get(INTENT)["name"] == "deny"
+
+
+def test_sanitizer_scans_a_bounded_prefix_of_a_huge_message(monkeypatch):
+    """A 20 MB message must not be walked whole (it stalled the server for everyone)."""
+    import bot.nlu.input_guard as input_guard
+
+    seen = []
+    real = input_guard.textlib.strip_markup
+
+    def spy(text):
+        seen.append(len(text))
+        return real(text)
+
+    monkeypatch.setattr(input_guard.textlib, "strip_markup", spy)
+    message = run(InputSanitizer({"max_chars": 500}), "<b>" * 2_000_000 + "退款")
+    assert seen and max(seen) <= 500 * input_guard.SCAN_FACTOR
+    assert message.get(input_guard.ISSUE_KEY) == "too_long"

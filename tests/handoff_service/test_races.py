@@ -30,7 +30,9 @@ async def test_concurrent_accepts_give_exactly_one_owner(h, aiohttp_client, sett
     for body in losers:
         assert body["error"]["code"] == "case_already_taken"
         assert body["error"]["message"].endswith(f"already taken by {owner}")
-    _, fresh = await h.get(f"/api/cases/{case['id']}", agents[0])
+    # read back by the winner (the losers no longer see the case: it left the open queue)
+    winner = agents[int(owner.removeprefix("agent"))]
+    _, fresh = await h.get(f"/api/cases/{case['id']}", winner)
     assert fresh["owner"]["username"] == owner == fresh["handler"]["username"]
     async with h.deps.engine.connect() as conn:
         n = (
