@@ -3,8 +3,9 @@ bank cards and e-mail addresses, in logs (`MaskingFilter`) and anywhere else `ma
 
 Precise rather than greedy: a number is masked only when it is one of these.
 
-- Mobile: 11 digits 1[3-9]x, optionally after +86 / 86 / 0086, optionally grouped 3-4-4
-  by spaces or dashes -> `138****5678`, `138 **** 5678`.
+- Mobile: 11 digits 1[3-9]x, optionally after +86 / 86 / 0086 (not after 订单号 / order #
+  then: order numbers are any 5-20 digits but a bare mobile), optionally grouped 3-4-4 by
+  spaces or dashes -> `138****5678`, `138 **** 5678`.
 - Resident ID: 18 characters with a known province code, a real birth date and a valid
   GB 11643 check character (X allowed), optionally grouped 6-8-4 -> `110105********002X`.
   The old 15-digit form (no check character) only right after an ID keyword (身份证, ID no.).
@@ -200,6 +201,8 @@ def _classify(t: _Text, start: int, end: int, cut: bool) -> tuple[int, str] | No
         return _CARD_RANK, t.card(start, end)
     if _MOBILE.fullmatch(piece):
         national = len(chars) - 11
+        if national and _ORDER_CONTEXT.search(t.context(start)):
+            return None  # 订单号8613812345678: an order number (5-20 digits), only a bare 11-digit one is not
         return _MOBILE_RANK, t.hide(start, end, range(national + 3, national + 7))
     if not cut and _ID15.fullmatch(piece) and valid_id15(chars) and _ID_CONTEXT.search(t.context(start)):
         return _ID15_RANK, t.hide(start, end, range(6, 12))
