@@ -395,9 +395,14 @@ def main() -> None:
     timings = {}
     scores = {}
     for name, masker in (("current", mask), ("baseline", baseline_mask)):
-        start = time.perf_counter()
         scores[name] = score(samples, masker)
-        timings[name] = (time.perf_counter() - start) / len(samples) * 1e6
+        runs = []
+        for _ in range(3):  # the machine is shared: the best of three
+            start = time.perf_counter()
+            for s in samples:
+                masker(s.text)
+            runs.append((time.perf_counter() - start) / len(samples) * 1e6)
+        timings[name] = min(runs)
     print(f"{'kind':<10} {'current':>18} {'baseline':>18}")
     for kind in POSITIVE_KINDS:
         cells = []
