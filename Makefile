@@ -54,6 +54,7 @@ bench: setup train
 	$(PY) bench/latency.py
 	.venv-handoff/bin/python bench/handoff_load.py
 	.venv-handoff/bin/python bench/handoff_e2e.py
+	.venv-handoff/bin/python bench/pii_eval.py
 
 clean:
 	rm -rf models var/results .pytest_cache
