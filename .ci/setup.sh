@@ -3,6 +3,7 @@
 #   .venv          Rasa + actions (Python 3.10)     from requirements.lock
 #   .venv-handoff  handoff_service (Python >= 3.11) from handoff_service/requirements.lock,
 #                  plus the lint tools of .ci/lint.lock (mypy needs handoff_service's packages)
+#   .venv-audit    pip-audit (Python >= 3.11)       from .ci/audit.lock, with SETUP_AUDIT=1 (make audit)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,8 @@ ensure_venv .venv "$py310" requirements.lock
 if [ -f handoff_service/requirements.lock ]; then
   ensure_venv .venv-handoff "$(.ci/find-python-handoff)" handoff_service/requirements.lock .ci/lint.lock
 fi
+# only for make audit: no vulnerability service answers from this project's CI machine (see README)
+if [ "${SETUP_AUDIT:-}" = 1 ]; then ensure_venv .venv-audit "$(.ci/find-python-handoff)" .ci/audit.lock; fi
 mkdir -p var models
 .ci/fetch-pretrained.sh
 # ESLint for make lint (npm registry); without Node.js, make test's system-deps installs it first
