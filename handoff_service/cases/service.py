@@ -104,6 +104,7 @@ async def accept(deps: Deps, p: Principal, case_id: int) -> dict[str, Any]:
                     f"case {current.number} is already taken by {owner}",
                     code="case_already_taken",
                     owner=owner,
+                    case=case_card(deps, current),  # the loser leaves the case's readers: what it became
                 )
             next_status(current.status, "accept")  # raises the 409 that explains why
             raise Conflict(f"case {current.number} cannot be accepted now", code="invalid_transition")

@@ -21,6 +21,10 @@ async function act(fn, okText) {
     return out;
   } catch (e) {
     caseMessage(errorText(e), "error");
+    if (e.code === "case_already_taken" && e.details.case && state.current && state.current.id === e.details.case.id) {
+      // another agent owns it now; this agent may no longer read it, so show what the answer says
+      state.current = { ...state.current, ...e.details.case, my_actions: [] };
+    }
     if (e.code === "concurrent_change" || e.code === "case_already_taken" || e.code === "invalid_transition") {
       await reloadCase(); reloadLists();
       caseMessage(errorText(e), "error");
