@@ -1,8 +1,10 @@
 """Response generation in the customer's language and script.
 
 Responses come from the domain (zh/en variations chosen by the `language` slot).
-Values filled into a response are HTML-escaped, and Chinese replies are converted
-to Traditional characters for customers who write Traditional.
+Values filled into a response are HTML-escaped and made inert for the widget's Markdown
+(`[`, `]`, `*` and backticks become their full-width forms, so a customer's `[text](url)` echoed
+back is never a link), and Chinese replies are converted to Traditional characters for customers
+who write Traditional.
 Configured in endpoints.yml as `nlg: {type: bot.nlg.LocalizedNLG}`.
 """
 
@@ -17,10 +19,13 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.policies.language import detected
 from bot.text import to_traditional
 
+# Markdown that could make a link, an image, emphasis or code out of a filled-in value
+INERT_MARKDOWN = str.maketrans({"[": "［", "]": "］", "*": "＊", "`": "｀"})
+
 
 def _escape(value: Any) -> Any:
     if isinstance(value, str):
-        return html.escape(value, quote=False)
+        return html.escape(value, quote=False).translate(INERT_MARKDOWN)
     if isinstance(value, list):
         return [_escape(item) for item in value]
     return value

@@ -109,8 +109,15 @@ def resume_handoff_steps() -> list[dict[str, Any]]:
     return [{"type": "events", "events": [{"event": "slot", "name": "handoff_active", "value": True}]}]
 
 
+# The chat widget renders Markdown: these become their full-width forms in what reaches the
+# customer, so a pasted `[text](url)` cannot be a link, nor `**x**` or backticks markup
+# (the same rule as bot/nlg.py's for values filled into the bot's responses).
+INERT_MARKDOWN = str.maketrans({"[": "［", "]": "］", "*": "＊", "`": "｀"})
+
+
 def reply_steps(text: str, *, agent: str | None, case_number: str, key: str) -> list[dict[str, Any]]:
-    """An agent's reply, shown to the customer as a bot message."""
+    """An agent's reply, shown to the customer as a bot message (Markdown made inert)."""
+    text = text.translate(INERT_MARKDOWN)
     return [
         {
             "type": "events",

@@ -46,3 +46,17 @@ async def test_button_payloads_with_entities_are_kept_verbatim(capfd):
     assert response["buttons"][0] == {"title": "5 分", "payload": '/inform{"rating":"5"}'}
     out, err = capfd.readouterr()
     assert "interpolator" not in out + err  # Rasa's interpolator logs an error for every JSON payload
+
+
+async def test_filled_values_cannot_make_links_or_markup_in_the_widget():
+    """A customer's `[退款入口](https://…)` echoed by the bot must not come back as a link
+    (the widget renders Markdown); nor an image, emphasis or code."""
+    import re
+
+    nlg, tracker = nlg_and_tracker(language="zh")
+    typed = "[退款入口](https://evil.example/pay) ![x](https://evil.example/a.png) **急** `code`"
+    response = await nlg.generate("utter_order_not_found", tracker, "rest", order_number=typed)
+    text = response["text"]
+    assert not re.search(r"\]\s*\(", text)  # no [label](url) or ![alt](src)
+    assert "**" not in text and "`" not in text
+    assert "退款入口" in text and "https://evil.example/pay" in text  # the words are kept

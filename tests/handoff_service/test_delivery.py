@@ -179,3 +179,16 @@ async def test_relay_to_closed_case_is_refused(h):
     await h.post(f"/api/cases/{case['id']}/close", alice, {})
     status, body = await h.post(f"/api/bot/cases/{case['number']}/messages", h.bot, {"text": "hello?"})
     assert status == 409 and body["error"]["code"] == "case_closed"
+
+
+async def test_an_agent_reply_cannot_make_links_or_markup_in_the_widget(h, rasa):
+    """The widget renders Markdown: a link pasted into a reply reaches the customer as words."""
+    import re
+
+    alice, case = await _handled_case(h)
+    text = "请点 [退款入口](https://evil.example/pay) **尽快** `x`"
+    msg, final = await _reply(h, alice, case, text)
+    assert final["text"] == text  # the case keeps what the agent wrote
+    [ev] = rasa.applied("conv-1", "bot")
+    assert not re.search(r"\]\s*\(", ev["text"]) and "**" not in ev["text"] and "`" not in ev["text"]
+    assert "退款入口" in ev["text"] and "https://evil.example/pay" in ev["text"]
