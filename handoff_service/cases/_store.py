@@ -266,7 +266,13 @@ async def next_case_number(conn: AsyncConnection, day: str) -> str:
 
 
 def changed(
-    conn: AsyncConnection, deps: Deps, row: Any, *, queue: bool = False, previous_handler_id: int | None = None
+    conn: AsyncConnection,
+    deps: Deps,
+    row: Any,
+    *,
+    created: bool = False,
+    queue: bool = False,
+    previous_handler_id: int | None = None,
 ) -> None:
     """Announce (after commit) that the case in `row` changed; names must be loaded."""
     record(
@@ -275,6 +281,7 @@ def changed(
             card=case_card(deps, row),
             owner_id=row.owner_id,
             handler_id=row.handler_id,
+            created=created,
             queue_changed=queue,
             previous_handler_id=previous_handler_id,
         ),

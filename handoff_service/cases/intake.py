@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import BindParameter, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from handoff_service.core.bus import record
 from handoff_service.core.deps import Deps
 from handoff_service.core.errors import Conflict
 from handoff_service.core.principal import BOT_PRINCIPAL
@@ -20,7 +19,6 @@ from ._store import (
     EV,
     C,
     append_event,
-    case_card,
     case_json,
     changed,
     iso,
@@ -30,7 +28,6 @@ from ._store import (
     transition,
     update_case,
 )
-from .events import CaseChanged
 from .states import CLOSED, IN_QUEUE, OPEN, QUEUED, RESOLVED
 
 INSERT_CASE = insert(C).returning(*C.c)
@@ -106,7 +103,7 @@ async def create_case(deps: Deps, data: dict[str, Any]) -> tuple[dict[str, Any],
                 action="created",
                 details={"channel": row.channel, "category": row.category, "tier": row.tier},
             )
-            record(conn, CaseChanged(card=case_card(deps, row), owner_id=None, handler_id=None, created=True))
+            changed(conn, deps, row, created=True)
     except _Existing as e:
         return await _existing_case(deps, e.row), False
     except IntegrityError:

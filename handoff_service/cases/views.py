@@ -10,12 +10,12 @@ from aiohttp import web
 from handoff_service.core.deps import DEPS
 from handoff_service.core.http import (
     AGENTS,
+    CASE_ID,
     LIMIT,
     READ_ERRORS,
     WRITE_ERRORS,
     Param,
     RouteTable,
-    id_param,
     json_response,
     principal,
 )
@@ -25,8 +25,6 @@ from . import queries, service
 from .states import STATUSES
 
 routes = RouteTable()
-
-CASE_ID = id_param("case_id", "Case id", "case_not_found")
 
 
 @routes.get(

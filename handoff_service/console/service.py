@@ -11,7 +11,7 @@ from typing import Any
 from handoff_service.cases.queries import load_readable
 from handoff_service.core.deps import Deps
 from handoff_service.core.principal import Principal
-from handoff_service.messages.service import list_messages
+from handoff_service.messages.service import case_messages
 from handoff_service.rasa.client import RasaClient, RasaError
 
 MAX_ITEMS = 1000
@@ -68,7 +68,7 @@ def _from_tracker(
 async def transcript(deps: Deps, rasa: RasaClient, p: Principal, case_id: int) -> dict[str, Any]:
     async with deps.read_engine.begin() as conn:
         case = await load_readable(conn, p, case_id)
-    messages = await list_messages(deps, p, case_id, after_id=None, limit=MAX_ITEMS)
+        messages = await case_messages(deps, conn, case, after_id=None, limit=MAX_ITEMS)
     own = [
         {
             "source": "case",

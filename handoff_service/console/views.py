@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from handoff_service.core.deps import DEPS
-from handoff_service.core.http import AGENTS, READ_ERRORS, RouteTable, id_param, json_response, principal
+from handoff_service.core.http import AGENTS, CASE_ID, READ_ERRORS, RouteTable, json_response, principal
 from handoff_service.core.pages import page
 from handoff_service.rasa.client import RASA
 
@@ -21,7 +21,6 @@ CONSOLE_CSP = (
 )
 
 routes = RouteTable()
-CASE_ID = id_param("case_id", "Case id", "case_not_found")
 
 
 @routes.get(

@@ -49,6 +49,7 @@ def id_param(name: str, description: str, not_found_code: str) -> Param:
     return Param(name, {"type": "integer", "minimum": 1, "maximum": MAX_ID}, True, description, not_found_code)
 
 
+CASE_ID = id_param("case_id", "Case id", "case_not_found")
 LIMIT = Param("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 100})
 READ_ERRORS = (400, 401, 403, 404)
 WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415)

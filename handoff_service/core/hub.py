@@ -31,10 +31,6 @@ class Subscriber:
     queue: asyncio.Queue[str | None] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
     close_code: int = CLOSE_SHUTDOWN
 
-    @property
-    def dropped(self) -> bool:
-        return self.close_code == CLOSE_TOO_SLOW
-
     def close(self, code: int = CLOSE_SHUTDOWN) -> None:
         """Wake the sender with None (after discarding what is queued)."""
         self.close_code = code

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -45,4 +45,3 @@ class Claim:
     attempts: int
     audience: tuple[int | None, int | None] | None = None  # the case's (owner, handler); None = look it up
     message_id: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)

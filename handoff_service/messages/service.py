@@ -152,17 +152,24 @@ async def list_messages(
 ) -> list[dict[str, Any]]:
     async with deps.read_engine.begin() as conn:
         case = await load_readable(conn, p, case_id)
-        q = (
-            select(*_COLS)
-            .select_from(M.outerjoin(D, M.c.delivery_id == D.c.id))
-            .where(M.c.case_id == case_id)
-            .order_by(M.c.id)
-            .limit(limit)
-        )
-        if after_id is not None:
-            q = q.where(M.c.id > after_id)
-        rows = (await conn.execute(q)).all()
-        await deps.users.load(conn, {r.author_id for r in rows})
+        return await case_messages(deps, conn, case, after_id=after_id, limit=limit)
+
+
+async def case_messages(
+    deps: Deps, conn: AsyncConnection, case: Any, *, after_id: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """The messages of a case already loaded (and checked) by the caller, in order."""
+    q = (
+        select(*_COLS)
+        .select_from(M.outerjoin(D, M.c.delivery_id == D.c.id))
+        .where(M.c.case_id == case.id)
+        .order_by(M.c.id)
+        .limit(limit)
+    )
+    if after_id is not None:
+        q = q.where(M.c.id > after_id)
+    rows = (await conn.execute(q)).all()
+    await deps.users.load(conn, {r.author_id for r in rows})
     return [message_json(deps, r, case.number) for r in rows]
 
 

@@ -9,6 +9,7 @@ from aiohttp import web
 from handoff_service.core.deps import DEPS
 from handoff_service.core.http import (
     AGENTS,
+    CASE_ID,
     LIMIT,
     READ_ERRORS,
     WRITE_ERRORS,
@@ -23,7 +24,6 @@ from . import service as messages
 
 routes = RouteTable()
 
-CASE_ID = id_param("case_id", "Case id", "case_not_found")
 MESSAGE_ID = id_param("message_id", "Message id", "message_not_found")
 
 
