@@ -1,7 +1,9 @@
 """Order backend clients: the shop's order API over HTTP, or the offline SQLite demo store.
 
 Both offer the same async methods and return plain `Order` / `Product` records, or
-None for an unknown number. `order_backend()` picks one from the environment:
+None for an unknown number. Each order belongs to a customer (`customer_id`) and carries the
+phone number it was placed with; the phone never leaves the backend: `phone_matches` answers
+whether given last four digits are the phone's. `order_backend()` picks one from the environment:
 ORDER_BACKEND_URL set -> HTTP; otherwise the demo store at DEMO_STORE_PATH
 (default var/demo_store.db, created and seeded on first use).
 """
@@ -12,6 +14,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import hmac
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -24,6 +27,9 @@ SEED_FILE = Path(__file__).with_name("demo_store_seed.yml")
 DEFAULT_STORE = Path(__file__).resolve().parents[2] / "var" / "demo_store.db"
 
 CANCELLABLE = {"pending_payment", "paid"}
+# the demo store's schema; a store file of an older version is recreated from the seed
+SCHEMA_VERSION = 2
+PHONE_SUFFIX_DIGITS = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +66,7 @@ class Order:
     refund_requested_at: str = ""
     refund_eta: str = ""
     refunded_at: str = ""
+    customer_id: str = ""  # whose order it is ("" = nobody's: no identified customer matches it)
 
     def product(self, language: str) -> str:
         return self.product_en if language == "en" else self.product_zh
@@ -72,8 +79,25 @@ class Order:
         return self.status in CANCELLABLE
 
 
+ORDER_FIELDS = frozenset(field.name for field in dataclasses.fields(Order))
+
+
+def order_from(data: dict[str, Any]) -> Order:
+    """An Order from a record that may hold more (the phone, fields of a newer API): those are left out."""
+    return Order(**{key: value for key, value in data.items() if key in ORDER_FIELDS})
+
+
+def suffix_matches(phone: str, digits: str) -> bool:
+    """Whether `digits` are the phone's last four, compared in constant time."""
+    if len(phone) < PHONE_SUFFIX_DIGITS or len(digits) != PHONE_SUFFIX_DIGITS:
+        return False
+    return hmac.compare_digest(phone[-PHONE_SUFFIX_DIGITS:].encode(), digits.encode())
+
+
 class OrderBackend(Protocol):
     async def get_order(self, number: str) -> Order | None: ...
+
+    async def phone_matches(self, number: str, last4: str) -> bool: ...
 
     async def cancel_order(self, number: str) -> Order | None: ...
 
@@ -83,7 +107,11 @@ class OrderBackend(Protocol):
 
 
 class DemoOrderStore:
-    """Offline backend: a SQLite file seeded from demo_store_seed.yml on first use."""
+    """Offline backend: a SQLite file seeded from demo_store_seed.yml on first use.
+
+    Schema (version 2, kept in `PRAGMA user_version`): products(sku, data), orders(number, customer_id,
+    phone, data) with the order record as YAML in `data`; a file of an older version (no owners) is
+    dropped and seeded again, so every order has its owner and phone."""
 
     def __init__(self, path: Path | str, today: dt.date | None = None) -> None:
         self.path = Path(path)
@@ -95,11 +123,24 @@ class DemoOrderStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.closing(sqlite3.connect(self.path, timeout=5)) as conn, conn:
             conn.row_factory = sqlite3.Row
-            conn.execute("CREATE TABLE IF NOT EXISTS products (sku TEXT PRIMARY KEY, data TEXT NOT NULL)")
-            conn.execute("CREATE TABLE IF NOT EXISTS orders (number TEXT PRIMARY KEY, data TEXT NOT NULL)")
-            if conn.execute("SELECT COUNT(*) FROM products").fetchone()[0] == 0:
-                self._seed(conn)
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                self._create(conn)
             yield conn
+
+    def _create(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")  # one process creates; the others wait and find it done
+        if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return
+        conn.execute("DROP TABLE IF EXISTS products")
+        conn.execute("DROP TABLE IF EXISTS orders")
+        conn.execute("CREATE TABLE products (sku TEXT PRIMARY KEY, data TEXT NOT NULL)")
+        conn.execute(
+            "CREATE TABLE orders (number TEXT PRIMARY KEY, customer_id TEXT NOT NULL, phone TEXT NOT NULL,"
+            " data TEXT NOT NULL)"
+        )
+        conn.execute("CREATE INDEX orders_by_customer ON orders (customer_id)")
+        self._seed(conn)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _seed(self, conn: sqlite3.Connection) -> None:
         seed = yaml.safe_load(SEED_FILE.read_text(encoding="utf-8"))
@@ -126,20 +167,29 @@ class DemoOrderStore:
                 refund_requested_at=day(raw["refund_requested_days"]) if "refund_requested_days" in raw else "",
                 refund_eta=day(raw["refund_eta_days"]) if "refund_eta_days" in raw else "",
                 refunded_at=day(raw["refunded_days"]) if "refunded_days" in raw else "",
+                customer_id=raw["customer_id"],
             )
-            conn.execute("INSERT INTO orders VALUES (?, ?)", (order.number, yaml.safe_dump(dataclasses.asdict(order))))
+            conn.execute(
+                "INSERT INTO orders VALUES (?, ?, ?, ?)",
+                (order.number, order.customer_id, raw["phone"], yaml.safe_dump(dataclasses.asdict(order))),
+            )
 
     def _get_order(self, number: str) -> Order | None:
         with self._connect() as conn:
             row = conn.execute("SELECT data FROM orders WHERE number = ?", (number,)).fetchone()
-        return Order(**yaml.safe_load(row["data"])) if row else None
+        return order_from(yaml.safe_load(row["data"])) if row else None
+
+    def _phone_matches(self, number: str, last4: str) -> bool:
+        with self._connect() as conn:
+            row = conn.execute("SELECT phone FROM orders WHERE number = ?", (number,)).fetchone()
+        return suffix_matches(row["phone"], last4) if row else False
 
     def _cancel_order(self, number: str) -> Order | None:
         with self._connect() as conn:  # read, check and write in one transaction
             row = conn.execute("SELECT data FROM orders WHERE number = ?", (number,)).fetchone()
             if row is None:
                 return None
-            order = Order(**yaml.safe_load(row["data"]))
+            order = order_from(yaml.safe_load(row["data"]))
             if not order.cancellable:
                 return order
             changes: dict[str, Any] = {"status": "cancelled"}
@@ -167,6 +217,9 @@ class DemoOrderStore:
     async def list_products(self) -> list[Product]:
         return await asyncio.to_thread(self._list_products)
 
+    async def phone_matches(self, number: str, last4: str) -> bool:
+        return await asyncio.to_thread(self._phone_matches, number, last4)
+
     async def cancel_order(self, number: str) -> Order | None:
         return await asyncio.to_thread(self._cancel_order, number)
 
@@ -175,19 +228,20 @@ class DemoOrderStore:
 
 
 class HttpOrderBackend:
-    """The shop's order API: GET /orders/{n}, POST /orders/{n}/cancel, GET /products[/{sku}]; 404 = unknown."""
+    """The shop's order API: GET /orders/{n} (with `customer_id`), POST /orders/{n}/cancel,
+    POST /orders/{n}/phone-check {"last4": "1234"} -> {"match": bool}, GET /products[/{sku}]; 404 = unknown."""
 
     def __init__(self, base_url: str, token: str = "", timeout: float = 5.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.timeout = timeout
 
-    async def _call(self, method: str, path: str) -> dict[str, Any] | None:
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         import aiohttp
 
         timeout = aiohttp.ClientTimeout(total=self.timeout)
         async with aiohttp.ClientSession(timeout=timeout, headers=self.headers) as session:
-            async with session.request(method, f"{self.base_url}{path}") as response:
+            async with session.request(method, f"{self.base_url}{path}", json=body) as response:
                 if response.status == 404:
                     return None
                 response.raise_for_status()
@@ -195,11 +249,15 @@ class HttpOrderBackend:
 
     async def get_order(self, number: str) -> Order | None:
         data = await self._call("GET", f"/orders/{number}")
-        return Order(**data) if data else None
+        return order_from(data) if data else None
+
+    async def phone_matches(self, number: str, last4: str) -> bool:
+        data = await self._call("POST", f"/orders/{number}/phone-check", {"last4": last4})
+        return bool(data and data.get("match") is True)
 
     async def cancel_order(self, number: str) -> Order | None:
         data = await self._call("POST", f"/orders/{number}/cancel")
-        return Order(**data) if data else None
+        return order_from(data) if data else None
 
     async def get_product(self, sku: str) -> Product | None:
         data = await self._call("GET", f"/products/{sku}")

@@ -33,11 +33,17 @@ async def order_api(unused_port):
         seen.append((request.method, request.path, request.headers.get("Authorization")))
         if request.match_info["number"] != "12345":
             raise web.HTTPNotFound()
-        return web.json_response({"number": "12345", "sku": "K8", "status": "shipped", "carrier_en": "SF Express"})
+        return web.json_response(
+            {"number": "12345", "sku": "K8", "status": "shipped", "carrier_en": "SF Express", "phone": "13800000000"}
+        )
 
     async def cancel(request):
         seen.append((request.method, request.path, request.headers.get("Authorization")))
         return web.json_response({"number": "12345", "sku": "K8", "status": "cancelled"})
+
+    async def phone_check(request):
+        seen.append((request.method, request.path, request.headers.get("Authorization")))
+        return web.json_response({"match": (await request.json())["last4"] == "4321"})
 
     async def broken(request):
         raise web.HTTPInternalServerError()
@@ -45,6 +51,7 @@ async def order_api(unused_port):
     app = web.Application()
     app.router.add_get("/orders/{number}", get_order)
     app.router.add_post("/orders/{number}/cancel", cancel)
+    app.router.add_post("/orders/{number}/phone-check", phone_check)
     app.router.add_get("/products", broken)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -71,3 +78,38 @@ async def test_http_backend_raises_on_server_errors(order_api):
     url, _ = order_api
     with pytest.raises(aiohttp.ClientResponseError):
         await HttpOrderBackend(url).list_products()
+
+
+async def test_demo_orders_have_an_owner_and_a_phone_that_only_the_store_compares(store):
+    order = await store.get_order("20002")
+    assert order.customer_id == "cust-1001"
+    assert not hasattr(order, "phone") and "138" not in repr(order)
+    assert await store.phone_matches("20002", "8001")
+    for wrong in ("8002", "800", "80011", "", "13800138001"):
+        assert not await store.phone_matches("20002", wrong), wrong
+    assert not await store.phone_matches("99999", "8001")
+
+
+async def test_a_demo_store_of_the_old_schema_is_recreated_with_owners(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:  # version 1: no owners, no phones
+        conn.execute("CREATE TABLE products (sku TEXT PRIMARY KEY, data TEXT NOT NULL)")
+        conn.execute("CREATE TABLE orders (number TEXT PRIMARY KEY, data TEXT NOT NULL)")
+        conn.execute("INSERT INTO products VALUES ('X2', 'sku: X2')")
+        conn.execute("INSERT INTO orders VALUES ('20002', 'number: \"20002\"\nsku: X2\nstatus: cancelled\n')")
+    store = DemoOrderStore(path)
+    order = await store.get_order("20002")
+    assert order.customer_id == "cust-1001" and order.status == "paid"
+    assert await store.phone_matches("20002", "8001")
+    await store.cancel_order("20002")
+    assert (await DemoOrderStore(path).get_order("20002")).status == "cancelled"  # not seeded again
+
+
+async def test_http_backend_asks_the_shop_to_compare_the_phone(order_api):
+    url, seen = order_api
+    backend = HttpOrderBackend(url)
+    assert await backend.phone_matches("12345", "4321") is True
+    assert await backend.phone_matches("12345", "0000") is False
+    assert seen[-1][:2] == ("POST", "/orders/12345/phone-check")
