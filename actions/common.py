@@ -12,6 +12,26 @@ from rasa_sdk import Tracker
 from bot.text import to_traditional
 
 SHOP_TZ = ZoneInfo("Asia/Shanghai")
+MAX_ENTITY_CHARS = 64  # longer than any order, case, phone number or catalogue key
+
+
+def bounded_text(value: Any, max_chars: int = MAX_ENTITY_CHARS) -> str | None:
+    """An entity or slot value as a short string, whatever shape it came in: a list (a typed
+    `/intent{"order_number": ["1", "2"]}`, or two entities of one kind) gives its last item, an integer its
+    digits; anything else (dicts, booleans, floats, empty or over-long text) gives None."""
+    if isinstance(value, (list, tuple)):
+        value = value[-1] if value else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if 0 < len(value) <= max_chars else None
+
+
+def entity_text(tracker: Tracker, name: str) -> str | None:
+    """The latest message's entity `name` as bounded text (see bounded_text), or None."""
+    return bounded_text(next(tracker.get_latest_entity_values(name), None))
 
 
 def _current(tracker: Tracker, key: str) -> Any:

@@ -16,12 +16,16 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import complaint_steps as steps
+from actions import ownership
 from actions.cases import FORM_SLOTS, CaseAction, collected
+from actions.clients import default_order_backend
 from actions.clients.handoff import CaseJournal, HandoffUnavailable
-from actions.common import format_deadline, label, language, latest_intent
+from actions.clients.orders import OrderBackend
+from actions.common import entity_text, format_deadline, label, language, latest_intent
 from actions.complaint_policy import CATEGORIES, HUMAN_DECISION, REMEDIES, complaint_policy
 from actions.complaint_steps import Stage
-from actions.order_lookup import checked_order_number
+from actions.order_lookup import PROOF_RETRY_INTENTS, checked_order_number, form_proof_answer
+from actions.ownership import Access, order_number_of
 from bot.text import strip_markup
 
 DEFAULT_RESULT_HOURS = 48  # the standard's limit, used when the case's own deadline cannot be read
@@ -41,7 +45,7 @@ def emotion_level(tracker: Tracker) -> int:
 
 
 def entity(tracker: Tracker, name: str) -> str | None:
-    return next(tracker.get_latest_entity_values(name), None)
+    return entity_text(tracker, name)
 
 
 def category_label(domain: dict[str, Any], tracker: Tracker, category: str | None) -> str:
@@ -103,7 +107,7 @@ class ActionComplaintAccept(CaseAction):
                 SlotSet("remedy_offers", None),
                 SlotSet("remedy_rejected", []),
             ]
-        number = entity(tracker, "order_number")
+        number = order_number_of(entity(tracker, "order_number"))
         if number:
             events.append(SlotSet("order_number", number))
         return events
@@ -132,6 +136,13 @@ class ActionComplaintCalm(CaseAction):
 class ValidateComplaintForm(FormValidationAction):
     """Step 3, clarify: category, order (when the category needs one), what happened, what is expected."""
 
+    def __init__(self, orders: OrderBackend | None = None) -> None:
+        self._orders = orders
+
+    @property
+    def orders(self) -> OrderBackend:
+        return self._orders or default_order_backend()
+
     def name(self) -> str:
         return "validate_complaint_form"
 
@@ -140,8 +151,16 @@ class ValidateComplaintForm(FormValidationAction):
     ) -> list[str]:
         category = tracker.get_slot("complaint_category")
         if category and not complaint_policy().needs_order(category):
-            return [slot for slot in domain_slots if slot != "order_number"]
+            return [slot for slot in domain_slots if slot not in ("order_number", ownership.PROOF_SLOT)]
+        if not ownership.needs_proof(tracker, order_number_of(tracker.get_slot("order_number"))):
+            # an identified customer, an order proved before, or no more asking after three wrong answers
+            return [slot for slot in domain_slots if slot != ownership.PROOF_SLOT]
         return domain_slots
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        # the order is proved before the remedies, which depend on its state, are chosen
+        proof_events = await form_proof_answer(self.orders, dispatcher, tracker, PROOF_RETRY_INTENTS)
+        return proof_events + await super().run(dispatcher, tracker, domain)
 
     def validate_complaint_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -197,7 +216,7 @@ class ActionComplaintAskFix(CaseAction):
         return "action_complaint_ask_fix"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        number = entity(tracker, "order_number")
+        number = order_number_of(entity(tracker, "order_number"))
         if number and number != tracker.get_slot("order_number"):
             journal = self.journal(tracker)
             journal.step(steps.CORRECTED, field="order_number", value=number)
@@ -240,17 +259,19 @@ class ActionComplaintClarified(CaseAction):
     def name(self) -> str:
         return "action_complaint_clarified"
 
-    async def _order_state(self, number: str | None) -> str | None:
+    async def _order_state(self, tracker: Tracker, number: str | None) -> str | None:
+        """The order's state when the customer may see the order (their own, or proved); the remedies
+        offered depend on it, so another's order is treated as one whose state is unknown."""
         if not number:
             return None
-        order = await self.orders.get_order(number)
-        return order.status if order else None
+        access, order = await ownership.access(self.orders, tracker, number)
+        return order.status if access is Access.GRANTED and order else None
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         category = tracker.get_slot("complaint_category") or "other"
         policy = complaint_policy()
-        number = tracker.get_slot("order_number") if policy.needs_order(category) else None
-        state = await self._order_state(number)
+        number = order_number_of(tracker.get_slot("order_number")) if policy.needs_order(category) else None
+        state = await self._order_state(tracker, number)
         offers = policy.offers(category, state)
         journal = self.journal(tracker)
         problem = "; ".join(f"{k}: {v}" for k, v in collected(tracker).items())
@@ -332,10 +353,10 @@ class ActionComplaintConfirmRemedy(CaseAction):
     def name(self) -> str:
         return "action_complaint_confirm_remedy"
 
-    async def _deadline(self, number: str | None) -> dt.datetime:
+    async def _deadline(self, number: str | None, conversation_id: str) -> dt.datetime:
         if number:
             try:
-                case = await self.client.get_case(number)
+                case = await self.client.get_case(number, conversation_id=conversation_id)
                 due = ((case or {}).get("sla") or {}).get("result", {}).get("due")
                 if due:
                     return dt.datetime.fromisoformat(due)
@@ -357,7 +378,7 @@ class ActionComplaintConfirmRemedy(CaseAction):
         if remedy == HUMAN_DECISION:
             dispatcher.utter_message(response="utter_complaint_needs_colleague")
             return events + [SlotSet(steps.SLOT, Stage.NEEDS_COLLEAGUE)]
-        deadline = await self._deadline(journal.case_number)
+        deadline = await self._deadline(journal.case_number, tracker.sender_id)
         dispatcher.utter_message(
             response="utter_confirm_complaint_remedy",
             remedy=remedy_label(domain, tracker, remedy),
@@ -435,7 +456,8 @@ class ActionCaseStatus(CaseAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         number = (entity(tracker, "case_number") or "").upper()
         try:
-            case = await self.client.get_case(number) if number else None
+            # only this conversation's cases: handoff_service answers another's like an unknown one
+            case = await self.client.get_case(number, conversation_id=tracker.sender_id) if number else None
         except HandoffUnavailable:
             dispatcher.utter_message(response="utter_case_status_unavailable")
             return []

@@ -7,7 +7,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import language
+from actions.common import bounded_text, language
 from actions.order_lookup import OrderAction
 
 
@@ -17,7 +17,7 @@ class ActionProductInfo(OrderAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         lang = language(tracker)
-        sku = tracker.get_slot("product")
+        sku = bounded_text(tracker.get_slot("product"))
         product = await self.orders.get_product(sku) if sku else None
         if product is None:
             buttons = [

@@ -14,6 +14,7 @@ import os
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_TOKEN_FILE = Path(__file__).resolve().parents[2] / "var" / "bot.token"
@@ -46,13 +47,17 @@ class HandoffClient:
             return self._token_file.read_text(encoding="utf-8").strip()
         raise HandoffUnavailable("no bot token configured (HANDOFF_BOT_TOKEN or var/bot.token)")
 
-    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    async def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, str] | None = None
+    ) -> dict[str, Any] | None:
         import aiohttp
 
         headers = {"Authorization": f"Bearer {self._bearer()}"}
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout)) as session:
-                async with session.request(method, f"{self.base_url}{path}", json=body, headers=headers) as resp:
+                async with session.request(
+                    method, f"{self.base_url}{path}", json=body, headers=headers, params=params
+                ) as resp:
                     if resp.status == 404 and method == "GET":
                         return None
                     if resp.status >= 500:
@@ -68,8 +73,11 @@ class HandoffClient:
     async def create_case(self, body: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", "/api/bot/cases", body)
 
-    async def get_case(self, number: str) -> dict[str, Any] | None:
-        return await self._call("GET", f"/api/bot/cases/{number}")
+    async def get_case(self, number: str, conversation_id: str) -> dict[str, Any] | None:
+        """The case if it belongs to `conversation_id`; None for an unknown case or another conversation's."""
+        return await self._call(
+            "GET", f"/api/bot/cases/{quote(number, safe='')}", params={"conversation_id": conversation_id}
+        )
 
     async def update_case(self, number: str, changes: dict[str, Any]) -> dict[str, Any]:
         return await self._call("PATCH", f"/api/bot/cases/{number}", changes)

@@ -12,6 +12,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.clients.orders import DemoOrderStore
 
 TODAY = dt.date(2026, 11, 24)
+# owners in the demo store (actions/clients/demo_store_seed.yml) and the last four digits of their phones
+ALICE = {"customer_id": "cust-1001"}  # 12345, 20001, 20002, 20004: phone ends 8001
+BOB = {"customer_id": "cust-1002"}  # 20003, 20005, 20006: phone ends 9002
+CAROL = {"customer_id": "cust-1003"}  # 20007 (phone ends 7003), 20008 (phone ends 0003)
+
+
+def proved(*numbers: str) -> dict[str, Any]:
+    """Slots of a conversation in which an anonymous customer proved these orders."""
+    return {"verified_orders": list(numbers)}
 
 
 @pytest.fixture
@@ -40,6 +49,9 @@ def make_tracker(
         "product": None,
         "cancel_check": None,
         "requested_slot": None,
+        "verified_orders": [],
+        "proof_failures": 0,
+        "proof_asked_for": None,
     }
     all_slots.update(slots or {})
     return Tracker("test-user", all_slots, latest, events or [], False, None, {}, "action_listen")

@@ -23,6 +23,8 @@ class StandIn:
         self.status = "open"
         self.agents_online = 1
         self.fail_next: list[int] = []  # HTTP statuses to answer the next requests with
+        self.conversation_id: str | None = None  # of the conversation that opened the case
+        self.queries: list[dict[str, str]] = []  # query parameters of every request, in order
 
     def case(self) -> dict[str, Any]:
         return {
@@ -44,13 +46,17 @@ class StandIn:
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.json() if request.can_read_body else None
         self.requests.append((request.method, request.path, body))
+        self.queries.append(dict(request.query))
         if self.fail_next:
             return web.json_response({"error": {"code": "unavailable", "message": "x"}}, status=self.fail_next.pop(0))
         path, method = request.path, request.method
         if method == "POST" and path == "/api/bot/cases":
+            self.conversation_id = body.get("conversation_id")
             return web.json_response(self.case(), status=201)
         if method == "GET" and path.startswith("/api/bot/cases/"):
-            if path.rsplit("/", 1)[-1] != NUMBER:
+            asking = request.query.get("conversation_id")
+            others = asking is not None and self.conversation_id is not None and asking != self.conversation_id
+            if path.rsplit("/", 1)[-1] != NUMBER or others:
                 return web.json_response({"error": {"code": "case_not_found", "message": "no"}}, status=404)
             return web.json_response(self.case())
         if path.endswith("/timeline"):

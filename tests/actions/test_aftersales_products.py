@@ -2,7 +2,7 @@ from rasa_sdk.events import SlotSet
 
 from actions.aftersales import ActionRefundInfo
 from actions.products import ActionProductInfo
-from tests.actions.conftest import make_tracker, responses
+from tests.actions.conftest import BOB, make_tracker, proved, responses
 
 
 async def test_refund_question_without_order_gives_policy_and_asks_for_the_number(store, dispatcher, domain_dict):
@@ -12,7 +12,7 @@ async def test_refund_question_without_order_gives_policy_and_asks_for_the_numbe
 
 
 async def test_refund_question_with_a_known_order_adds_its_progress(store, dispatcher, domain_dict):
-    tracker = make_tracker({"order_number": "20006"}, intent="refund")
+    tracker = make_tracker({"order_number": "20006", **proved("20006")}, intent="refund")
     await ActionRefundInfo(store).run(dispatcher, tracker, domain_dict)
     assert responses(dispatcher) == ["utter_refund_policy", "utter_refund_status_processing", "utter_anything_else"]
     status = dispatcher.messages[1]
@@ -20,14 +20,14 @@ async def test_refund_question_with_a_known_order_adds_its_progress(store, dispa
 
 
 async def test_order_number_given_after_the_policy_gives_only_the_progress(store, dispatcher, domain_dict):
-    tracker = make_tracker({"order_number": "20005"}, intent="inform")
+    tracker = make_tracker({"order_number": "20005"}, intent="inform", metadata=BOB)
     await ActionRefundInfo(store).run(dispatcher, tracker, domain_dict)
     assert responses(dispatcher) == ["utter_refund_status_refunded", "utter_anything_else"]
 
 
 async def test_refund_of_an_unknown_order(store, dispatcher, domain_dict):
     events = await ActionRefundInfo(store).run(
-        dispatcher, make_tracker({"order_number": "55555"}, intent="inform"), domain_dict
+        dispatcher, make_tracker({"order_number": "55555"}, intent="inform", metadata=BOB), domain_dict
     )
     assert responses(dispatcher) == ["utter_order_not_found"]
     assert events == [SlotSet("order_number", None)]

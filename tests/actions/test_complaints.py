@@ -11,7 +11,7 @@ from actions import complaint_steps as steps
 from actions import complaints, handoff
 from actions.clients.handoff import HandoffClient
 from actions.complaint_steps import Stage
-from tests.actions.conftest import make_tracker, responses
+from tests.actions.conftest import ALICE, make_tracker, responses
 from tests.actions.handoff_standin import NUMBER, running_standin
 
 CASE_SLOTS = {
@@ -35,12 +35,15 @@ CASE_SLOTS = {
 class Conversation:
     """Runs actions one after another, carrying the slots they set, as Rasa would."""
 
-    def __init__(self, client: HandoffClient, store, **slots: Any) -> None:
+    def __init__(self, client: HandoffClient, store, metadata: dict[str, Any] | None = None, **slots: Any) -> None:
         self.client, self.store = client, store
+        # the customer the channel identified (the owner of 20004 in the demo store), unless told otherwise
+        self.metadata = dict(ALICE) if metadata is None else metadata
         self.slots: dict[str, Any] = {**CASE_SLOTS, **slots}
         self.events: list[dict[str, Any]] = []
 
     async def run(self, action_cls, domain, text: str = "", intent: str = "inform", entities=None, **parse):
+        parse.setdefault("metadata", self.metadata)
         action = action_cls(client=self.client, orders=self.store)
         dispatcher = CollectingDispatcher()
         self.events.append({"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}})

@@ -9,11 +9,13 @@ from actions.orders import (
     ValidateModifyOrderForm,
     ValidateOrderStatusForm,
 )
-from tests.actions.conftest import make_tracker, responses
+from tests.actions.conftest import ALICE, make_tracker, proved, responses
 
 
 async def test_status_of_a_shipped_order_restates_then_answers_with_tracking(store, dispatcher, domain_dict):
-    events = await ActionOrderStatus(store).run(dispatcher, make_tracker({"order_number": "12345"}), domain_dict)
+    events = await ActionOrderStatus(store).run(
+        dispatcher, make_tracker({"order_number": "12345", **proved("12345")}), domain_dict
+    )
     assert events == []
     assert responses(dispatcher) == ["utter_order_lookup_restate", "utter_order_shipped", "utter_anything_else"]
     shipped = dispatcher.messages[1]
@@ -24,7 +26,7 @@ async def test_status_of_a_shipped_order_restates_then_answers_with_tracking(sto
 
 
 async def test_status_uses_english_names_for_english_customers(store, dispatcher, domain_dict):
-    tracker = make_tracker({"order_number": "12345", "language": "en"})
+    tracker = make_tracker({"order_number": "12345", "language": "en", **proved("12345")})
     await ActionOrderStatus(store).run(dispatcher, tracker, domain_dict)
     assert dispatcher.messages[1]["carrier"] == "SF Express"
     assert dispatcher.messages[1]["product_name"] == "Wireless Earbuds Pro"
@@ -40,18 +42,24 @@ async def test_each_order_state_has_its_own_answer(store, domain_dict):
     }
     for number, response in expected.items():
         dispatcher = __import__("rasa_sdk.executor", fromlist=["x"]).CollectingDispatcher()
-        await ActionOrderStatus(store).run(dispatcher, make_tracker({"order_number": number}), domain_dict)
+        await ActionOrderStatus(store).run(
+            dispatcher, make_tracker({"order_number": number, **proved(number)}), domain_dict
+        )
         assert responses(dispatcher)[1] == response, number
 
 
 async def test_unknown_order_number_gets_a_clear_answer_and_is_forgotten(store, dispatcher, domain_dict):
-    events = await ActionOrderStatus(store).run(dispatcher, make_tracker({"order_number": "99999"}), domain_dict)
+    events = await ActionOrderStatus(store).run(
+        dispatcher, make_tracker({"order_number": "99999"}, metadata=ALICE), domain_dict
+    )
     assert responses(dispatcher) == ["utter_order_lookup_restate", "utter_order_not_found"]
     assert events == [SlotSet("order_number", None)]
 
 
 async def test_check_cancel_asks_for_confirmation_when_the_order_can_be_cancelled(store, dispatcher, domain_dict):
-    events = await ActionCheckCancel(store).run(dispatcher, make_tracker({"order_number": "20007"}), domain_dict)
+    events = await ActionCheckCancel(store).run(
+        dispatcher, make_tracker({"order_number": "20007", **proved("20007")}), domain_dict
+    )
     assert events == [SlotSet("cancel_check", "cancellable")]
     assert responses(dispatcher) == ["utter_confirm_cancel"]
     assert dispatcher.messages[0]["product_name"] == "机械键盘 K8"
@@ -59,20 +67,24 @@ async def test_check_cancel_asks_for_confirmation_when_the_order_can_be_cancelle
 
 
 async def test_check_cancel_explains_when_the_order_has_shipped(store, dispatcher, domain_dict):
-    events = await ActionCheckCancel(store).run(dispatcher, make_tracker({"order_number": "20003"}), domain_dict)
+    events = await ActionCheckCancel(store).run(
+        dispatcher, make_tracker({"order_number": "20003", **proved("20003")}), domain_dict
+    )
     assert events == [SlotSet("cancel_check", "not_cancellable")]
     assert responses(dispatcher) == ["utter_cancel_shipped"]
 
 
 async def test_check_cancel_of_an_unknown_order(store, dispatcher, domain_dict):
-    events = await ActionCheckCancel(store).run(dispatcher, make_tracker({"order_number": "424242"}), domain_dict)
+    events = await ActionCheckCancel(store).run(
+        dispatcher, make_tracker({"order_number": "424242"}, metadata=ALICE), domain_dict
+    )
     assert events == [SlotSet("cancel_check", "not_found"), SlotSet("order_number", None)]
     assert responses(dispatcher) == ["utter_order_not_found"]
 
 
 async def test_confirmed_cancel_cancels_the_paid_order_and_starts_the_refund(store, dispatcher, domain_dict):
     events = await ActionCancelOrder(store).run(
-        dispatcher, make_tracker({"order_number": "20007"}, intent="affirm"), domain_dict
+        dispatcher, make_tracker({"order_number": "20007", **proved("20007")}, intent="affirm"), domain_dict
     )
     assert events == [SlotSet("cancel_check", None)]
     assert responses(dispatcher) == ["utter_cancel_done", "utter_anything_else"]
@@ -82,7 +94,7 @@ async def test_confirmed_cancel_cancels_the_paid_order_and_starts_the_refund(sto
 
 async def test_cancel_of_an_unpaid_order_costs_nothing(store, dispatcher, domain_dict):
     await ActionCancelOrder(store).run(
-        dispatcher, make_tracker({"order_number": "20001"}, intent="affirm"), domain_dict
+        dispatcher, make_tracker({"order_number": "20001", **proved("20001")}, intent="affirm"), domain_dict
     )
     assert responses(dispatcher) == ["utter_cancel_pending_payment_done", "utter_anything_else"]
     assert (await store.get_order("20001")).refund == "none"
@@ -90,7 +102,7 @@ async def test_cancel_of_an_unpaid_order_costs_nothing(store, dispatcher, domain
 
 async def test_cancel_refuses_an_order_that_shipped_meanwhile(store, dispatcher, domain_dict):
     await ActionCancelOrder(store).run(
-        dispatcher, make_tracker({"order_number": "12345"}, intent="affirm"), domain_dict
+        dispatcher, make_tracker({"order_number": "12345", **proved("12345")}, intent="affirm"), domain_dict
     )
     assert responses(dispatcher) == ["utter_cancel_shipped"]
     assert (await store.get_order("12345")).status == "shipped"
@@ -108,7 +120,9 @@ async def test_modify_answer_depends_on_the_order_state(store, domain_dict):
     }
     for number, response in expected.items():
         dispatcher = CollectingDispatcher()
-        await ActionCheckModify(store).run(dispatcher, make_tracker({"order_number": number}), domain_dict)
+        await ActionCheckModify(store).run(
+            dispatcher, make_tracker({"order_number": number, **proved(number)}), domain_dict
+        )
         assert responses(dispatcher) == [response], number
 
 
