@@ -11,6 +11,7 @@ from handoff_service.cases import intake, queries, service
 from handoff_service.cases.states import CASE_NUMBER_PATTERN
 from handoff_service.core.deps import DEPS
 from handoff_service.core.http import BOT, WRITE_ERRORS, Param, RouteTable, json_response, principal
+from handoff_service.core.validation import text
 from handoff_service.messages import service as messages
 
 routes = RouteTable()
@@ -40,17 +41,28 @@ async def bot_create_case(request: web.Request, body: dict[str, Any]) -> web.Str
     return json_response(case, status=201 if created else 200)
 
 
+CONVERSATION = Param(
+    "conversation_id",
+    text(1, 128),
+    False,
+    "The conversation asking (a customer's case status): a case opened by another conversation is "
+    "answered 404 case_not_found, exactly like a case that does not exist",
+)
+
+
 @routes.get(
     "/api/bot/cases/{number}",
-    summary="Read a case by its number",
+    summary="Read a case by its number; with conversation_id, only that conversation's case",
     tag="bot",
     auth=BOT,
     path_params=[NUMBER],
+    query=[CONVERSATION],
     response="Case",
-    errors=(401, 403, 404),
+    errors=(400, 401, 403, 404),
 )
-async def bot_get_case(request: web.Request, number: str) -> web.StreamResponse:
-    return json_response(await queries.get_case_by_number(request.app[DEPS], number))
+async def bot_get_case(request: web.Request, number: str, query: dict[str, Any]) -> web.StreamResponse:
+    case = await queries.get_case_by_number(request.app[DEPS], number, conversation_id=query["conversation_id"])
+    return json_response(case)
 
 
 @routes.patch(

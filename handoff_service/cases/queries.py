@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff_service.core.deps import Deps
-from handoff_service.core.errors import Forbidden
+from handoff_service.core.errors import Forbidden, NotFound
 from handoff_service.core.principal import Principal
 from handoff_service.staff import service as staff
 
@@ -34,9 +35,15 @@ async def get_case(deps: Deps, case_id: int, viewer: Principal) -> dict[str, Any
     return case_json(deps, row, viewer)
 
 
-async def get_case_by_number(deps: Deps, number: str) -> dict[str, Any]:
+async def get_case_by_number(deps: Deps, number: str, *, conversation_id: str | None = None) -> dict[str, Any]:
+    """The case; with `conversation_id`, only if that conversation opened it: another conversation's case
+    is 404 `case_not_found`, the same answer as for a number that does not exist (nothing leaks)."""
     async with deps.read_engine.begin() as conn:
         row = await load_by_number(conn, number)
+        if conversation_id is not None and not hmac.compare_digest(
+            row.conversation_id.encode(), conversation_id.encode()
+        ):
+            raise NotFound(f"case {number} does not exist", code="case_not_found")
         await load_names(deps, conn, [row])
     return case_json(deps, row)
 

@@ -124,6 +124,32 @@ async def test_concurrent_timeline_retries_add_one_entry(h, aiohttp_client, sett
     assert await _count(h, CaseEvent, CaseEvent.action == "confirm") == 1
 
 
+# ---------------------------------------------------------------- GET /api/bot/cases/{number}?conversation_id=
+
+
+async def test_a_case_is_read_only_by_the_conversation_that_opened_it(h):
+    mine = await h.new_case(conversation_id="conv-mine")
+    path = f"/api/bot/cases/{mine['number']}"
+    status, read = await h.get(f"{path}?conversation_id=conv-mine", h.bot)
+    assert status == 200 and read["number"] == mine["number"]
+    # another conversation gets exactly what a case that does not exist gets
+    status, other = await h.get(f"{path}?conversation_id=conv-other", h.bot)
+    status_unknown, unknown = await h.get("/api/bot/cases/C20261124-0999?conversation_id=conv-other", h.bot)
+    assert status == status_unknown == 404
+    assert other["error"]["code"] == unknown["error"]["code"] == "case_not_found"
+    assert other["error"]["message"].replace(mine["number"], "X") == unknown["error"]["message"].replace(
+        "C20261124-0999", "X"
+    )
+    # prefixes, case changes and empty values are no way around it
+    for bad in ("conv-min", "CONV-MINE", "conv-mine%20"):
+        status, _ = await h.get(f"{path}?conversation_id={bad}", h.bot)
+        assert status == 404, bad
+    status, _ = await h.get(f"{path}?conversation_id=", h.bot)
+    assert status == 400
+    status, _ = await h.get(f"{path}?conversation_id={'c' * 129}", h.bot)
+    assert status == 400
+
+
 # ---------------------------------------------------------------- PATCH /api/bot/cases/{number}
 
 
