@@ -123,9 +123,8 @@ async def form_proof_answer(
     slot events (the order proved, or one more wrong try), or [] when the message is something else (a
     question, "stop", a new order number), which the form's other slots and digressions then take."""
     number = order_number_of(tracker.get_slot("order_number"))
-    answering = tracker.get_slot("requested_slot") == ownership.PROOF_SLOT and (
-        tracker.latest_action_name in (None, "action_listen")
-    )
+    # Rasa validates only right after a customer message (not when the form resumes after a digression)
+    answering = tracker.get_slot("requested_slot") == ownership.PROOF_SLOT
     if number is None or not answering or not ownership.needs_proof(tracker, number):
         return []
     if any(e.get("entity") == "order_number" for e in _entities(tracker)):

@@ -55,7 +55,8 @@ def test_a_chinese_complaint_goes_through_all_five_steps_onto_the_case(chat, han
     number = CASE_NUMBER.search(reply).group(0)
     assert "由我负责" in reply  # this contact owns the matter
     assert "请告诉我订单号" in reply  # category and details came with the complaint; the order is asked for
-    assert "希望我们怎样处理" in texts(chat("20004"))
+    assert "手机号码的后四位" in texts(chat("20004"))  # the order is proved before its state picks the remedies
+    assert "希望我们怎样处理" in texts(chat("8001"))
     reply = texts(chat("希望给我换一个新的"))
     assert "订单 20004" in reply and "理解得对吗" in reply  # one-sentence restatement
     reply = texts(chat("对的"))
@@ -79,7 +80,7 @@ def test_the_conversation_goes_on_while_handoff_service_is_down(chat, handoff_se
     number = CASE_NUMBER.search(reply).group(0)
     handoff_service.stop()
     try:
-        replies = [chat("order 20003"), chat("I'd like it delivered this week or my money back")]
+        replies = [chat("order 20003"), chat("9002"), chat("I'd like it delivered this week or my money back")]
         reply = texts(chat("yes that's right"))
         assert "Traceback" not in reply and "error" not in reply.lower()
         assert "Which would you prefer" in reply  # the script went on without the service
@@ -101,6 +102,7 @@ def test_survey_answers_given_while_handoff_service_is_down_land_without_another
     reply = texts(chat("你们寄来的保温杯是碎的，太让人失望了，我要投诉"))
     number = CASE_NUMBER.search(reply).group(0)
     chat("20004")
+    chat("8001")
     chat("希望给我换一个新的")
     chat("对的")
     chat('/inform{"complaint_remedy":"replacement"}')

@@ -12,7 +12,9 @@ def texts(replies):
 def test_chinese_reception_lookup_refund_goodbye(chat):
     greeting = texts(chat("你好"))
     assert greeting.startswith("您好，欢迎光临") and "？" in greeting
-    lookup = texts(chat("帮我看看订单12345到哪了"))
+    assert "订单 12345 下单时所留手机号码的后四位" in texts(chat("帮我看看订单12345到哪了"))  # proof first
+    lookup = texts(chat("8001"))
+    assert "8001" not in lookup  # the digits are never echoed
     assert "明白，您要查询订单 12345 的状态，请稍等" in lookup
     assert "顺丰速运" in lookup and "SF1402875531" in lookup
     refund = texts(chat("退款一般多久到账"))
@@ -23,7 +25,8 @@ def test_chinese_reception_lookup_refund_goodbye(chat):
 
 def test_english_reception_lookup_refund_goodbye(chat):
     assert texts(chat("hi there")).startswith("Hello, welcome")
-    lookup = texts(chat("what's the status of order 20003"))
+    assert "last four digits of the phone number on order 20003" in texts(chat("what's the status of order 20003"))
+    lookup = texts(chat("the last four digits are 9002"))
     assert "Understood, you'd like the status of order 20003" in lookup and "ZTO Express" in lookup
     assert "working days" in texts(chat("how long does a refund take"))
     goodbye = texts(chat("great, goodbye"))
@@ -31,7 +34,8 @@ def test_english_reception_lookup_refund_goodbye(chat):
 
 
 def test_traditional_input_is_answered_in_traditional(chat):
-    reply = texts(chat("我的訂單12345還沒到"))
+    assert "後四位" in texts(chat("我的訂單12345還沒到"))
+    reply = texts(chat("8001"))
     assert "查詢訂單 12345" in reply and "順豐速運" in reply
 
 
@@ -45,13 +49,16 @@ def test_language_follows_the_customer_and_stays(chat):
 
 def test_order_number_is_asked_for_when_missing(chat):
     assert "订单号" in texts(chat("我的快递到哪了"))
-    assert "已发货" in texts(chat("20003"))
+    assert "后四位" in texts(chat("20003"))
+    assert "已发货" in texts(chat("尾号9002"))
 
 
-def test_unknown_order_number_gets_a_clear_answer_and_an_offer(chat):
-    reply = chat("查一下订单99999")
-    assert "没有查到订单 99999" in texts(reply)
-    assert any(b["payload"] == "/request_human" for r in reply for b in r.get("buttons", []))
+def test_an_unknown_order_number_is_asked_for_like_any_other_and_a_person_offered(chat):
+    # asking for the digits tells nothing about whether 99999 exists; no answer can prove it
+    assert "订单 99999 下单时所留手机号码的后四位" in texts(chat("查一下订单99999"))
+    wrong = texts(chat("1234"))
+    assert "不一致" in wrong and "正确的订单号" in wrong and "1234" not in wrong
+    assert "人工客服" in texts(chat("我不记得了"))
 
 
 def test_bad_input_gets_polite_answers_and_markup_is_never_echoed(chat):
