@@ -10,8 +10,12 @@ set -a; . var/secrets.env; set +a
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
 export HANDOFF_PORT=${HANDOFF_PORT:-8080}
+# the customer chat page has an origin of its own: its script can never use a console session
+export HANDOFF_CHAT_PORT=${HANDOFF_CHAT_PORT:-8081}
 export HANDOFF_RASA_URL="http://127.0.0.1:$RASA_PORT" HANDOFF_RASA_TOKEN="$RASA_TOKEN"
 export HANDOFF_CHAT_SOCKET_URL="http://127.0.0.1:$RASA_PORT"
+# the pages that may open the widget's socket on Rasa (the chat page's origin)
+export CHAT_ALLOWED_ORIGINS="http://127.0.0.1:$HANDOFF_CHAT_PORT,http://localhost:$HANDOFF_CHAT_PORT"
 # the actions reach handoff_service with the bot token
 export HANDOFF_URL="http://127.0.0.1:$HANDOFF_PORT" HANDOFF_BOT_TOKEN_FILE="$PWD/var/bot.token"
 # conversations, cases and tokens under var/ are readable by this user only
@@ -24,9 +28,9 @@ if [ "$ACTIONS_PORT" != 5055 ]; then
   sed "s#127.0.0.1:5055/#127.0.0.1:$ACTIONS_PORT/#" endpoints.yml > "$endpoints"
 fi
 
-for port in "$RASA_PORT" "$ACTIONS_PORT" "$HANDOFF_PORT"; do
+for port in "$RASA_PORT" "$ACTIONS_PORT" "$HANDOFF_PORT" "$HANDOFF_CHAT_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "error: port $port is already in use (another make run?). Stop that process or set RASA_PORT, ACTIONS_PORT or HANDOFF_PORT." >&2
+    echo "error: port $port is already in use (another make run?). Stop that process or set RASA_PORT, ACTIONS_PORT, HANDOFF_PORT or HANDOFF_CHAT_PORT." >&2
     exit 1
   fi
 done
@@ -46,7 +50,7 @@ pids+=($!)
 # `rasa run` with the HTTP API; bot.serve reads the token from RASA_TOKEN (exported above), so `ps` never shows it
 .venv/bin/python -m bot.serve --model "$model" --interface 127.0.0.1 --port "$RASA_PORT" \
   --endpoints "$endpoints" --credentials credentials.yml \
-  --cors "http://127.0.0.1:$HANDOFF_PORT" "http://localhost:$HANDOFF_PORT" >var/log/rasa.log 2>&1 &
+  --cors "http://127.0.0.1:$HANDOFF_CHAT_PORT" "http://localhost:$HANDOFF_CHAT_PORT" >var/log/rasa.log 2>&1 &
 pids+=($!)
 .venv-handoff/bin/python -m handoff_service migrate >var/log/handoff.log 2>&1
 # the bot's service token (rights of the bot only), for the actions; created once
@@ -69,7 +73,7 @@ pids+=($!)
 echo "starting (logs in var/log/)..."
 for _ in $(seq 1 180); do
   if curl -fs "http://127.0.0.1:$RASA_PORT/" >/dev/null && curl -fs "http://127.0.0.1:$ACTIONS_PORT/health" >/dev/null \
-     && curl -fs "http://127.0.0.1:$HANDOFF_PORT/api/openapi.json" >/dev/null; then
+     && curl -fs "http://127.0.0.1:$HANDOFF_PORT/api/openapi.json" >/dev/null && curl -fs "http://127.0.0.1:$HANDOFF_CHAT_PORT/chat" >/dev/null; then
     ready=1; break
   fi
   for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || { echo "a server stopped; see var/log/" >&2; tail -20 var/log/*.log >&2; exit 1; }; done
@@ -83,12 +87,14 @@ Ready.
   Rasa server     http://127.0.0.1:$RASA_PORT   (REST channel: POST /webhooks/rest/webhook)
   Action server   http://127.0.0.1:$ACTIONS_PORT
   handoff_service http://127.0.0.1:$HANDOFF_PORT   (API: /api/openapi.json; see handoff_service/README.md)
-  Customer chat   http://127.0.0.1:$HANDOFF_PORT/chat
+  Customer chat   http://127.0.0.1:$HANDOFF_CHAT_PORT/chat
   Agent console   http://127.0.0.1:$HANDOFF_PORT/console   ($agent_note)
   Rasa HTTP API token: in var/secrets.env (RASA_TOKEN)
 
-Try it:
-  curl -s -XPOST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook -d '{"sender": "demo", "message": "你好"}'
+Try it as the messaging gateway (REST takes bodies signed with CHANNEL_GATEWAY_SECRET only):
+  set -a; . var/secrets.env; set +a; body='{"sender": "demo", "message": "你好"}'
+  curl -s http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook -d "\$body" \\
+    -H "X-Signature: sha256=\$(printf %s "\$body" | openssl dgst -sha256 -hmac "\$CHANNEL_GATEWAY_SECRET" -r | cut -d' ' -f1)"
 
 Create another staff account (agent, supervisor or trainer):
   echo "a-password-of-10+" | .venv-handoff/bin/python -m handoff_service create-user alice --role agent --password-stdin

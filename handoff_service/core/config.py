@@ -70,7 +70,12 @@ class Settings:
     token_days: float = DEFAULT_TOKEN_DAYS  # lifetime of new staff tokens (create-token)
     log_level: str = "INFO"
     access_log: bool = True
-    # The customer chat page (/chat): where the rasa-webchat widget finds Rasa's socket.io channel.
+    # The customer chat page (/chat) has a listener of its own (another origin than the console's,
+    # so its script can never use a console session); None: no chat page.
+    chat_port: int | None = None
+    # Hosts an agent's reply may link to in the widget (others' links arrive as inert words).
+    link_hosts: tuple[str, ...] = ()
+    # Where the chat page's rasa-webchat widget finds Rasa's socket.io channel.
     chat_socket_url: str = "http://127.0.0.1:5005"
     chat_socket_path: str = "/socket.io/"
     # Standard phrases and taboo phrases for the agent console.
@@ -125,6 +130,8 @@ class Settings:
             "TOKEN_DAYS": ("token_days", float),
             "LOG_LEVEL": ("log_level", str),
             "ACCESS_LOG": ("access_log", _bool),
+            "CHAT_PORT": ("chat_port", int),
+            "LINK_HOSTS": ("link_hosts", lambda v: tuple(h.lower() for h in _csv(v))),
             "CHAT_SOCKET_URL": ("chat_socket_url", lambda v: v.rstrip("/")),
             "CHAT_SOCKET_PATH": ("chat_socket_path", str),
             "STYLE_GUIDE_FILE": ("style_guide_file", Path),
