@@ -38,21 +38,23 @@ from bot.serve import SERVING_THREADS  # noqa: E402
 
 GATEWAY_SECRET = "bench-gateway-secret-" + "0" * 24  # the stand-in gateway's, for this run only
 
+# an anonymous customer answers the last four digits of the order's phone after giving an order number
 OURS_CONVERSATIONS: list[list[str]] = [
-    ["你好", "我的订单12345到哪了", "退款一般多久到账", "谢谢", "再见"],
+    ["你好", "我的订单12345到哪了", "8001", "退款一般多久到账", "谢谢", "再见"],
     [
         "hi there",
         "what's the status of order 20003",
+        "9002",
         "how long does a refund take",
         "what are your opening hours",
         "great, goodbye",
     ],
     ["您好", "我想退货", "退货运费谁出", "好的，谢谢"],
-    ["hello", "where is my package", "20003", "do you ship to other cities", "thanks, bye"],
+    ["hello", "where is my package", "20003", "9002", "do you ship to other cities", "thanks, bye"],
     ["你好", "你们客服几点上班", "支持哪些付款方式", "保修多久", "再见"],
-    ["hi", "I want a refund for order 12345", "how can I contact you", "are you a bot?", "bye"],
-    ["你好", "我的訂單12345還沒到", "謝謝", "再見"],
-    ["早上好", "帮我查一下订单20003", "发票怎么开", "好的", "拜拜"],
+    ["hi", "I want a refund for order 12345", "8001", "how can I contact you", "are you a bot?", "bye"],
+    ["你好", "我的訂單12345還沒到", "8001", "謝謝", "再見"],
+    ["早上好", "帮我查一下订单20003", "尾号9002", "发票怎么开", "好的", "拜拜"],
 ]
 PLAIN_CONVERSATIONS: list[list[str]] = [
     ["hello", "I am sad", "yes", "great", "bye"],
