@@ -12,6 +12,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import complaint_steps as steps
+from actions import ownership
 from actions.cases import CaseAction, collected
 from actions.clients.handoff import HandoffRejected, HandoffUnavailable
 from actions.common import format_deadline, language, latest_intent
@@ -29,13 +30,18 @@ def handoff_reason(tracker: Tracker) -> str:
         return "customer_request"
     if latest_intent(tracker) == "nlu_fallback":
         return "repeated_misunderstanding"
+    if ownership.locked(tracker):
+        return "order_not_proved"  # three wrong phone digits: a colleague checks who the customer is
     if int(tracker.get_slot("emotion_level") or 0) >= 3:
         return "high_severity"
     return "customer_request"
 
 
 def recent_customer_texts(tracker: Tracker, limit: int = 5) -> list[str]:
-    texts = [strip_markup(e.get("text") or "") for e in tracker.events if e.get("event") == "user"]
+    # answers to "the last four digits of the order's phone" never reach the case
+    texts = [
+        ownership.mask_answer(strip_markup(e.get("text") or "")) for e in tracker.events if e.get("event") == "user"
+    ]
     return [t for t in texts if t and not t.startswith("/")][-limit:]
 
 

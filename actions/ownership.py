@@ -133,6 +133,13 @@ def last_four_in(text: Any) -> str | None:
     return None
 
 
+def mask_answer(text: str) -> str:
+    """A customer message with what may be an answer to the digits question masked (for the handoff card)."""
+    if last_four_in(text) is None:
+        return text
+    return _DIGIT_RUN.sub(lambda run: "*" * len(run.group(0)), unicodedata.normalize("NFKC", text))
+
+
 async def check_answer(orders: OrderBackend, tracker: Tracker, number: str) -> ProofResult:
     """Checks the latest message as the answer to "the last four digits of order `number`'s phone"."""
     digits = last_four_in(tracker.latest_message.get("text"))

@@ -381,3 +381,16 @@ async def test_other_entities_of_odd_shapes_do_not_crash(store, unused_port, dom
             complaints.ValidateComplaintForm(store).validate_complaint_category("x", dispatcher, tracker, domain_dict)
             tracker = make_tracker(entities=[{"entity": "complaint_remedy", "value": value}])
             complaints.ValidateRemedyForm().validate_complaint_remedy("x", dispatcher, tracker, domain_dict)
+
+
+def test_the_handoff_after_three_wrong_answers_says_why_and_carries_no_digits():
+    from actions.handoff import ActionHandoff
+
+    said = ["取消订单20002", "0000", "尾号1234", "13912345678", "８００１"]
+    events = [{"event": "user", "text": text, "parse_data": {"intent": {"name": "inform"}}} for text in said]
+    tracker = make_tracker({"order_number": "20002", "proof_failures": 3}, text="８００１", events=events)
+    summary = ActionHandoff().summary(tracker)
+    assert summary["reason"] == "order_not_proved"
+    assert summary["collected"]["recent_messages"] == ["取消订单20002", "****", "尾号****", "*" * 11, "****"]
+    for digits in ("0000", "1234", "5678", "8001"):
+        assert digits not in str(summary)
