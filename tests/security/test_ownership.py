@@ -81,7 +81,8 @@ def test_someone_elses_order_cannot_be_cancelled_by_its_number(stack: MakeRun) -
 def test_three_wrong_answers_lead_to_a_person(stack: MakeRun) -> None:
     mallory = sender("mallory")
     say(stack, mallory, f"帮我取消订单{CAROL_ORDER}")
-    replies = [say(stack, mallory, guess) for guess in ("1111", "2222", "3333")]
+    guesses = ("4729", "6183", "5307")
+    replies = [say(stack, mallory, guess) for guess in guesses]
     assert "再试 2 次" in replies[0] and "再试 1 次" in replies[1], replies
     last = replies[2]
     assert "人工客服" in last and "后四位" not in last, last  # no more asking
@@ -93,6 +94,13 @@ def test_three_wrong_answers_lead_to_a_person(stack: MakeRun) -> None:
     for guess in ("1234", "7003"):  # while an agent has it, the bot asks nothing and proves nothing
         reply = say(stack, mallory, guess)
         assert "后四位" not in reply and "确认取消" not in reply, reply
+    # the answers are in no reply, no log and not on the case's summary card
+    logs = {path.name: path.read_text(errors="replace") for path in (stack.root / "var" / "log").glob("*.log")}
+    assert logs
+    for guess in guesses:
+        assert not any(guess in reply for reply in replies)
+        assert not [name for name, text in logs.items() if re.search(rf"(?<!\d){guess}(?!\d)", text)], guess
+        assert guess not in json.dumps(case, ensure_ascii=False)
 
 
 def test_a_case_of_another_conversation_is_not_shown(stack: MakeRun) -> None:
