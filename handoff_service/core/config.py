@@ -42,6 +42,9 @@ class Settings:
     rasa_token: str | None = None
     # Browser origins allowed on the websocket; empty = http://{host}:{port} and localhost.
     allowed_origins: tuple[str, ...] = ()
+    # Addresses of our reverse proxies: from them, the caller's address is read from X-Forwarded-For
+    # (login limits and the audit log count callers, not the proxy).
+    trusted_proxies: tuple[str, ...] = ()
     # "auto": Secure cookie when the request came over https; "true"/"false" force it.
     cookie_secure: str = "auto"
     session_hours: float = 12.0
@@ -111,6 +114,7 @@ class Settings:
             "RASA_URL": ("rasa_url", lambda v: v.rstrip("/")),
             "RASA_TOKEN": ("rasa_token", lambda v: v or None),
             "ALLOWED_ORIGINS": ("allowed_origins", _csv),
+            "TRUSTED_PROXIES": ("trusted_proxies", _csv),
             "COOKIE_SECURE": ("cookie_secure", str),
             "SESSION_HOURS": ("session_hours", float),
             "MAX_BODY_BYTES": ("max_body_bytes", int),
