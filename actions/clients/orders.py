@@ -30,6 +30,10 @@ CANCELLABLE = {"pending_payment", "paid"}
 # the demo store's schema; a store file of an older version is recreated from the seed
 SCHEMA_VERSION = 2
 PHONE_SUFFIX_DIGITS = 4
+# Guessing across conversations: after this many wrong phone checks of one order within a day, the store
+# answers "no match" to every check of that order until the day has passed (a person helps meanwhile).
+MAX_FAILED_PHONE_CHECKS = 10
+FAILED_CHECK_WINDOW = dt.timedelta(days=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,6 +143,9 @@ class DemoOrderStore:
             " data TEXT NOT NULL)"
         )
         conn.execute("CREATE INDEX orders_by_customer ON orders (customer_id)")
+        conn.execute("DROP TABLE IF EXISTS failed_phone_checks")
+        conn.execute("CREATE TABLE failed_phone_checks (number TEXT NOT NULL, at TEXT NOT NULL)")
+        conn.execute("CREATE INDEX failed_phone_checks_by_order ON failed_phone_checks (number, at)")
         self._seed(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -180,9 +187,20 @@ class DemoOrderStore:
         return order_from(yaml.safe_load(row["data"])) if row else None
 
     def _phone_matches(self, number: str, last4: str) -> bool:
-        with self._connect() as conn:
+        now = dt.datetime.now(dt.timezone.utc)
+        since = (now - FAILED_CHECK_WINDOW).isoformat()
+        with self._connect() as conn:  # count, compare and record in one transaction
+            if not conn.in_transaction:  # (it is open already when this call created the store)
+                conn.execute("BEGIN IMMEDIATE")
+            failed = conn.execute(
+                "SELECT COUNT(*) FROM failed_phone_checks WHERE number = ? AND at > ?", (number, since)
+            ).fetchone()[0]
             row = conn.execute("SELECT phone FROM orders WHERE number = ?", (number,)).fetchone()
-        return suffix_matches(row["phone"], last4) if row else False
+            matches = failed < MAX_FAILED_PHONE_CHECKS and row is not None and suffix_matches(row["phone"], last4)
+            if not matches:
+                conn.execute("INSERT INTO failed_phone_checks VALUES (?, ?)", (number, now.isoformat()))
+                conn.execute("DELETE FROM failed_phone_checks WHERE at <= ?", (since,))
+        return matches
 
     def _cancel_order(self, number: str) -> Order | None:
         with self._connect() as conn:  # read, check and write in one transaction

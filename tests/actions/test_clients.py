@@ -113,3 +113,16 @@ async def test_http_backend_asks_the_shop_to_compare_the_phone(order_api):
     assert await backend.phone_matches("12345", "4321") is True
     assert await backend.phone_matches("12345", "0000") is False
     assert seen[-1][:2] == ("POST", "/orders/12345/phone-check")
+
+
+async def test_guessing_one_orders_phone_across_conversations_stops_working(store, monkeypatch):
+    from actions.clients import orders
+
+    monkeypatch.setattr(orders, "MAX_FAILED_PHONE_CHECKS", 3)
+    assert await store.phone_matches("20002", "8001")  # right answers do not count
+    for guess in ("0000", "1111", "2222"):
+        assert not await store.phone_matches("20002", guess)
+    assert not await store.phone_matches("20002", "8001")  # even the right one, for a day
+    assert await store.phone_matches("20004", "8001")  # other orders are not affected
+    monkeypatch.setattr(orders, "FAILED_CHECK_WINDOW", orders.dt.timedelta(seconds=0))
+    assert await store.phone_matches("20002", "8001")  # the day has passed
