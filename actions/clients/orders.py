@@ -28,7 +28,7 @@ DEFAULT_STORE = Path(__file__).resolve().parents[2] / "var" / "demo_store.db"
 
 CANCELLABLE = {"pending_payment", "paid"}
 # the demo store's schema; a store file of an older version is recreated from the seed
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 PHONE_SUFFIX_DIGITS = 4
 # Guessing across conversations: after this many wrong phone checks of one order within a day, the store
 # answers "no match" to every check of that order until the day has passed (a person helps meanwhile).
@@ -113,9 +113,10 @@ class OrderBackend(Protocol):
 class DemoOrderStore:
     """Offline backend: a SQLite file seeded from demo_store_seed.yml on first use.
 
-    Schema (version 2, kept in `PRAGMA user_version`): products(sku, data), orders(number, customer_id,
-    phone, data) with the order record as YAML in `data`; a file of an older version (no owners) is
-    dropped and seeded again, so every order has its owner and phone."""
+    Schema (version 3, kept in `PRAGMA user_version`): products(sku, data), orders(number, customer_id,
+    phone, data) with the order record as YAML in `data`, failed_phone_checks(number, at); a file of another
+    version (1 had no owners, 2 no record of failed checks) is dropped and seeded again, so every order has
+    its owner and phone."""
 
     def __init__(self, path: Path | str, today: dt.date | None = None) -> None:
         self.path = Path(path)
