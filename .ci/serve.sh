@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 export RASA_TELEMETRY_ENABLED=${RASA_TELEMETRY_ENABLED:-false}  # no usage telemetry or crash reports
 model=$(.ci/train.sh)
 .ci/secrets.sh
-set -a; . var/secrets.env; set +a
+# the secrets stay unexported: each process below gets only its own (see README, "Security model")
+. var/secrets.env
+export -n RASA_TOKEN ACTION_SERVER_SECRET
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
 export HANDOFF_PORT=${HANDOFF_PORT:-8080}
@@ -41,10 +43,13 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
-SANIC_HOST=127.0.0.1 .venv/bin/python -m rasa_sdk --actions actions -p "$ACTIONS_PORT" >var/log/actions.log 2>&1 &
+# the action server answers only requests carrying ACTION_SERVER_SECRET (Rasa sends it, endpoints.yml)
+ACTION_SERVER_SECRET=$ACTION_SERVER_SECRET SANIC_HOST=127.0.0.1 \
+  .venv/bin/python -m actions.serve --actions actions -p "$ACTIONS_PORT" >var/log/actions.log 2>&1 &
 pids+=($!)
-# `rasa run` with the HTTP API; bot.serve reads the token from RASA_TOKEN (exported above), so `ps` never shows it
-.venv/bin/python -m bot.serve --model "$model" --interface 127.0.0.1 --port "$RASA_PORT" \
+# `rasa run` with the HTTP API; bot.serve reads the token from RASA_TOKEN (environment, so `ps` never shows it)
+RASA_TOKEN=$RASA_TOKEN ACTION_SERVER_SECRET=$ACTION_SERVER_SECRET \
+  .venv/bin/python -m bot.serve --model "$model" --interface 127.0.0.1 --port "$RASA_PORT" \
   --endpoints "$endpoints" --credentials credentials.yml \
   --cors "http://127.0.0.1:$HANDOFF_PORT" "http://localhost:$HANDOFF_PORT" >var/log/rasa.log 2>&1 &
 pids+=($!)

@@ -151,6 +151,7 @@ class LoopServers:
         self.rasa_url = f"http://127.0.0.1:{self.rasa_port}"
         self.actions_url = f"http://127.0.0.1:{self.actions_port}"
         self.rasa_token = secrets.token_urlsafe(24)
+        self.action_secret = secrets.token_urlsafe(24)  # the action server's: Rasa sends it
         self.callback = CallbackReceiver()
         self.procs: list[Proc] = []
         self.bot_token_file = work / "bot.token"
@@ -203,6 +204,8 @@ class LoopServers:
         endpoints.write_text(
             "action_endpoint:\n"
             f'  url: "{self.actions_url}/webhook"\n'
+            "  headers:\n"
+            "    X-Action-Secret: ${ACTION_SERVER_SECRET}\n"
             "nlg:\n"
             "  type: bot.nlg.LocalizedNLG\n"
             "tracker_store:\n"
@@ -280,8 +283,8 @@ class LoopServers:
             handoff = self._spawn("handoff", [str(HANDOFF_PY), "-m", "handoff_service", "serve"], self._handoff_env())
             actions = self._spawn(
                 "actions",
-                [str(RASA_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.actions_port)],
-                bot_env,
+                [str(RASA_BIN / "python"), "-m", "actions.serve", "--actions", "actions", "-p", str(self.actions_port)],
+                {**bot_env, "ACTION_SERVER_SECRET": self.action_secret},
             )
             # started the way `make run` starts it: the API token in the environment, not in argv
             rasa = self._spawn(
@@ -304,7 +307,7 @@ class LoopServers:
                     self.url,
                     f"http://localhost:{self.handoff_port}",
                 ],
-                {**bot_env, "RASA_TOKEN": self.rasa_token},
+                {**bot_env, "RASA_TOKEN": self.rasa_token, "ACTION_SERVER_SECRET": self.action_secret},
             )
             _wait_http(f"{self.url}/api/health", handoff, 60)
             _wait_http(f"{self.actions_url}/health", actions, 120)
