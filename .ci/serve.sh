@@ -8,11 +8,12 @@ model=$(.ci/train.sh)
 .ci/secrets.sh
 # the secrets stay unexported: each process below gets only its own (see README, "Security model")
 . var/secrets.env
-export -n RASA_TOKEN ACTION_SERVER_SECRET
+export -n RASA_TOKEN RASA_HANDOFF_TOKEN ACTION_SERVER_SECRET
+unset HANDOFF_RASA_TOKEN
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
 export HANDOFF_PORT=${HANDOFF_PORT:-8080}
-export HANDOFF_RASA_URL="http://127.0.0.1:$RASA_PORT" HANDOFF_RASA_TOKEN="$RASA_TOKEN"
+export HANDOFF_RASA_URL="http://127.0.0.1:$RASA_PORT"
 export HANDOFF_CHAT_SOCKET_URL="http://127.0.0.1:$RASA_PORT"
 # the actions reach handoff_service with the bot token
 export HANDOFF_URL="http://127.0.0.1:$HANDOFF_PORT" HANDOFF_BOT_TOKEN_FILE="$PWD/var/bot.token"
@@ -47,8 +48,9 @@ trap stop_all INT TERM EXIT
 ACTION_SERVER_SECRET=$ACTION_SERVER_SECRET SANIC_HOST=127.0.0.1 \
   .venv/bin/python -m actions.serve --actions actions -p "$ACTIONS_PORT" >var/log/actions.log 2>&1 &
 pids+=($!)
-# `rasa run` with the HTTP API; bot.serve reads the token from RASA_TOKEN (environment, so `ps` never shows it)
-RASA_TOKEN=$RASA_TOKEN ACTION_SERVER_SECRET=$ACTION_SERVER_SECRET \
+# `rasa run` with the HTTP API; bot.serve reads the operator's token from RASA_TOKEN and handoff_service's
+# bridge token from RASA_HANDOFF_TOKEN (environment, so `ps` never shows them)
+RASA_TOKEN=$RASA_TOKEN RASA_HANDOFF_TOKEN=$RASA_HANDOFF_TOKEN ACTION_SERVER_SECRET=$ACTION_SERVER_SECRET \
   .venv/bin/python -m bot.serve --model "$model" --interface 127.0.0.1 --port "$RASA_PORT" \
   --endpoints "$endpoints" --credentials credentials.yml \
   --cors "http://127.0.0.1:$HANDOFF_PORT" "http://localhost:$HANDOFF_PORT" >var/log/rasa.log 2>&1 &
@@ -68,7 +70,8 @@ if [ ! -f var/agent.credentials ]; then
     agent_note="agent1 exists already but var/agent.credentials is gone: create another account (see below)"
   fi
 fi
-.venv-handoff/bin/python -m handoff_service serve >>var/log/handoff.log 2>&1 &
+# handoff_service reaches Rasa's bridge routes only (bot/bridge.py), with the bridge token
+HANDOFF_RASA_TOKEN=$RASA_HANDOFF_TOKEN .venv-handoff/bin/python -m handoff_service serve >>var/log/handoff.log 2>&1 &
 pids+=($!)
 
 echo "starting (logs in var/log/)..."
@@ -90,7 +93,7 @@ Ready.
   handoff_service http://127.0.0.1:$HANDOFF_PORT   (API: /api/openapi.json; see handoff_service/README.md)
   Customer chat   http://127.0.0.1:$HANDOFF_PORT/chat
   Agent console   http://127.0.0.1:$HANDOFF_PORT/console   ($agent_note)
-  Rasa HTTP API token: in var/secrets.env (RASA_TOKEN)
+  Rasa HTTP API token (the operator's; no other process holds it): in var/secrets.env (RASA_TOKEN)
 
 Try it:
   curl -s -XPOST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook -d '{"sender": "demo", "message": "你好"}'

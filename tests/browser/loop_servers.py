@@ -150,8 +150,10 @@ class LoopServers:
         self.url = f"http://127.0.0.1:{self.handoff_port}"  # handoff_service (chat page, console, API)
         self.rasa_url = f"http://127.0.0.1:{self.rasa_port}"
         self.actions_url = f"http://127.0.0.1:{self.actions_port}"
-        self.rasa_token = secrets.token_urlsafe(24)
-        self.action_secret = secrets.token_urlsafe(24)  # the action server's: Rasa sends it
+        # the three secrets of `make run` (var/secrets.env), each given only to the process that uses it
+        self.rasa_token = secrets.token_urlsafe(24)  # Rasa's HTTP API: the operator's (these tests)
+        self.handoff_token = secrets.token_urlsafe(24)  # Rasa's bridge routes: handoff_service's
+        self.action_secret = secrets.token_urlsafe(24)  # the action server: Rasa's
         self.callback = CallbackReceiver()
         self.procs: list[Proc] = []
         self.bot_token_file = work / "bot.token"
@@ -167,7 +169,7 @@ class LoopServers:
             "HANDOFF_HOST": "127.0.0.1",
             "HANDOFF_PORT": str(self.handoff_port),
             "HANDOFF_RASA_URL": self.rasa_url,
-            "HANDOFF_RASA_TOKEN": self.rasa_token,
+            "HANDOFF_RASA_TOKEN": self.handoff_token,
             "HANDOFF_CHAT_SOCKET_URL": self.rasa_url,
             # the console's websocket is opened from the service's own origin (the default list); said explicitly
             "HANDOFF_ALLOWED_ORIGINS": f"{self.url},http://localhost:{self.handoff_port}",
@@ -286,7 +288,7 @@ class LoopServers:
                 [str(RASA_BIN / "python"), "-m", "actions.serve", "--actions", "actions", "-p", str(self.actions_port)],
                 {**bot_env, "ACTION_SERVER_SECRET": self.action_secret},
             )
-            # started the way `make run` starts it: the API token in the environment, not in argv
+            # started the way `make run` starts it: the tokens in the environment, not in argv
             rasa = self._spawn(
                 "rasa",
                 [
@@ -307,7 +309,12 @@ class LoopServers:
                     self.url,
                     f"http://localhost:{self.handoff_port}",
                 ],
-                {**bot_env, "RASA_TOKEN": self.rasa_token, "ACTION_SERVER_SECRET": self.action_secret},
+                {
+                    **bot_env,
+                    "RASA_TOKEN": self.rasa_token,
+                    "RASA_HANDOFF_TOKEN": self.handoff_token,
+                    "ACTION_SERVER_SECRET": self.action_secret,
+                },
             )
             _wait_http(f"{self.url}/api/health", handoff, 60)
             _wait_http(f"{self.actions_url}/health", actions, 120)
