@@ -6,7 +6,7 @@ PY := .venv/bin/python
 # Rasa's usage telemetry and crash reports (sentry.io) stay off unless the environment turns them on
 export RASA_TELEMETRY_ENABLED ?= false
 
-.PHONY: help setup system-deps train run test lint audit validate test-bot test-stories test-handoff test-browser bench clean
+.PHONY: help setup system-deps train run test lint audit validate test-bot test-stories test-handoff test-browser test-security bench clean
 
 help:
 	@echo "make run    - set up what is missing, train if needed, start everything on localhost"
@@ -48,7 +48,11 @@ test-handoff: setup system-deps
 test-browser: setup system-deps train
 	@.ci/test-browser.sh
 
-test: setup system-deps validate lint train test-bot test-stories test-handoff test-browser
+# the attack suite (issue 25) against the stack `make run` starts
+test-security: setup system-deps train
+	@.ci/test-security.sh
+
+test: setup system-deps validate lint train test-bot test-stories test-handoff test-browser test-security
 	@echo "make test: all passed"
 
 bench: setup train

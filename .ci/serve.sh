@@ -8,13 +8,18 @@ model=$(.ci/train.sh)
 .ci/secrets.sh
 # the secrets stay unexported: each process below gets only its own (see README, "Security model")
 . var/secrets.env
-export -n RASA_TOKEN RASA_HANDOFF_TOKEN ACTION_SERVER_SECRET
+export -n RASA_TOKEN RASA_HANDOFF_TOKEN ACTION_SERVER_SECRET CHAT_SESSION_SECRET CHANNEL_GATEWAY_SECRET \
+  CHAT_CUSTOMER_JWT_SECRET
 unset HANDOFF_RASA_TOKEN
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
 export HANDOFF_PORT=${HANDOFF_PORT:-8080}
+# the customer chat page has an origin of its own: its script can never use a console session
+export HANDOFF_CHAT_PORT=${HANDOFF_CHAT_PORT:-8081}
 export HANDOFF_RASA_URL="http://127.0.0.1:$RASA_PORT"
 export HANDOFF_CHAT_SOCKET_URL="http://127.0.0.1:$RASA_PORT"
+# the pages that may open the widget's socket on Rasa (the chat page's origin)
+export CHAT_ALLOWED_ORIGINS="http://127.0.0.1:$HANDOFF_CHAT_PORT,http://localhost:$HANDOFF_CHAT_PORT"
 # the actions reach handoff_service with the bot token
 export HANDOFF_URL="http://127.0.0.1:$HANDOFF_PORT" HANDOFF_BOT_TOKEN_FILE="$PWD/var/bot.token"
 # conversations, cases and tokens under var/ are readable by this user only
@@ -27,9 +32,9 @@ if [ "$ACTIONS_PORT" != 5055 ]; then
   sed "s#127.0.0.1:5055/#127.0.0.1:$ACTIONS_PORT/#" endpoints.yml > "$endpoints"
 fi
 
-for port in "$RASA_PORT" "$ACTIONS_PORT" "$HANDOFF_PORT"; do
+for port in "$RASA_PORT" "$ACTIONS_PORT" "$HANDOFF_PORT" "$HANDOFF_CHAT_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "error: port $port is already in use (another make run?). Stop that process or set RASA_PORT, ACTIONS_PORT or HANDOFF_PORT." >&2
+    echo "error: port $port is already in use (another make run?). Stop that process or set RASA_PORT, ACTIONS_PORT, HANDOFF_PORT or HANDOFF_CHAT_PORT." >&2
     exit 1
   fi
 done
@@ -49,11 +54,13 @@ ACTION_SERVER_SECRET=$ACTION_SERVER_SECRET SANIC_HOST=127.0.0.1 \
   .venv/bin/python -m actions.serve --actions actions -p "$ACTIONS_PORT" >var/log/actions.log 2>&1 &
 pids+=($!)
 # `rasa run` with the HTTP API; bot.serve reads the operator's token from RASA_TOKEN and handoff_service's
-# bridge token from RASA_HANDOFF_TOKEN (environment, so `ps` never shows them)
+# bridge token from RASA_HANDOFF_TOKEN (environment, so `ps` never shows them); the channels' secrets too
 RASA_TOKEN=$RASA_TOKEN RASA_HANDOFF_TOKEN=$RASA_HANDOFF_TOKEN ACTION_SERVER_SECRET=$ACTION_SERVER_SECRET \
+CHAT_SESSION_SECRET=$CHAT_SESSION_SECRET CHANNEL_GATEWAY_SECRET=$CHANNEL_GATEWAY_SECRET \
+CHAT_CUSTOMER_JWT_SECRET=$CHAT_CUSTOMER_JWT_SECRET \
   .venv/bin/python -m bot.serve --model "$model" --interface 127.0.0.1 --port "$RASA_PORT" \
   --endpoints "$endpoints" --credentials credentials.yml \
-  --cors "http://127.0.0.1:$HANDOFF_PORT" "http://localhost:$HANDOFF_PORT" >var/log/rasa.log 2>&1 &
+  --cors "http://127.0.0.1:$HANDOFF_CHAT_PORT" "http://localhost:$HANDOFF_CHAT_PORT" >var/log/rasa.log 2>&1 &
 pids+=($!)
 .venv-handoff/bin/python -m handoff_service migrate >var/log/handoff.log 2>&1
 # the bot's service token (rights of the bot only), for the actions; created once
@@ -77,7 +84,7 @@ pids+=($!)
 echo "starting (logs in var/log/)..."
 for _ in $(seq 1 180); do
   if curl -fs "http://127.0.0.1:$RASA_PORT/" >/dev/null && curl -fs "http://127.0.0.1:$ACTIONS_PORT/health" >/dev/null \
-     && curl -fs "http://127.0.0.1:$HANDOFF_PORT/api/openapi.json" >/dev/null; then
+     && curl -fs "http://127.0.0.1:$HANDOFF_PORT/api/openapi.json" >/dev/null && curl -fs "http://127.0.0.1:$HANDOFF_CHAT_PORT/chat" >/dev/null; then
     ready=1; break
   fi
   for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || { echo "a server stopped; see var/log/" >&2; tail -20 var/log/*.log >&2; exit 1; }; done
@@ -91,12 +98,14 @@ Ready.
   Rasa server     http://127.0.0.1:$RASA_PORT   (REST channel: POST /webhooks/rest/webhook)
   Action server   http://127.0.0.1:$ACTIONS_PORT
   handoff_service http://127.0.0.1:$HANDOFF_PORT   (API: /api/openapi.json; see handoff_service/README.md)
-  Customer chat   http://127.0.0.1:$HANDOFF_PORT/chat
+  Customer chat   http://127.0.0.1:$HANDOFF_CHAT_PORT/chat
   Agent console   http://127.0.0.1:$HANDOFF_PORT/console   ($agent_note)
   Rasa HTTP API token (the operator's; no other process holds it): in var/secrets.env (RASA_TOKEN)
 
-Try it:
-  curl -s -XPOST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook -d '{"sender": "demo", "message": "你好"}'
+Try it as the messaging gateway (REST takes bodies signed with CHANNEL_GATEWAY_SECRET only):
+  set -a; . var/secrets.env; set +a; body='{"sender": "demo", "message": "你好"}'
+  curl -s http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook -d "\$body" \\
+    -H "X-Signature: sha256=\$(printf %s "\$body" | openssl dgst -sha256 -hmac "\$CHANNEL_GATEWAY_SECRET" -r | cut -d' ' -f1)"
 
 Create another staff account (agent, supervisor or trainer):
   echo "a-password-of-10+" | .venv-handoff/bin/python -m handoff_service create-user alice --role agent --password-stdin

@@ -37,7 +37,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -66,22 +65,29 @@ async def socketio_worker(url: str, n: int, lang: str) -> None:
     clients: dict[str, Any] = {}
 
     async def connect(i: int) -> None:
-        sid = f"bench-{uuid.uuid4().hex[:10]}-{i:02d}"
         client = socketio.AsyncClient(reconnection=False)
-        confirmed = asyncio.Event()
+        session: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
-        async def on_confirm(_data: Any) -> None:
-            confirmed.set()
+        async def on_confirm(data: Any) -> None:
+            if not session.done():
+                session.set_result(data)
 
         async def on_bot(data: Any) -> None:
-            out({"ev": "bot", "sid": sid, "text": (data or {}).get("text"), "t": time.monotonic()})
+            out(
+                {
+                    "ev": "bot",
+                    "sid": session.result().split(".")[0],
+                    "text": (data or {}).get("text"),
+                    "t": time.monotonic(),
+                }
+            )
 
         client.on("session_confirm", on_confirm)
         client.on("bot_uttered", on_bot)
         await client.connect(url, socketio_path="/socket.io/", transports=["polling"])
-        await client.emit("session_request", {"session_id": sid})
-        await asyncio.wait_for(confirmed.wait(), 60)
-        clients[sid] = client
+        await client.emit("session_request", {"session_id": None})  # the server issues the session
+        await asyncio.wait_for(asyncio.shield(session), 60)
+        clients[session.result().split(".")[0]] = (client, session.result())
 
     await asyncio.gather(*(connect(i) for i in range(n)))
     out({"ev": "ready", "sids": list(clients)})
@@ -93,11 +99,12 @@ async def socketio_worker(url: str, n: int, lang: str) -> None:
         if cmd["cmd"] == "quit":
             break
         t = time.monotonic()
-        await clients[cmd["sid"]].emit(
-            "user_uttered", {"message": cmd["text"], "session_id": cmd["sid"], "customData": {"language": lang}}
+        client, signed = clients[cmd["sid"]]
+        await client.emit(
+            "user_uttered", {"message": cmd["text"], "session_id": signed, "customData": {"language": lang}}
         )
         out({"ev": "said", "sid": cmd["sid"], "text": cmd["text"], "t": t})
-    for client in clients.values():
+    for client, _ in clients.values():
         await client.disconnect()
 
 
@@ -154,6 +161,7 @@ class WebsocketCustomers(Customers):
         super().__init__()
         self.url, self.n, self.lang = url, n, lang
         self.sockets: dict[str, Any] = {}
+        self.signed: dict[str, str] = {}  # conversation id -> the session the server issued
         self.tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
@@ -163,24 +171,26 @@ class WebsocketCustomers(Customers):
         ws_url = self.url.replace("http://", "ws://", 1) + "/socket.io/?EIO=4&transport=websocket"
 
         async def connect(i: int) -> str:
-            sid = f"bench-{uuid.uuid4().hex[:10]}-{i:02d}"
             ws = await self.session.ws_connect(ws_url)
             opened = await ws.receive_str(timeout=60)
             assert opened.startswith("0"), opened  # engine.io open packet
             await ws.send_str("40")  # socket.io connect to the default namespace
             connected = await ws.receive_str(timeout=60)
             assert connected.startswith("40"), connected
-            confirmed = asyncio.get_running_loop().create_future()
+            confirmed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            self.tasks.append(asyncio.create_task(self._read(ws, confirmed)))
+            # the server issues the session; its first part is the conversation id
+            await ws.send_str("42" + json.dumps(["session_request", {"session_id": None}]))
+            signed = await asyncio.wait_for(asyncio.shield(confirmed), 60)
+            sid = signed.split(".")[0]
             self.sockets[sid] = ws
-            self.tasks.append(asyncio.create_task(self._read(sid, ws, confirmed)))
-            await ws.send_str("42" + json.dumps(["session_request", {"session_id": sid}]))
-            await asyncio.wait_for(confirmed, 60)
+            self.signed[sid] = signed
             return sid
 
         sids = await asyncio.gather(*(connect(i) for i in range(self.n)))
         self.record({"ev": "ready", "sids": list(sids)})
 
-    async def _read(self, sid: str, ws: Any, confirmed: asyncio.Future) -> None:
+    async def _read(self, ws: Any, confirmed: asyncio.Future[str]) -> None:
         async for msg in ws:
             t = time.monotonic()
             data = msg.data
@@ -191,15 +201,21 @@ class WebsocketCustomers(Customers):
             elif data.startswith("42"):
                 name, *args = json.loads(data[2:])
                 if name == "session_confirm" and not confirmed.done():
-                    confirmed.set_result(True)
+                    confirmed.set_result(args[0])
                 elif name == "bot_uttered":
+                    sid = confirmed.result().split(".")[0]
                     self.record({"ev": "bot", "sid": sid, "text": (args[0] or {}).get("text"), "t": t})
 
     async def say(self, sid: str, text: str) -> None:
         t = time.monotonic()
         await self.sockets[sid].send_str(
             "42"
-            + json.dumps(["user_uttered", {"message": text, "session_id": sid, "customData": {"language": self.lang}}])
+            + json.dumps(
+                [
+                    "user_uttered",
+                    {"message": text, "session_id": self.signed[sid], "customData": {"language": self.lang}},
+                ]
+            )
         )
         self.record({"ev": "said", "sid": sid, "text": text, "t": t})
 
@@ -415,6 +431,7 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(REPO / "tests" / "browser"))
+    sys.path.insert(0, str(REPO))  # loop_servers signs as the messaging gateway (bot.identity)
     from loop_servers import LoopServers  # noqa: E402
 
     started = dt.datetime.now(dt.timezone.utc)

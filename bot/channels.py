@@ -17,14 +17,19 @@ from typing. Rasa reads a text starting with "/" as an intent (with entities as 
 understanding; here such a text counts as a payload only if it is one of the buttons the bot
 offered since the customer's last message. Otherwise the slash is dropped and the text is
 understood like any other (so `/EXTERNAL_handoff_resolved` typed in the chat is just words).
-A message is cut at `MAX_MESSAGE_CHARS`; a REST or callback body over `MAX_BODY_BYTES` is
-refused with 413, and the client cannot choose the input channel (the one replies go back to).
+A message is cut at `MAX_MESSAGE_CHARS`.
+
+Who may speak (`bot.identity` holds the signatures): on socket.io, only the browser the server
+issued the session to; on REST and callback, only the messaging gateway, whose signature covers the
+body (a body over `MAX_BODY_BYTES` is refused with 413), and the client cannot choose the input
+channel (the one replies go back to).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,15 +37,22 @@ from typing import Any
 from rasa.core.channels.callback import CallbackInput as RasaCallbackInput
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput as RasaRestInput
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
+from socketio import AsyncServer
+
+from bot import identity
+
+logger = logging.getLogger(__name__)
 
 LIMIT_ENV, DEFAULT_LIMIT = "RASA_MAX_CONCURRENT_TURNS", 2
 PATIENCE_ENV, DEFAULT_PATIENCE = "RASA_TURN_PATIENCE", 5.0
 MAX_BODY_BYTES = 16 * 1024  # REST and callback request bodies
+ORIGINS_ENV = "CHAT_ALLOWED_ORIGINS"  # pages that may open the widget's socket
 MAX_MESSAGE_CHARS = 4000  # longer messages are cut (the input guard answers "too long" past 500)
 Handler = Callable[[UserMessage], Awaitable[Any]]
 Payloads = Callable[[str], Awaitable[set[str]]]
@@ -146,19 +158,44 @@ class GatedChannel:
         return bp
 
 
-class BoundedBody:
-    """Mixed in before Rasa's REST-based channels: bodies over MAX_BODY_BYTES are refused (413),
-    and the input channel is the channel's own name, whatever the client sends."""
+def client_metadata(metadata: Any, customer_token_secret: str | None = None) -> dict[str, Any]:
+    """What a browser may tell about itself: its language; with a valid customer token, the customer
+    it is (`customer_id`). Everything else a client sends as metadata is dropped."""
+    metadata = metadata if isinstance(metadata, dict) else {}
+    kept: dict[str, Any] = {}
+    if metadata.get("language") in ("zh", "en"):
+        kept["language"] = metadata["language"]
+    customer = identity.customer_of(metadata.get("customer_token"), customer_token_secret)
+    if customer is not None:
+        kept[identity.CUSTOMER_ID_KEY] = customer
+    return kept
+
+
+class SignedBody:
+    """Mixed in before Rasa's REST-based channels (spoken to by a messaging gateway, not browsers):
+    a body over MAX_BODY_BYTES is refused (413), one without a valid signature of the gateway
+    (`X-Signature: sha256=<HMAC of the body>` under CHANNEL_GATEWAY_SECRET) is refused (401), and
+    the input channel is the channel's own name, whatever the client sends. A signed body is the
+    gateway's word, its metadata (`customer_id` included) is taken as sent."""
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
         bp: Blueprint = super().blueprint(on_new_message)  # type: ignore[misc]
+        secret = os.environ.get(identity.GATEWAY_SECRET_ENV) or None
 
         @bp.middleware("request")
-        async def refuse_large_bodies(request: Request) -> HTTPResponse | None:
+        async def refuse_unsigned_or_large(request: Request) -> HTTPResponse | None:
+            if request.method != "POST":
+                return None
             declared = request.headers.get("content-length")
             size = int(declared) if declared and declared.isdigit() else len(request.body or b"")
             if size > MAX_BODY_BYTES:
                 return json({"error": "payload_too_large", "max_bytes": MAX_BODY_BYTES}, status=413)
+            if secret is None:
+                return json(
+                    {"error": "gateway_not_configured", "detail": f"{identity.GATEWAY_SECRET_ENV} is not set"}, 503
+                )
+            if not identity.body_signed(secret, request.body or b"", request.headers.get(identity.SIGNATURE_HEADER)):
+                return json({"error": "bad_signature", "detail": f"sign the body: {identity.SIGNATURE_HEADER}"}, 401)
             return None
 
         return bp
@@ -167,13 +204,84 @@ class BoundedBody:
         return str(self.name())  # type: ignore[attr-defined]
 
 
-class RestInput(BoundedBody, GatedChannel, RasaRestInput):
+class RestInput(SignedBody, GatedChannel, RasaRestInput):
     pass
 
 
-class SocketIOInput(GatedChannel, RasaSocketIOInput):
+class CallbackInput(SignedBody, GatedChannel, RasaCallbackInput):
     pass
 
 
-class CallbackInput(BoundedBody, GatedChannel, RasaCallbackInput):
-    pass
+class SocketIOInput(RasaSocketIOInput):
+    """Rasa's socket.io channel for the web widget, where each conversation belongs to a browser.
+
+    The server issues every session (`bot.identity`, signed, expiring): `session_request` with a
+    session this server signed resumes it, anything else gets a new one. A socket joins only the room
+    of the session it holds, and `user_uttered` is taken only for that session (others are dropped).
+    A socket from a page whose Origin is not in CHAT_ALLOWED_ORIGINS (comma-separated; unset: no
+    cross-origin page) is refused. Client metadata passes `client_metadata`.
+    """
+
+    def blueprint(self, on_new_message: Handler) -> Blueprint:
+        handle = turn_gate().wrap(guarded(on_new_message))
+        signer = identity.session_signer()
+        customer_secret = os.environ.get(identity.CUSTOMER_SECRET_ENV) or None
+        allowed = {o.strip().rstrip("/") for o in os.environ.get(ORIGINS_ENV, "").split(",") if o.strip()}
+        # CORS headers stay with Sanic (rasa run --cors); engine.io checks nothing, the connect handler does
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        self.sio = sio
+        bp = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        held: dict[str, str] = {}  # socket id -> the conversation it holds the session of
+        ns = self.namespace
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return json({"status": "ok"})
+
+        @sio.on("connect", namespace=ns)
+        async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
+            origin = environ.get("HTTP_ORIGIN")
+            return origin is None or origin.rstrip("/") in allowed or origin == _own_origin(environ)
+
+        @sio.on("disconnect", namespace=ns)
+        async def disconnect(sid: str) -> None:
+            held.pop(sid, None)
+
+        @sio.on("session_request", namespace=ns)
+        async def session_request(sid: str, data: Any) -> None:
+            session = data.get("session_id") if isinstance(data, dict) else None
+            conversation = signer.conversation_of(session)
+            if conversation is None:
+                session = signer.issue()
+                conversation = signer.conversation_of(session)
+            if sid in held:
+                sio.leave_room(sid, held[sid], namespace=ns)
+            held[sid] = conversation
+            sio.enter_room(sid, conversation, namespace=ns)
+            await sio.emit("session_confirm", session, room=sid, namespace=ns)
+
+        @sio.on(self.user_message_evt, namespace=ns)
+        async def user_uttered(sid: str, data: Any) -> None:
+            if not isinstance(data, dict):
+                return
+            conversation = signer.conversation_of(data.get("session_id"))
+            if conversation is None or held.get(sid) != conversation:
+                logger.warning("socket.io: a message for a session this socket does not hold was dropped")
+                return
+            text = data.get("message")
+            message = UserMessage(
+                text if isinstance(text, str) else "",
+                SocketIOOutput(sio, self.bot_message_evt),
+                conversation,
+                input_channel=self.name(),
+                metadata=client_metadata(data.get(self.metadata_key), customer_secret),
+            )
+            await handle(message)
+
+        return bp
+
+
+def _own_origin(environ: dict[str, Any]) -> str:
+    """The origin of a page served by this server itself."""
+    scheme = environ.get("wsgi.url_scheme") or "http"
+    return f"{scheme}://{environ.get('HTTP_HOST', '')}"

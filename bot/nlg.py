@@ -11,6 +11,7 @@ Configured in endpoints.yml as `nlg: {type: bot.nlg.LocalizedNLG}`.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
@@ -19,13 +20,16 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.policies.language import detected
 from bot.text import to_traditional
 
-# Markdown that could make a link, an image, emphasis or code out of a filled-in value
+# Markdown that could make a link, an image, emphasis or code out of a filled-in value, and the
+# colon of a link's scheme (the widget links bare http(s):// and mailto: addresses); the same rule
+# as handoff_service's for agents' replies, with no allowed host: a customer's value is never a link.
 INERT_MARKDOWN = str.maketrans({"[": "［", "]": "］", "*": "＊", "`": "｀"})
+LINK_SCHEME = re.compile(r"(?i)\b(https?|mailto|ftp|file):")
 
 
 def _escape(value: Any) -> Any:
     if isinstance(value, str):
-        return html.escape(value, quote=False).translate(INERT_MARKDOWN)
+        return LINK_SCHEME.sub(r"\1：", html.escape(value, quote=False).translate(INERT_MARKDOWN))
     if isinstance(value, list):
         return [_escape(item) for item in value]
     return value

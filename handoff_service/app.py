@@ -40,7 +40,7 @@ from handoff_service.core.http import (
     security_headers,
 )
 from handoff_service.core.hub import EventHub
-from handoff_service.core.pages import install_static, static_cache
+from handoff_service.core.pages import install_static, install_static_types, static_cache
 from handoff_service.core.principal import Principal
 from handoff_service.core.security import LoginRateLimiter, Passwords
 from handoff_service.core.tiers import SLAConfig, load_sla
@@ -113,7 +113,6 @@ def create_app(
     app[STYLE_GUIDE] = StyleGuide(settings.style_guide_file)
     install(app, specs)
     console_views.install_pages(app)
-    chat_views.install_pages(app)
     install_static(app)
     app.on_response_prepare.append(security_headers)
 
@@ -173,4 +172,14 @@ def create_app(
 
     app.cleanup_ctx.append(resources)
     app.on_shutdown.append(close_websockets)
+    return app
+
+
+def create_chat_app(settings: Settings | None = None) -> web.Application:
+    """The customer chat page's own application (served on HANDOFF_CHAT_PORT): /chat and its files."""
+    app = web.Application(client_max_size=1024, middlewares=[error_middleware, static_cache])
+    app[SETTINGS] = settings or Settings.from_env()
+    chat_views.install_pages(app)
+    install_static_types()
+    app.on_response_prepare.append(security_headers)
     return app

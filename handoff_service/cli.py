@@ -49,10 +49,6 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from aiohttp import web
-
-    from handoff_service.app import create_app
-
     if args.host:
         settings = settings.with_(host=args.host)
     if args.port:
@@ -68,14 +64,39 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     except ImportError:  # optional speed-up
         pass
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
-        print=lambda msg: print(f"handoff_service listening on http://{settings.host}:{settings.port}", flush=True),
-    )
+    asyncio.run(_serve(settings))
     return 0
+
+
+async def _serve(settings: Settings) -> None:
+    """The console and API on HANDOFF_PORT and, when HANDOFF_CHAT_PORT is set, the customer chat page
+    on that port (another origin); until SIGINT or SIGTERM, then a graceful shutdown of both."""
+    import signal
+
+    from aiohttp import web
+
+    from handoff_service.app import create_app, create_chat_app
+
+    access_log = logging.getLogger("aiohttp.access") if settings.access_log else None
+    listeners = [(create_app(settings), settings.port, "")]
+    if settings.chat_port:
+        listeners.append((create_chat_app(settings), settings.chat_port, " (customer chat page: /chat)"))
+    runners: list[web.AppRunner] = []
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        for app, port, what in listeners:
+            runner = web.AppRunner(app, access_log=access_log)
+            await runner.setup()
+            runners.append(runner)
+            await web.TCPSite(runner, settings.host, port).start()
+            print(f"handoff_service listening on http://{settings.host}:{port}{what}", flush=True)
+        await stop.wait()
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()
 
 
 def _read_password(args: argparse.Namespace) -> str:

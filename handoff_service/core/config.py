@@ -43,6 +43,9 @@ class Settings:
     rasa_token: str | None = None
     # Browser origins allowed on the websocket; empty = http://{host}:{port} and localhost.
     allowed_origins: tuple[str, ...] = ()
+    # Addresses of our reverse proxies: from them, the caller's address is read from X-Forwarded-For
+    # (login limits and the audit log count callers, not the proxy).
+    trusted_proxies: tuple[str, ...] = ()
     # "auto": Secure cookie when the request came over https; "true"/"false" force it.
     cookie_secure: str = "auto"
     session_hours: float = 12.0
@@ -71,7 +74,12 @@ class Settings:
     token_days: float = DEFAULT_TOKEN_DAYS  # lifetime of new staff tokens (create-token)
     log_level: str = "INFO"
     access_log: bool = True
-    # The customer chat page (/chat): where the rasa-webchat widget finds Rasa's socket.io channel.
+    # The customer chat page (/chat) has a listener of its own (another origin than the console's,
+    # so its script can never use a console session); None: no chat page.
+    chat_port: int | None = None
+    # Hosts an agent's reply may link to in the widget (others' links arrive as inert words).
+    link_hosts: tuple[str, ...] = ()
+    # Where the chat page's rasa-webchat widget finds Rasa's socket.io channel.
     chat_socket_url: str = "http://127.0.0.1:5005"
     chat_socket_path: str = "/socket.io/"
     # Standard phrases and taboo phrases for the agent console.
@@ -107,6 +115,7 @@ class Settings:
             "RASA_URL": ("rasa_url", lambda v: v.rstrip("/")),
             "RASA_TOKEN": ("rasa_token", lambda v: v or None),
             "ALLOWED_ORIGINS": ("allowed_origins", _csv),
+            "TRUSTED_PROXIES": ("trusted_proxies", _csv),
             "COOKIE_SECURE": ("cookie_secure", str),
             "SESSION_HOURS": ("session_hours", float),
             "MAX_BODY_BYTES": ("max_body_bytes", int),
@@ -126,6 +135,8 @@ class Settings:
             "TOKEN_DAYS": ("token_days", float),
             "LOG_LEVEL": ("log_level", str),
             "ACCESS_LOG": ("access_log", _bool),
+            "CHAT_PORT": ("chat_port", int),
+            "LINK_HOSTS": ("link_hosts", lambda v: tuple(h.lower() for h in _csv(v))),
             "CHAT_SOCKET_URL": ("chat_socket_url", lambda v: v.rstrip("/")),
             "CHAT_SOCKET_PATH": ("chat_socket_path", str),
             "STYLE_GUIDE_FILE": ("style_guide_file", Path),

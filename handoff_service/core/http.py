@@ -7,10 +7,11 @@ action (the audit log) are features: they are injected as `Gatekeeper`."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -277,6 +278,26 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return json_response(error_body("internal_error", "internal error"), status=500)
+
+
+def client_address(request: web.Request, trusted_proxies: Collection[str]) -> str | None:
+    """The caller's address: the peer's, or, when the peer is one of our reverse proxies, the
+    nearest address in X-Forwarded-For that is not a proxy of ours (nginx appends the address it
+    saw, so the entries left of it are whatever the client wrote and are not believed)."""
+    peer = request.remote
+    if peer is None or peer not in trusted_proxies:
+        return peer
+    for hop in reversed(request.headers.get("X-Forwarded-For", "").split(",")):
+        hop = hop.strip()
+        if not hop:
+            continue
+        try:
+            address = str(ipaddress.ip_address(hop))
+        except ValueError:
+            return peer  # a garbled chain: the proxy's own address (limits then count the proxy)
+        if address not in trusted_proxies:
+            return address
+    return peer
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:

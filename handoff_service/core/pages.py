@@ -36,7 +36,11 @@ async def static_cache(request: web.Request, handler: Handler) -> web.StreamResp
     return resp
 
 
-def install_static(app: web.Application) -> None:
+def install_static_types() -> None:
     # module scripts need a JavaScript type; do not depend on the host's MIME table
     mimetypes.add_type("text/javascript", ".js")
+
+
+def install_static(app: web.Application) -> None:
+    install_static_types()
     app.router.add_static("/static/", Path(STATIC_DIR), name="static")

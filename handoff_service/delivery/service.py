@@ -8,7 +8,9 @@ since attempts > 0 it checks Rasa's tracker before sending (see scheduled.py).
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -109,15 +111,33 @@ def resume_handoff_steps() -> list[dict[str, Any]]:
     return [{"type": "events", "events": [{"event": "slot", "name": "handoff_active", "value": True}]}]
 
 
-# The chat widget renders Markdown: these become their full-width forms in what reaches the
-# customer, so a pasted `[text](url)` cannot be a link, nor `**x**` or backticks markup
-# (the same rule as bot/nlg.py's for values filled into the bot's responses).
-INERT_MARKDOWN = str.maketrans({"[": "［", "]": "］", "*": "＊", "`": "｀"})
+# The chat widget renders Markdown (and links bare http(s):// and mailto: addresses): these
+# become their full-width forms in what reaches the customer, so a pasted `[text](url)`,
+# `<url>`, `**x**` or backticks cannot be a link or markup, and the colon of a link's scheme
+# becomes full-width unless its host is one the shop allows (HANDOFF_LINK_HOSTS). The same rule
+# as bot/nlg.py's for values filled into the bot's responses.
+INERT_MARKDOWN = str.maketrans({"[": "［", "]": "］", "*": "＊", "`": "｀", "<": "＜", ">": "＞"})
+LINK = re.compile(r"(?i)\b(https?|mailto|ftp|file)(:)(//[^\s/?#]*)?")
 
 
-def reply_steps(text: str, *, agent: str | None, case_number: str, key: str) -> list[dict[str, Any]]:
+def inert(text: str, link_hosts: Collection[str] = ()) -> str:
+    """Text that shows as written in the widget: no markup, links only to `link_hosts`."""
+
+    def scheme(match: re.Match[str]) -> str:
+        authority = (match.group(3) or "")[2:]
+        host = authority.rsplit("@", 1)[-1].split(":", 1)[0].lower()
+        if host and host in link_hosts:
+            return match.group(0)
+        return match.group(1) + "：" + (match.group(3) or "")
+
+    return LINK.sub(scheme, text.translate(INERT_MARKDOWN))
+
+
+def reply_steps(
+    text: str, *, agent: str | None, case_number: str, key: str, link_hosts: Collection[str] = ()
+) -> list[dict[str, Any]]:
     """An agent's reply, shown to the customer as a bot message (Markdown made inert)."""
-    text = text.translate(INERT_MARKDOWN)
+    text = inert(text, link_hosts)
     return [
         {
             "type": "events",

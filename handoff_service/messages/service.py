@@ -117,7 +117,9 @@ async def agent_reply(deps: Deps, p: Principal, case_id: int, text: str) -> dict
                 code="not_case_handler",
             )
         await deps.users.load(conn, {p.user_id})
-        steps = delivery.reply_steps(text, agent=p.username, case_number=case.number, key=key)
+        steps = delivery.reply_steps(
+            text, agent=p.username, case_number=case.number, key=key, link_hosts=deps.settings.link_hosts
+        )
         claim = await delivery.queue_delivery(conn, deps.settings, case=case, kind=REPLY, steps=steps, now=now, key=key)
         res = await conn.execute(
             INSERT_MESSAGE,

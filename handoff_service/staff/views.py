@@ -16,6 +16,7 @@ from handoff_service.core.http import (
     PUBLIC,
     SAFE_METHODS,
     RouteTable,
+    client_address,
     json_response,
     principal,
 )
@@ -48,7 +49,7 @@ async def authenticate(request: web.Request, deps: Deps) -> Principal | None:
             if p is None:
                 raise Unauthenticated("the bearer token is unknown, revoked or expired", code="invalid_token")
             cache.put(key, p)
-        return dataclasses.replace(p, ip=request.remote)
+        return dataclasses.replace(p, ip=client_address(request, deps.settings.trusted_proxies))
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         key = "s:" + cookie
@@ -62,7 +63,7 @@ async def authenticate(request: web.Request, deps: Deps) -> Principal | None:
             sent = request.headers.get(CSRF_HEADER, "")
             if not sent or not p.csrf_token or not same(sent, p.csrf_token):
                 raise Forbidden(f"missing or wrong {CSRF_HEADER} header", code="csrf_failed")
-        return dataclasses.replace(p, ip=request.remote)
+        return dataclasses.replace(p, ip=client_address(request, deps.settings.trusted_proxies))
     return None
 
 
@@ -83,7 +84,10 @@ def _secure(request: web.Request) -> bool:
 async def login(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
     deps = request.app[DEPS]
     cookie, csrf, user, expires = await staff.login(
-        deps, username=body["username"], password=body["password"], ip=request.remote or "?"
+        deps,
+        username=body["username"],
+        password=body["password"],
+        ip=client_address(request, deps.settings.trusted_proxies) or "?",
     )
     resp = json_response({"user": user, "csrf_token": csrf, "expires_at": expires.isoformat()})
     max_age = int(deps.settings.session_hours * 3600)

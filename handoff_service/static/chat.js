@@ -29,6 +29,7 @@
   };
   var KEY = "chat.language";
   var host = document.getElementById("webchat");
+  var customerToken = host.getAttribute("data-customer-token") || "";
 
   function chosen() {
     var fromUrl = new URLSearchParams(window.location.search).get("lang");
@@ -68,7 +69,8 @@
     mount({
       socketUrl: host.getAttribute("data-socket-url"),
       socketPath: host.getAttribute("data-socket-path") || "/socket.io/",
-      customData: { language: lang },
+      // a shop that knows its customer renders a signed customer token (JWT) into data-customer-token
+      customData: customerToken ? { language: lang, customer_token: customerToken } : { language: lang },
       initPayload: "/greet",
       title: s.title,
       subtitle: s.subtitle,

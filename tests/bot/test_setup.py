@@ -84,9 +84,9 @@ def test_secrets_env_is_created_private_and_older_files_get_the_missing_keys(tmp
         return dict(re.findall(r"^([A-Z_]+)=(.*)$", path.read_text(), re.M))
 
     created = run()
-    assert set(created) == {"RASA_TOKEN", "RASA_HANDOFF_TOKEN", "ACTION_SERVER_SECRET"}
+    assert {"RASA_TOKEN", "RASA_HANDOFF_TOKEN", "ACTION_SERVER_SECRET"} <= set(created)
     assert all(len(value) >= 32 for value in created.values())
-    assert len(set(created.values())) == 3
+    assert len(set(created.values())) == len(created)
     assert run() == created  # kept as they are
 
     # a secrets.env from before the bridge and the action server's secret: the old token stays
@@ -94,4 +94,4 @@ def test_secrets_env_is_created_private_and_older_files_get_the_missing_keys(tmp
     (tmp_path / "var" / "secrets.env").chmod(0o644)
     upgraded = run()
     assert upgraded["RASA_TOKEN"] == "old-token"
-    assert set(upgraded) == {"RASA_TOKEN", "RASA_HANDOFF_TOKEN", "ACTION_SERVER_SECRET"}
+    assert set(upgraded) == set(created)

@@ -117,6 +117,7 @@ class RasaStandIn(ThreadedServer):
 @dataclass
 class Service:
     url: str
+    chat_url: str  # the customer chat page's own origin (HANDOFF_CHAT_PORT)
     bot_token: str
     sam_token: str
     rasa: RasaStandIn
@@ -212,12 +213,13 @@ def rasa() -> Iterator[RasaStandIn]:
 @pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory, rasa: RasaStandIn) -> Iterator[Service]:
     tmp = tmp_path_factory.mktemp("handoff")
-    port = free_port()
+    port, chat_port = free_port(), free_port()
     env = {
         **os.environ,
         "HANDOFF_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'handoff.db'}",
         "HANDOFF_HOST": "127.0.0.1",
         "HANDOFF_PORT": str(port),
+        "HANDOFF_CHAT_PORT": str(chat_port),
         "HANDOFF_RASA_URL": rasa.url,
         "HANDOFF_RASA_TOKEN": RASA_TOKEN,
         # where the chat widget looks for Rasa's socket.io: a local port with nothing behind it
@@ -273,6 +275,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, rasa: RasaStandIn) -> Iter
             raise AssertionError("handoff_service did not answer:\n" + log.read_text())
         yield Service(
             url=url,
+            chat_url=f"http://127.0.0.1:{chat_port}",
             bot_token=(tmp / "bot.token").read_text().strip(),
             sam_token=(tmp / "sam.token").read_text().strip(),
             rasa=rasa,

@@ -32,7 +32,11 @@ from typing import Any
 from aiohttp import web
 from threaded_server import ThreadedServer
 
+from bot.identity import GATEWAY_SECRET_ENV, SIGNATURE_HEADER, sign_body
+
 REPO = Path(__file__).resolve().parents[2]
+GATEWAY_SECRET = "loop-gateway-secret-" + "0" * 24  # the messaging gateway's, for this loop only
+ORIGINS_ENV = "CHAT_ALLOWED_ORIGINS"  # bot.channels reads it (Rasa's environment; not importable here)
 RASA_BIN = REPO / ".venv" / "bin"
 HANDOFF_PY = REPO / ".venv-handoff" / "bin" / "python"
 LOG_COPIES = REPO / "var" / "artifacts" / "loop-logs"
@@ -147,7 +151,9 @@ class LoopServers:
         self.work = work
         self.model = model
         self.handoff_port, self.actions_port, self.rasa_port = free_port(), free_port(), free_port()
-        self.url = f"http://127.0.0.1:{self.handoff_port}"  # handoff_service (chat page, console, API)
+        self.chat_port = free_port()
+        self.url = f"http://127.0.0.1:{self.handoff_port}"  # handoff_service (console, API)
+        self.chat_url = f"http://127.0.0.1:{self.chat_port}"  # handoff_service's customer chat page
         self.rasa_url = f"http://127.0.0.1:{self.rasa_port}"
         self.actions_url = f"http://127.0.0.1:{self.actions_port}"
         # the three secrets of `make run` (var/secrets.env), each given only to the process that uses it
@@ -168,6 +174,7 @@ class LoopServers:
             "HANDOFF_DATABASE_URL": f"sqlite+aiosqlite:///{self.work / 'h.db'}",
             "HANDOFF_HOST": "127.0.0.1",
             "HANDOFF_PORT": str(self.handoff_port),
+            "HANDOFF_CHAT_PORT": str(self.chat_port),
             "HANDOFF_RASA_URL": self.rasa_url,
             "HANDOFF_RASA_TOKEN": self.handoff_token,
             "HANDOFF_CHAT_SOCKET_URL": self.rasa_url,
@@ -278,6 +285,8 @@ class LoopServers:
             "HANDOFF_BOT_TOKEN_FILE": str(self.bot_token_file),
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
+            GATEWAY_SECRET_ENV: GATEWAY_SECRET,
+            ORIGINS_ENV: self.chat_url,  # the chat page's origin opens the widget's socket
         }
         for key in ("VIRTUAL_ENV", "PYTHONHOME"):  # the tests run in the other venv
             bot_env.pop(key, None)
@@ -306,8 +315,8 @@ class LoopServers:
                     "--credentials",
                     str(credentials),
                     "--cors",
-                    self.url,
-                    f"http://localhost:{self.handoff_port}",
+                    self.chat_url,
+                    f"http://localhost:{self.chat_port}",
                 ],
                 {
                     **bot_env,
@@ -396,7 +405,23 @@ class LoopServers:
 
     def callback_say(self, sender: str, message: str) -> None:
         """A customer message on Rasa's callback channel (Rasa answers by POSTing to the receiver)."""
-        status, data = self.http(
-            "POST", f"{self.rasa_url}/webhooks/callback/webhook", {"sender": sender, "message": message}
-        )
+        status, data = self.gateway_post("callback", {"sender": sender, "message": message})
         assert status == 200, (status, data)
+
+    def gateway_post(self, channel: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """A message on Rasa's REST or callback channel, signed as the messaging gateway signs it."""
+        raw = json.dumps(body).encode()
+        req = urllib.request.Request(
+            f"{self.rasa_url}/webhooks/{channel}/webhook",
+            data=raw,
+            headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign_body(GATEWAY_SECRET, raw)},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                status, raw = resp.status, resp.read()
+        except urllib.error.HTTPError as e:
+            status, raw = e.code, e.read()
+        try:
+            return status, json.loads(raw or b"null")
+        except ValueError:  # the callback channel answers "success" as text
+            return status, raw.decode(errors="replace")

@@ -13,7 +13,7 @@ def test_chat_page_mounts_the_vendored_widget_without_outside_requests(new_page,
     page = new_page()
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url))
-    page.goto(service.url + "/chat")
+    page.goto(service.chat_url + "/chat")
     widget = page.locator("#webchat .rw-conversation-container")
     expect(widget).to_be_visible()
     expect(page.locator(".rw-title")).to_have_text("在线客服")
@@ -23,7 +23,7 @@ def test_chat_page_mounts_the_vendored_widget_without_outside_requests(new_page,
     assert page.evaluate("typeof window.WebChat.default") == "function"
     screenshot(page, "chat-zh")
     # the widget came from this server, and it tries Rasa's socket.io at the configured URL
-    assert service.url + "/static/vendor/rasa-webchat/webchat.js" in requested
+    assert service.chat_url + "/static/vendor/rasa-webchat/webchat.js" in requested
     page.wait_for_event("request", predicate=lambda r: "/socket.io/" in r.url)
     socket_calls = [u for u in requested if "/socket.io/" in u]
     assert socket_calls and all(urlsplit(u).hostname == "127.0.0.1" for u in socket_calls)

@@ -22,7 +22,7 @@ CLIENT_TEXTS = ".rw-client .rw-message-text"
 
 
 def open_chat(page: Page, loop: LoopServers, lang: str = "zh") -> Page:
-    page.goto(loop.url + "/chat" + ("?lang=en" if lang == "en" else ""))
+    page.goto(loop.chat_url + "/chat" + ("?lang=en" if lang == "en" else ""))
     expect(page.locator("#webchat .rw-conversation-container")).to_be_visible()
     # the greeting (initPayload /greet) proves the socket.io session to Rasa is up
     expect(page.locator(BOT_TEXTS).first).to_be_visible()
@@ -30,10 +30,10 @@ def open_chat(page: Page, loop: LoopServers, lang: str = "zh") -> Page:
 
 
 def conversation_id(chat: Page) -> str:
-    """The widget's session id, which Rasa uses as the conversation id (session_persistence)."""
+    """The conversation id: the first part of the signed session the server issued to the widget."""
     sid = chat.evaluate("JSON.parse(window.sessionStorage.getItem('chat_session') || '{}').session_id")
     assert sid, "the widget has no session id"
-    return sid
+    return str(sid).split(".")[0]
 
 
 def say(chat: Page, text: str) -> None:
@@ -283,9 +283,7 @@ def test_two_agents_accepting_a_real_handoff_together_end_with_one_owner(new_pag
     alice = login(new_page(), loop, "alice")
     bob = login(new_page(), loop, "bob")
     sender = "race-rest-customer"
-    status, replies = loop.http(
-        "POST", f"{loop.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": "转人工"}
-    )
+    status, replies = loop.gateway_post("rest", {"sender": sender, "message": "转人工"})
     assert status == 200 and any("转接人工客服" in (r.get("text") or "") for r in replies), replies
     number = loop.tracker(sender)["slots"]["case_number"]
     for page in (alice, bob):

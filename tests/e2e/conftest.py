@@ -14,7 +14,17 @@ from pathlib import Path
 
 import pytest
 
+from bot.identity import GATEWAY_SECRET_ENV, SIGNATURE_HEADER, sign_body
+
 ROOT = Path(__file__).resolve().parents[2]
+GATEWAY_SECRET = "e2e-gateway-secret-" + "0" * 24  # the messaging gateway's, for these servers only
+
+
+def gateway_headers(body: bytes) -> dict[str, str]:
+    """Headers of a REST request as the messaging gateway sends it (its signature of the body)."""
+    return {"Content-Type": "application/json", SIGNATURE_HEADER: sign_body(GATEWAY_SECRET, body)}
+
+
 BIN = Path(sys.executable).parent
 
 
@@ -139,6 +149,7 @@ def rasa_servers(tmp_path_factory, handoff_service):
         "PYTHONPATH": str(ROOT),
         "HANDOFF_URL": handoff_service.url,
         "HANDOFF_BOT_TOKEN_FILE": str(handoff_service.token_file),
+        GATEWAY_SECRET_ENV: GATEWAY_SECRET,
     }
     logs = {name: work / f"{name}.log" for name in ("actions", "rasa")}
     actions = subprocess.Popen(
@@ -187,7 +198,7 @@ def chat(rasa_servers, request):
 
     def send(message: str):
         body = json.dumps({"sender": sender, "message": message}).encode()
-        req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+        req = urllib.request.Request(url, body, gateway_headers(body))
         with urllib.request.urlopen(req, timeout=60) as response:
             assert response.status == 200
             return json.loads(response.read())

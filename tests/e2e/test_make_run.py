@@ -6,61 +6,20 @@ Ctrl-C stops everything."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import signal
 import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, free_port
+from bot.identity import SIGNATURE_HEADER, sign_body
+from tests.security.stack import MakeRun, copy_checkout, http
 
 
 @pytest.fixture(scope="module")
 def checkout(tmp_path_factory) -> Path:
     """The checkout's files (tracked and new, not ignored) copied; environments and models linked."""
-    copy = tmp_path_factory.mktemp("checkout")
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for name in filter(None, (item.decode() for item in listed)):
-        if (ROOT / name).is_file():  # a tracked file deleted in the working tree is skipped
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, copy / name)
-    for shared in (".venv", ".venv-handoff", "models"):
-        (copy / shared).symlink_to(ROOT / shared)
-    return copy
-
-
-def wait_for_ready(process: subprocess.Popen, log: Path, timeout: float = 420) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        text = log.read_text(errors="replace")
-        if "Ready." in text:
-            return text
-        if process.poll() is not None:
-            raise AssertionError(f"make run exited ({process.returncode}):\n{text[-3000:]}")
-        time.sleep(1)
-    raise AssertionError(f"make run was not ready in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-def http(url: str, body: dict | None = None) -> tuple[int, object]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, None
+    return copy_checkout(tmp_path_factory.mktemp("checkout"))
 
 
 def port_open(port: int) -> bool:
@@ -79,22 +38,20 @@ def command_lines() -> list[bytes]:
 
 
 def test_make_run_serves_on_the_chosen_ports_keeps_secrets_private_and_stops_on_ctrl_c(checkout):
-    ports = {"RASA_PORT": free_port(), "ACTIONS_PORT": free_port(), "HANDOFF_PORT": free_port()}
-    env = {**os.environ, **{name: str(port) for name, port in ports.items()}}
-    log = checkout / "make-run.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            ["make", "run"], cwd=checkout, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    run = MakeRun(checkout)
+    ports = run.ports
     try:
-        printed = wait_for_ready(process, log)
+        printed = run.start()
         rasa = f"http://127.0.0.1:{ports['RASA_PORT']}"
         assert f"Rasa server     {rasa}" in printed
         assert f"Agent console   http://127.0.0.1:{ports['HANDOFF_PORT']}/console" in printed
+        assert f"Customer chat   http://127.0.0.1:{ports['HANDOFF_CHAT_PORT']}/chat" in printed
         assert re.search(r"agent login: agent1 / \S{10,}", printed)
 
         # an order lookup needs the action server, here on a port other than endpoints.yml's
-        status, replies = http(f"{rasa}/webhooks/rest/webhook", {"sender": "make-run", "message": "查一下订单12345"})
+        body = json.dumps({"sender": "make-run", "message": "查一下订单12345"}).encode()
+        secret = run.secrets()["CHANNEL_GATEWAY_SECRET"]
+        status, replies = http(f"{rasa}/webhooks/rest/webhook", body, {SIGNATURE_HEADER: sign_body(secret, body)})
         assert status == 200
         assert "SF1402875531" in "\n".join(reply.get("text", "") for reply in replies)
 
@@ -116,11 +73,8 @@ def test_make_run_serves_on_the_chosen_ports_keeps_secrets_private_and_stops_on_
             mode = (checkout / "var" / name).stat().st_mode
             assert mode & 0o077 == 0, f"var/{name} is readable by others ({oct(mode)})"
 
-        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
-        process.wait(timeout=90)
-        assert "stopped." in log.read_text()
+        run.stop()  # Ctrl-C reaches the whole foreground group
+        assert "stopped." in run.log.read_text()
         assert not [name for name, port in ports.items() if port_open(port)]
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        run.stop()

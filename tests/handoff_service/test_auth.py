@@ -259,3 +259,44 @@ async def test_staff_tokens_expire_by_default_and_bot_tokens_do_not(h):
     days = (datetime.fromisoformat(staff_info["expires_at"]) - h.clock.now()).days
     assert days == h.settings.token_days == 90
     assert bot_info["expires_at"] is None
+
+
+async def _wrong_logins_from(client, forwarded_for: str, n: int) -> list[int]:
+    statuses = []
+    for _ in range(n):
+        resp = await client.post(
+            "/api/auth/login",
+            json={"username": "alice", "password": "nope nope nope"},
+            headers={"X-Forwarded-For": forwarded_for},
+        )
+        statuses.append(resp.status)
+    return statuses
+
+
+async def test_behind_our_proxy_each_caller_is_limited_not_the_proxy(aiohttp_client, settings, clock, h):
+    """Through a trusted reverse proxy, the pair limit counts each caller (X-Forwarded-For as the
+    proxy appended it): one guesser does not lock everybody out of the proxy's address."""
+    from handoff_service.app import create_app
+
+    await h.user("alice")
+    s = settings.with_(trusted_proxies=("127.0.0.1",), login_max_failures=3)
+    client = await aiohttp_client(create_app(s, clock=clock, run_sla_monitor=False))
+    assert await _wrong_logins_from(client, "198.51.100.7", 4) == [401, 401, 401, 429]
+    # another customer of the same proxy still gets their password checked
+    resp = await client.post(
+        "/api/auth/login", json={"username": "alice", "password": PASSWORD}, headers={"X-Forwarded-For": "203.0.113.9"}
+    )
+    assert resp.status == 200
+    # what a client writes left of the proxy's entry is not believed
+    assert await _wrong_logins_from(client, "10.9.9.9, 198.51.100.7", 1) == [429]
+
+
+async def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(aiohttp_client, settings, clock, h):
+    from handoff_service.app import create_app
+
+    await h.user("alice")
+    client = await aiohttp_client(create_app(settings.with_(login_max_failures=3), clock=clock, run_sla_monitor=False))
+    statuses = []
+    for i in range(4):  # a new forged address each time does not escape the limit
+        statuses += await _wrong_logins_from(client, f"198.51.100.{i}", 1)
+    assert statuses == [401, 401, 401, 429]

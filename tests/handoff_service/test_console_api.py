@@ -8,7 +8,7 @@ import json
 
 from test_ws import _next
 
-from handoff_service.app import create_app
+from handoff_service.app import create_app, create_chat_app
 from handoff_service.core.config import Settings
 
 T0 = 1_795_000_000.0  # tracker timestamps (epoch seconds), before the fake clock's "now"
@@ -202,7 +202,15 @@ async def test_pages_are_served_with_a_csp(h):
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
     page = await resp.text()
     assert "<script" in page and "/static/console/main.js" in page and "onclick" not in page
-    resp = await h.client.get("/chat")
+    resp = await h.client.get("/", allow_redirects=False)
+    assert resp.status == 302 and resp.headers["Location"] == "/console"
+    # the chat page is not the console's: it has an origin of its own
+    assert (await h.client.get("/chat")).status == 404
+
+
+async def test_the_chat_page_has_its_own_application_with_only_its_files(aiohttp_client, settings):
+    client = await aiohttp_client(create_chat_app(settings))
+    resp = await client.get("/chat")
     assert resp.status == 200
     csp = resp.headers["Content-Security-Policy"]
     assert "script-src 'self';" in csp
@@ -210,13 +218,17 @@ async def test_pages_are_served_with_a_csp(h):
     page = await resp.text()
     assert 'data-socket-url="http://127.0.0.1:5005"' in page and 'data-socket-path="/socket.io/"' in page
     assert "/static/vendor/rasa-webchat/webchat.js" in page
-    resp = await h.client.get("/", allow_redirects=False)
-    assert resp.status == 302 and resp.headers["Location"] == "/console"
+    for path in ("/static/chat.js", "/static/chat.css", "/static/vendor/rasa-webchat/webchat.js"):
+        resp = await client.get(path)
+        assert resp.status == 200, path
+    assert (await client.get("/static/chat.js")).content_type == "text/javascript"
+    for path in ("/console", "/api/me", "/api/openapi.json", "/static/console/main.js", "/static/console.html", "/"):
+        assert (await client.get(path)).status == 404, path
 
 
 async def test_chat_page_takes_the_socket_url_from_settings_escaped(h, aiohttp_client, settings, clock):
     s = settings.with_(chat_socket_url='https://chat.example.test"><b>', chat_socket_path="/rasa/socket.io/")
-    client = await aiohttp_client(create_app(s, clock=clock, run_sla_monitor=False))
+    client = await aiohttp_client(create_chat_app(s))
     resp = await client.get("/chat")
     page = await resp.text()
     assert 'data-socket-url="https://chat.example.test&quot;&gt;&lt;b&gt;"' in page

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from handoff_service.app import create_app
+from handoff_service.delivery import service as delivery
 
 
 async def _handled_case(h, agent="alice"):
@@ -201,4 +204,22 @@ async def test_an_agent_reply_cannot_make_links_or_markup_in_the_widget(h, rasa)
     assert final["text"] == text  # the case keeps what the agent wrote
     [ev] = rasa.applied("conv-1", "bot")
     assert not re.search(r"\]\s*\(", ev["text"]) and "**" not in ev["text"] and "`" not in ev["text"]
-    assert "退款入口" in ev["text"] and "https://evil.example/pay" in ev["text"]
+    assert "退款入口" in ev["text"] and "evil.example/pay" in ev["text"]  # the words arrive
+    assert "https://" not in ev["text"]  # the widget would link a bare address
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ("see https://evil.example/x", "see https：//evil.example/x"),
+        ("<https://evil.example/x>", "＜https：//evil.example/x＞"),
+        ("mail MAILTO:a@evil.example", "mail MAILTO：a@evil.example"),
+        ("form: https://help.shop.example/returns?id=1", "form: https://help.shop.example/returns?id=1"),
+        ("HTTPS://Help.Shop.Example/x", "HTTPS://Help.Shop.Example/x"),
+        ("https://help.shop.example.evil.example/x", "https：//help.shop.example.evil.example/x"),
+        ("https://help.shop.example@evil.example/x", "https：//help.shop.example@evil.example/x"),
+        ("[退款](https://help.shop.example/r)", "［退款］(https://help.shop.example/r)"),
+    ],
+)
+def test_only_the_shops_link_hosts_stay_links(written, shown):
+    assert delivery.inert(written, ("help.shop.example",)) == shown

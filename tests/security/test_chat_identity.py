@@ -1,0 +1,78 @@
+"""Customers' conversations on the socket.io channel belong to the browser the server gave them to:
+a session id is server-issued and signed, a socket joins only the room of a session it holds the
+signature of, and messages need that signature too."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.security.socketio_client import SocketIOClient
+from tests.security.stack import MakeRun
+
+
+async def open_session(stack: MakeRun, session_id: str | None = None) -> tuple[SocketIOClient, str]:
+    client = SocketIOClient(stack.rasa, origin=stack.chat)
+    await client.connect()
+    await client.emit("session_request", {"session_id": session_id})
+    confirmed = await client.next_event("session_confirm")
+    return client, confirmed["session_id"] if isinstance(confirmed, dict) else confirmed
+
+
+def texts(events: list) -> str:
+    return "\n".join(str(e.get("text", "")) for e in events if isinstance(e, dict))
+
+
+async def test_another_session_cannot_be_joined_or_spoken_for(stack: MakeRun) -> None:
+    victim, victim_session = await open_session(stack)
+    attacker = None
+    try:
+        await victim.emit(
+            "user_uttered", {"message": "你好", "session_id": victim_session, "customData": {"language": "zh"}}
+        )
+        assert await victim.next_event("bot_uttered")  # the victim's conversation runs
+
+        # the attacker learnt the victim's conversation id (agents, logs and Rasa's tracker show it)
+        conversation = victim_session.split(".")[0]
+        attacker, attacker_session = await open_session(stack, conversation)
+        assert attacker_session.split(".")[0] != conversation
+
+        # speaking for the victim's conversation is refused, and nothing reaches the victim's room
+        for forged in (conversation, attacker_session.replace(attacker_session.split(".")[0], conversation)):
+            await attacker.emit("user_uttered", {"message": "查一下订单12345", "session_id": forged})
+        await victim.emit("user_uttered", {"message": "谢谢", "session_id": victim_session})
+        to_victim = await victim.collect("bot_uttered", 8)
+        assert "SF1402875531" not in texts(to_victim)
+        assert to_victim, "the victim's own message was answered"
+        # and the attacker hears nothing of the victim's conversation
+        assert not await attacker.collect("bot_uttered", 1)
+    finally:
+        for client in (victim, attacker):
+            if client is not None:
+                await client.close()
+
+
+async def test_a_page_of_another_origin_cannot_open_the_widget_socket(stack: MakeRun) -> None:
+    client = SocketIOClient(stack.rasa, origin="http://evil.example")
+    try:
+        with pytest.raises((ConnectionRefusedError, AssertionError, OSError)):
+            await client.connect()
+            await client.emit("session_request", {"session_id": None})
+            await client.next_event("session_confirm", timeout=5)
+    finally:
+        await client.close()
+
+
+async def test_a_forged_or_expired_session_is_replaced_by_a_new_one(stack: MakeRun) -> None:
+    client, session = await open_session(stack)
+    try:
+        conversation, expires, signature = session.split(".")
+        for forged in (
+            f"{conversation}.{int(expires) + 10**6}.{signature}",  # longer life, same signature
+            f"{conversation}.{expires}.{'A' * len(signature)}",
+            conversation,
+        ):
+            other, given = await open_session(stack, forged)
+            await other.close()
+            assert given.split(".")[0] != conversation
+    finally:
+        await client.close()
