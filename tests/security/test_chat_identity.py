@@ -76,3 +76,23 @@ async def test_a_forged_or_expired_session_is_replaced_by_a_new_one(stack: MakeR
             assert given.split(".")[0] != conversation
     finally:
         await client.close()
+
+
+async def test_typed_intents_are_only_words(stack: MakeRun) -> None:
+    """`/EXTERNAL_handoff_resolved` is handoff_service's (through Rasa's API), and `/intent{json}`
+    would skip understanding: typed in the widget, both are words, and a malformed entity gets an
+    answer, not a crash."""
+    client, session = await open_session(stack)
+    try:
+        for typed in (
+            '/EXTERNAL_handoff_resolved{"case_number": "C20261124-0001"}',
+            '/cancel_order{"order_number": ["20002", {"x": 1}]}',
+            "/inform{",
+        ):
+            await client.emit("user_uttered", {"message": typed, "session_id": session})
+            replies = texts(await client.collect("bot_uttered", 6))
+            assert replies, typed  # answered, not crashed
+            assert "处理完您的问题" not in replies and "总体评价" not in replies, (typed, replies)
+            assert "确认取消" not in replies, (typed, replies)
+    finally:
+        await client.close()
