@@ -6,13 +6,17 @@ cd "$(dirname "$0")/.."
 export RASA_TELEMETRY_ENABLED=${RASA_TELEMETRY_ENABLED:-false}  # no usage telemetry or crash reports
 model=$(.ci/train.sh)
 .ci/secrets.sh
-set -a; . var/secrets.env; set +a
+# the secrets stay unexported: each process below gets only its own (see README, "Security model")
+. var/secrets.env
+export -n RASA_TOKEN RASA_HANDOFF_TOKEN ACTION_SERVER_SECRET CHAT_SESSION_SECRET CHANNEL_GATEWAY_SECRET \
+  CHAT_CUSTOMER_JWT_SECRET
+unset HANDOFF_RASA_TOKEN
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
 export HANDOFF_PORT=${HANDOFF_PORT:-8080}
 # the customer chat page has an origin of its own: its script can never use a console session
 export HANDOFF_CHAT_PORT=${HANDOFF_CHAT_PORT:-8081}
-export HANDOFF_RASA_URL="http://127.0.0.1:$RASA_PORT" HANDOFF_RASA_TOKEN="$RASA_TOKEN"
+export HANDOFF_RASA_URL="http://127.0.0.1:$RASA_PORT"
 export HANDOFF_CHAT_SOCKET_URL="http://127.0.0.1:$RASA_PORT"
 # the pages that may open the widget's socket on Rasa (the chat page's origin)
 export CHAT_ALLOWED_ORIGINS="http://127.0.0.1:$HANDOFF_CHAT_PORT,http://localhost:$HANDOFF_CHAT_PORT"
@@ -45,10 +49,16 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
-SANIC_HOST=127.0.0.1 .venv/bin/python -m rasa_sdk --actions actions -p "$ACTIONS_PORT" >var/log/actions.log 2>&1 &
+# the action server answers only requests carrying ACTION_SERVER_SECRET (Rasa sends it, endpoints.yml)
+ACTION_SERVER_SECRET=$ACTION_SERVER_SECRET SANIC_HOST=127.0.0.1 \
+  .venv/bin/python -m actions.serve --actions actions -p "$ACTIONS_PORT" >var/log/actions.log 2>&1 &
 pids+=($!)
-# `rasa run` with the HTTP API; bot.serve reads the token from RASA_TOKEN (exported above), so `ps` never shows it
-.venv/bin/python -m bot.serve --model "$model" --interface 127.0.0.1 --port "$RASA_PORT" \
+# `rasa run` with the HTTP API; bot.serve reads the operator's token from RASA_TOKEN and handoff_service's
+# bridge token from RASA_HANDOFF_TOKEN (environment, so `ps` never shows them); the channels' secrets too
+RASA_TOKEN=$RASA_TOKEN RASA_HANDOFF_TOKEN=$RASA_HANDOFF_TOKEN ACTION_SERVER_SECRET=$ACTION_SERVER_SECRET \
+CHAT_SESSION_SECRET=$CHAT_SESSION_SECRET CHANNEL_GATEWAY_SECRET=$CHANNEL_GATEWAY_SECRET \
+CHAT_CUSTOMER_JWT_SECRET=$CHAT_CUSTOMER_JWT_SECRET \
+  .venv/bin/python -m bot.serve --model "$model" --interface 127.0.0.1 --port "$RASA_PORT" \
   --endpoints "$endpoints" --credentials credentials.yml \
   --cors "http://127.0.0.1:$HANDOFF_CHAT_PORT" "http://localhost:$HANDOFF_CHAT_PORT" >var/log/rasa.log 2>&1 &
 pids+=($!)
@@ -67,7 +77,8 @@ if [ ! -f var/agent.credentials ]; then
     agent_note="agent1 exists already but var/agent.credentials is gone: create another account (see below)"
   fi
 fi
-.venv-handoff/bin/python -m handoff_service serve >>var/log/handoff.log 2>&1 &
+# handoff_service reaches Rasa's bridge routes only (bot/bridge.py), with the bridge token
+HANDOFF_RASA_TOKEN=$RASA_HANDOFF_TOKEN .venv-handoff/bin/python -m handoff_service serve >>var/log/handoff.log 2>&1 &
 pids+=($!)
 
 echo "starting (logs in var/log/)..."
@@ -89,7 +100,7 @@ Ready.
   handoff_service http://127.0.0.1:$HANDOFF_PORT   (API: /api/openapi.json; see handoff_service/README.md)
   Customer chat   http://127.0.0.1:$HANDOFF_CHAT_PORT/chat
   Agent console   http://127.0.0.1:$HANDOFF_PORT/console   ($agent_note)
-  Rasa HTTP API token: in var/secrets.env (RASA_TOKEN)
+  Rasa HTTP API token (the operator's; no other process holds it): in var/secrets.env (RASA_TOKEN)
 
 Try it as the messaging gateway (REST takes bodies signed with CHANNEL_GATEWAY_SECRET only):
   set -a; . var/secrets.env; set +a; body='{"sender": "demo", "message": "你好"}'

@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -81,12 +82,23 @@ def start_ours(procs: C.Processes, model: Path, work: Path):
     rasa_port, actions_port = C.free_port(), C.free_port()
     endpoints = work / "endpoints_ours.yml"
     endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\nnlg:\n  type: bot.nlg.LocalizedNLG\n',
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+        "  headers:\n    X-Action-Secret: ${ACTION_SERVER_SECRET}\n"
+        "nlg:\n  type: bot.nlg.LocalizedNLG\n",
         encoding="utf-8",
     )
-    env = {**SERVING, "SANIC_HOST": "127.0.0.1", "DEMO_STORE_PATH": str(work / "demo_store.db")}
+    # as `make run` serves it: the action server answers Rasa only, which sends the shared secret
+    env = {
+        **SERVING,
+        "SANIC_HOST": "127.0.0.1",
+        "DEMO_STORE_PATH": str(work / "demo_store.db"),
+        "ACTION_SERVER_SECRET": secrets.token_urlsafe(24),
+    }
     actions = procs.start(
-        [C.PYTHON, "-m", "rasa_sdk", "--actions", "actions", "-p", actions_port], C.ROOT, work / "ours_actions.log", env
+        [C.PYTHON, "-m", "actions.serve", "--actions", "actions", "-p", actions_port],
+        C.ROOT,
+        work / "ours_actions.log",
+        env,
     )
     rasa = procs.start(
         [

@@ -39,6 +39,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     rasa_url: str = "http://127.0.0.1:5005"
+    # the bridge token (bot/bridge.py routes only), sent as a bearer token; not Rasa's operator token
     rasa_token: str | None = None
     # Browser origins allowed on the websocket; empty = http://{host}:{port} and localhost.
     allowed_origins: tuple[str, ...] = ()

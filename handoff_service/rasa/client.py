@@ -1,8 +1,12 @@
-"""The one client of Rasa's HTTP API (tracker reads, injected events, triggered intents).
+"""The one client of Rasa (tracker reads, injected events, triggered intents).
 
 Every call to Rasa goes through here: its URL, its authentication and its
-timeouts are decided in one place. Failures raise `RasaError`, which says whether
-Rasa answered (with which status) or could not be reached.
+timeouts are decided in one place. The calls go to the bridge routes Rasa's
+launcher adds for this service (`bot/bridge.py`, under `/handoff/conversations/`),
+with the bridge token as a bearer token in a header, never in a URL; that token
+reaches nothing else of Rasa (no models, no other API). Failures raise
+`RasaError`, which says whether Rasa answered (with which status) or could not
+be reached.
 """
 
 from __future__ import annotations
@@ -43,17 +47,17 @@ class RasaClient:
         self.http = http
 
     def _url(self, conversation_id: str, suffix: str) -> str:
-        return f"{self.base_url}/conversations/{quote(conversation_id, safe='')}/{suffix}"
+        return f"{self.base_url}/handoff/conversations/{quote(conversation_id, safe='')}/{suffix}"
 
-    def _params(self, **extra: str) -> dict[str, str]:
-        return {**extra, **({"token": self.token} if self.token else {})}
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     async def tracker_events(self, conversation_id: str, *, timeout: float) -> list[dict[str, Any]]:
         """Every event of a conversation (dicts only)."""
         url = self._url(conversation_id, "tracker")
         try:
             async with self.http.get(
-                url, params=self._params(include_events="ALL"), timeout=aiohttp.ClientTimeout(total=timeout)
+                url, headers=self._headers(), timeout=aiohttp.ClientTimeout(total=timeout)
             ) as resp:
                 if resp.status != 200:
                     raise RasaError(status=resp.status, body=await resp.text())
@@ -72,10 +76,10 @@ class RasaClient:
         await self._post(self._url(conversation_id, "trigger_intent"), {"name": name, "entities": entities}, timeout)
 
     async def _post(self, url: str, body: Any, timeout: float) -> None:
-        params = self._params(output_channel="latest", execute_side_effects="true")
+        # the bridge always answers on the conversation's latest channel and runs the side effects
         try:
             async with self.http.post(
-                url, params=params, json=body, timeout=aiohttp.ClientTimeout(total=timeout)
+                url, headers=self._headers(), json=body, timeout=aiohttp.ClientTimeout(total=timeout)
             ) as resp:
                 if 200 <= resp.status < 300:
                     await resp.read()

@@ -64,3 +64,34 @@ def test_the_server_runs_one_blas_thread_and_never_sees_the_token():
     assert "RASA_TOKEN" not in served and served["PATH"] == "/usr/bin"
     assert served["OPENBLAS_NUM_THREADS"] == "1"
     assert served["OMP_NUM_THREADS"] == "4"  # an operator's own choice stands
+
+
+def test_secrets_env_is_created_private_and_older_files_get_the_missing_keys(tmp_path):
+    import re
+    import shutil
+    import stat
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / ".ci").mkdir()
+    shutil.copy2(root / ".ci" / "secrets.sh", tmp_path / ".ci" / "secrets.sh")
+
+    def run() -> dict:
+        subprocess.run([str(tmp_path / ".ci" / "secrets.sh")], check=True, capture_output=True)
+        path = tmp_path / "var" / "secrets.env"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        return dict(re.findall(r"^([A-Z_]+)=(.*)$", path.read_text(), re.M))
+
+    created = run()
+    assert {"RASA_TOKEN", "RASA_HANDOFF_TOKEN", "ACTION_SERVER_SECRET"} <= set(created)
+    assert all(len(value) >= 32 for value in created.values())
+    assert len(set(created.values())) == len(created)
+    assert run() == created  # kept as they are
+
+    # a secrets.env from before the bridge and the action server's secret: the old token stays
+    (tmp_path / "var" / "secrets.env").write_text("# old\nRASA_TOKEN=old-token\n")
+    (tmp_path / "var" / "secrets.env").chmod(0o644)
+    upgraded = run()
+    assert upgraded["RASA_TOKEN"] == "old-token"
+    assert set(upgraded) == set(created)

@@ -58,8 +58,9 @@ def free_port() -> int:
 
 @dataclass
 class RasaStandIn(ThreadedServer):
-    """Rasa's HTTP API as handoff_service uses it: reads trackers, takes events.
-    Conversations whose id starts with 'down-' answer 503 (Rasa unreachable)."""
+    """Rasa's bridge routes as handoff_service uses them (bot/bridge.py): reads trackers, takes
+    events, with the bridge token in the Authorization header. Conversations whose id starts with
+    'down-' answer 503 (Rasa unreachable)."""
 
     port: int = 0
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -72,7 +73,7 @@ class RasaStandIn(ThreadedServer):
 
     def _authorised(self, request: web.Request) -> bool:
         self.queries.append(dict(request.query))
-        return request.query.get("token") == RASA_TOKEN
+        return request.headers.get("Authorization") == f"Bearer {RASA_TOKEN}" and "token" not in request.query
 
     async def _tracker(self, request: web.Request) -> web.StreamResponse:
         cid = request.match_info["cid"]
@@ -102,9 +103,9 @@ class RasaStandIn(ThreadedServer):
         return web.json_response({"tracker": {"sender_id": cid}, "messages": []})
 
     def routes(self, app: web.Application) -> None:
-        app.router.add_get("/conversations/{cid}/tracker", self._tracker)
-        app.router.add_post("/conversations/{cid}/tracker/events", self._events)
-        app.router.add_post("/conversations/{cid}/trigger_intent", self._trigger)
+        app.router.add_get("/handoff/conversations/{cid}/tracker", self._tracker)
+        app.router.add_post("/handoff/conversations/{cid}/tracker/events", self._events)
+        app.router.add_post("/handoff/conversations/{cid}/trigger_intent", self._trigger)
 
     def bot_events(self, conversation_id: str) -> list[dict[str, Any]]:
         return [p for p in list(self.posts) if p["conversation_id"] == conversation_id and p.get("event") == "bot"]

@@ -156,7 +156,10 @@ class LoopServers:
         self.chat_url = f"http://127.0.0.1:{self.chat_port}"  # handoff_service's customer chat page
         self.rasa_url = f"http://127.0.0.1:{self.rasa_port}"
         self.actions_url = f"http://127.0.0.1:{self.actions_port}"
-        self.rasa_token = secrets.token_urlsafe(24)
+        # the three secrets of `make run` (var/secrets.env), each given only to the process that uses it
+        self.rasa_token = secrets.token_urlsafe(24)  # Rasa's HTTP API: the operator's (these tests)
+        self.handoff_token = secrets.token_urlsafe(24)  # Rasa's bridge routes: handoff_service's
+        self.action_secret = secrets.token_urlsafe(24)  # the action server: Rasa's
         self.callback = CallbackReceiver()
         self.procs: list[Proc] = []
         self.bot_token_file = work / "bot.token"
@@ -173,7 +176,7 @@ class LoopServers:
             "HANDOFF_PORT": str(self.handoff_port),
             "HANDOFF_CHAT_PORT": str(self.chat_port),
             "HANDOFF_RASA_URL": self.rasa_url,
-            "HANDOFF_RASA_TOKEN": self.rasa_token,
+            "HANDOFF_RASA_TOKEN": self.handoff_token,
             "HANDOFF_CHAT_SOCKET_URL": self.rasa_url,
             # the console's websocket is opened from the service's own origin (the default list); said explicitly
             "HANDOFF_ALLOWED_ORIGINS": f"{self.url},http://localhost:{self.handoff_port}",
@@ -210,6 +213,8 @@ class LoopServers:
         endpoints.write_text(
             "action_endpoint:\n"
             f'  url: "{self.actions_url}/webhook"\n'
+            "  headers:\n"
+            "    X-Action-Secret: ${ACTION_SERVER_SECRET}\n"
             "nlg:\n"
             "  type: bot.nlg.LocalizedNLG\n"
             "tracker_store:\n"
@@ -289,10 +294,10 @@ class LoopServers:
             handoff = self._spawn("handoff", [str(HANDOFF_PY), "-m", "handoff_service", "serve"], self._handoff_env())
             actions = self._spawn(
                 "actions",
-                [str(RASA_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.actions_port)],
-                bot_env,
+                [str(RASA_BIN / "python"), "-m", "actions.serve", "--actions", "actions", "-p", str(self.actions_port)],
+                {**bot_env, "ACTION_SERVER_SECRET": self.action_secret},
             )
-            # started the way `make run` starts it: the API token in the environment, not in argv
+            # started the way `make run` starts it: the tokens in the environment, not in argv
             rasa = self._spawn(
                 "rasa",
                 [
@@ -313,7 +318,12 @@ class LoopServers:
                     self.chat_url,
                     f"http://localhost:{self.chat_port}",
                 ],
-                {**bot_env, "RASA_TOKEN": self.rasa_token},
+                {
+                    **bot_env,
+                    "RASA_TOKEN": self.rasa_token,
+                    "RASA_HANDOFF_TOKEN": self.handoff_token,
+                    "ACTION_SERVER_SECRET": self.action_secret,
+                },
             )
             _wait_http(f"{self.url}/api/health", handoff, 60)
             _wait_http(f"{self.actions_url}/health", actions, 120)

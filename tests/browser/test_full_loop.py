@@ -309,11 +309,11 @@ def test_rasa_api_needs_its_token_and_no_process_shows_it(loop):
     # `make run` and this loop start Rasa through bot.serve, which reads the token from the environment
     rasa = next(proc for proc in loop.procs if proc.name == "rasa")
     assert b"bot.serve" in Path(f"/proc/{rasa.popen.pid}/cmdline").read_bytes()
-    shown = [
-        path.parent.name for path in Path("/proc").glob("[0-9]*/cmdline") if loop.rasa_token.encode() in _read(path)
-    ]
-    assert shown == []
+    for secret in (loop.rasa_token, loop.handoff_token, loop.action_secret):
+        shown = [path.parent.name for path in Path("/proc").glob("[0-9]*/cmdline") if secret.encode() in _read(path)]
+        assert shown == []
     assert loop.http("GET", f"{loop.rasa_url}/status")[0] == 401
+    assert loop.http("GET", f"{loop.rasa_url}/status?token={loop.handoff_token}")[0] == 401  # handoff_service's
     status, data = loop.http("GET", f"{loop.rasa_url}/status?token={loop.rasa_token}")
     assert status == 200 and data["model_file"].endswith(".tar.gz")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -101,6 +102,16 @@ class HandoffService:
             return json.loads(response.read())
 
 
+# the action endpoint as endpoints.yml has it, on the test's port: the secret comes from the environment
+ENDPOINTS = """action_endpoint:
+  url: "http://127.0.0.1:{actions_port}/webhook"
+  headers:
+    X-Action-Secret: ${{ACTION_SERVER_SECRET}}
+nlg:
+  type: bot.nlg.LocalizedNLG
+"""
+
+
 def current_model() -> Path:
     """RASA_MODEL, else the production model (`.ci/train.sh` trains it when its inputs changed)."""
     model = (
@@ -128,12 +139,11 @@ def rasa_servers(tmp_path_factory, handoff_service):
     model = current_model()
     work = tmp_path_factory.mktemp("rasa")
     rasa_port, actions_port = free_port(), free_port()
-    (work / "endpoints.yml").write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\nnlg:\n  type: bot.nlg.LocalizedNLG\n',
-        encoding="utf-8",
-    )
+    (work / "endpoints.yml").write_text(ENDPOINTS.format(actions_port=actions_port), encoding="utf-8")
     env = {
         **os.environ,
+        # the action server answers only Rasa, which sends this secret (endpoints.yml, as make run does)
+        "ACTION_SERVER_SECRET": secrets.token_urlsafe(24),
         "SANIC_HOST": "127.0.0.1",
         "DEMO_STORE_PATH": str(work / "demo_store.db"),
         "PYTHONPATH": str(ROOT),
@@ -143,7 +153,7 @@ def rasa_servers(tmp_path_factory, handoff_service):
     }
     logs = {name: work / f"{name}.log" for name in ("actions", "rasa")}
     actions = subprocess.Popen(
-        [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "-p", str(actions_port)],
+        [str(BIN / "python"), "-m", "actions.serve", "--actions", "actions", "-p", str(actions_port)],
         cwd=ROOT,
         env=env,
         stdout=logs["actions"].open("w"),

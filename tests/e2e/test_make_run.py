@@ -1,7 +1,7 @@
 """`make run` the way a new user runs it, in a copy of this checkout (its own var/; the same
 environments and model): everything starts on the ports asked for, a conversation reaches the
-action server, nothing in var/ is readable by other users, no process shows the Rasa API token, and
-Ctrl-C stops everything."""
+action server, nothing in var/ is readable by other users, no process shows the Rasa API token, the
+bridge token or the action server's secret, and Ctrl-C stops everything."""
 
 from __future__ import annotations
 
@@ -57,10 +57,16 @@ def test_make_run_serves_on_the_chosen_ports_keeps_secrets_private_and_stops_on_
         assert status == 200
         assert "SF1402875531" in "\n".join(reply.get("text", "") for reply in replies)
 
-        token = re.search(r"^RASA_TOKEN=(\S+)$", (checkout / "var/secrets.env").read_text(), re.M).group(1)
-        assert not [line for line in command_lines() if token.encode() in line]
+        made = run.secrets()
+        for name in ("RASA_TOKEN", "RASA_HANDOFF_TOKEN", "ACTION_SERVER_SECRET"):
+            assert not [line for line in command_lines() if made[name].encode() in line], f"a process shows {name}"
+        token = made["RASA_TOKEN"]
         assert http(f"{rasa}/status")[0] == 401
         assert http(f"{rasa}/status?token={token}")[0] == 200
+        # handoff_service's bridge token reaches no route of Rasa's own API
+        assert http(f"{rasa}/status?token={made['RASA_HANDOFF_TOKEN']}")[0] == 401
+        # the action server answers Rasa only (the order lookup above went through it, with the secret)
+        assert http(f"http://127.0.0.1:{ports['ACTIONS_PORT']}/webhook", {"next_action": "action_listen"})[0] == 401
 
         for name in (
             "secrets.env",

@@ -85,9 +85,10 @@ async def db_url(backend: Backend, tmp_path: Path) -> str:
 
 @dataclass
 class RasaStandIn:
-    """Stands in for Rasa's HTTP API. It records every event it accepted and, like
-    Rasa, does NOT dedupe by key by itself (unless `dedupe` is set), so duplicates
-    would be visible."""
+    """Stands in for Rasa's bridge routes (bot/bridge.py). It records every event it
+    accepted and, like Rasa, does NOT dedupe by key by itself (unless `dedupe` is
+    set), so duplicates would be visible. It records each request's query and
+    Authorization header, and answers 401 without the bridge token."""
 
     fail_first: int = 0  # answer 503 (without applying) to the first N POSTs
     mode: str = "ok"  # ok | error_after_accept | slow_after_accept | always_fail | reject
@@ -98,6 +99,8 @@ class RasaStandIn:
     tracker_reads: int = 0
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     queries: list[dict[str, str]] = field(default_factory=list)
+    auth: list[str] = field(default_factory=list)
+    token: str = "rasa-secret"
     url: str = ""
 
     def applied(self, conversation_id: str, event: str | None = None) -> list[dict[str, Any]]:
@@ -111,9 +114,17 @@ class RasaStandIn:
                 continue
             store.append(ev)
 
+    def _refused(self, request: web.Request) -> web.StreamResponse | None:
+        self.queries.append(dict(request.query))
+        self.auth.append(request.headers.get("Authorization", ""))
+        if self.auth[-1] != f"Bearer {self.token}":
+            return web.json_response({"error": "not_authenticated"}, status=401)
+        return None
+
     async def _post_common(self, request: web.Request, events: list[dict[str, Any]]) -> web.StreamResponse:
         self.posts += 1
-        self.queries.append(dict(request.query))
+        if refused := self._refused(request):
+            return refused
         if self.mode == "reject":
             return web.json_response({"message": "bad"}, status=400)
         if self.mode == "always_fail" or self.posts <= self.fail_first:
@@ -146,6 +157,8 @@ class RasaStandIn:
 
     async def tracker(self, request: web.Request) -> web.StreamResponse:
         self.tracker_reads += 1
+        if refused := self._refused(request):
+            return refused
         if self.tracker_reads <= self.tracker_fail:
             return web.json_response({}, status=500)
         cid = request.match_info["cid"]
@@ -153,9 +166,9 @@ class RasaStandIn:
 
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_post("/conversations/{cid}/tracker/events", self.tracker_events)
-        app.router.add_post("/conversations/{cid}/trigger_intent", self.trigger_intent)
-        app.router.add_get("/conversations/{cid}/tracker", self.tracker)
+        app.router.add_post("/handoff/conversations/{cid}/tracker/events", self.tracker_events)
+        app.router.add_post("/handoff/conversations/{cid}/trigger_intent", self.trigger_intent)
+        app.router.add_get("/handoff/conversations/{cid}/tracker", self.tracker)
         return app
 
 

@@ -1,4 +1,4 @@
-"""Messages and their delivery to Rasa, against a local stand-in of Rasa's HTTP API."""
+"""Messages and their delivery to Rasa, against a local stand-in of Rasa's bridge routes (bot/bridge.py)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,8 @@ async def test_reply_is_delivered_through_rasa_tracker_events(h, rasa):
         "case": case["number"],
         "idempotency_key": final["delivery"]["idempotency_key"],
     }
-    assert rasa.queries[0] == {"output_channel": "latest", "execute_side_effects": "true", "token": "rasa-secret"}
+    # the bridge token in a header, nothing in the URL
+    assert rasa.auth[0] == "Bearer rasa-secret" and rasa.queries[0] == {}
 
 
 async def test_failed_calls_are_retried_and_delivered_once(h, rasa):
@@ -127,6 +128,15 @@ async def test_client_error_fails_at_once(h, rasa):
     alice, case = await _handled_case(h)
     _, final = await _reply(h, alice, case)
     assert final["delivery"]["status"] == "failed" and final["delivery"]["attempts"] == 1
+
+
+async def test_a_refused_bridge_token_fails_at_once_and_says_so(h, rasa):
+    rasa.token = "another-token"  # Rasa's bridge answers 401: no retry would help
+    alice, case = await _handled_case(h)
+    _, final = await _reply(h, alice, case)
+    assert final["delivery"]["status"] == "failed" and final["delivery"]["attempts"] == 1
+    assert "401" in final["delivery"]["last_error"]
+    assert rasa.auth == ["Bearer rasa-secret"] and rasa.queries == [{}]
 
 
 async def test_reply_refused_unless_current_handler(h, rasa):

@@ -1,0 +1,282 @@
+"""handoff_service's bridge routes on Rasa's server (bot/bridge.py) and how bot.serve adds them: a
+token of their own, in a header; only the events and intents handoff_service sends."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from sanic.compat import Header
+
+from bot import bridge
+
+TOKEN = "bridge-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+
+
+# ---------------------------------------------------------------- a Rasa agent, as far as the bridge uses it
+
+
+class Processor:
+    def __init__(self, domain: Any) -> None:
+        self.domain = domain
+        self.trackers: dict[str, Any] = {}
+        self.side_effects: list[tuple[list[Any], Any]] = []
+
+    async def _tracker(self, conversation_id: str, **_: Any) -> Any:
+        from rasa.shared.core.trackers import DialogueStateTracker
+
+        return self.trackers.setdefault(conversation_id, DialogueStateTracker(conversation_id, self.domain.slots))
+
+    fetch_tracker_with_initial_session = _tracker
+    fetch_full_tracker_with_initial_session = _tracker
+    fetch_tracker_and_update_session = _tracker
+
+    async def execute_side_effects(self, events: list[Any], tracker: Any, output_channel: Any) -> None:
+        self.side_effects.append((events, output_channel))
+
+
+class Agent:
+    def __init__(self) -> None:
+        from rasa.core.lock_store import InMemoryLockStore
+        from rasa.core.tracker_store import InMemoryTrackerStore
+        from rasa.shared.core.domain import Domain
+
+        self.domain = Domain.from_dict(
+            {
+                "intents": ["greet", "EXTERNAL_handoff_resolved"],
+                "slots": {
+                    "handoff_active": {"type": "bool", "mappings": [{"type": "custom"}]},
+                    "case_number": {"type": "text", "mappings": [{"type": "custom"}]},
+                },
+            }
+        )
+        self.processor = Processor(self.domain)
+        self.lock_store = InMemoryLockStore()
+        self.tracker_store = InMemoryTrackerStore(self.domain)
+        self.triggered: list[tuple[str, Any]] = []
+
+    def is_ready(self) -> bool:
+        return True
+
+    async def trigger_intent(self, intent_name: str, entities: Any, output_channel: Any, tracker: Any) -> None:
+        self.triggered.append((intent_name, entities))
+
+
+@pytest.fixture
+def agent() -> Agent:
+    return Agent()
+
+
+def request(agent: Agent | None, method: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+    raw = body if isinstance(body, bytes) else (b"" if body is None else json.dumps(body).encode())
+    app = SimpleNamespace(ctx=SimpleNamespace(agent=agent, input_channels=[]))
+    return SimpleNamespace(method=method, body=raw, headers=Header(AUTH if headers is None else headers), app=app)
+
+
+async def call(agent: Agent | None, operation: Any, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+    method = "GET" if operation is bridge.read_tracker else "POST"
+    return await bridge.handle(request(agent, method, body, headers), "conv-1", TOKEN, operation)
+
+
+# ---------------------------------------------------------------- the token
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": ""},
+        {"Authorization": TOKEN},
+        {"Authorization": f"Basic {TOKEN}"},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": f"Bearer {TOKEN[:-1]}"},
+        {"Authorization": f"Bearer {TOKEN}x"},
+    ],
+)
+async def test_every_route_needs_the_bridge_token(agent: Agent, headers: dict[str, str]) -> None:
+    for operation, body in (
+        (bridge.read_tracker, None),
+        (bridge.append_events, [{"event": "bot", "text": "hi"}]),
+        (bridge.trigger_intent, {"name": "EXTERNAL_handoff_resolved"}),
+    ):
+        status, answer = await call(agent, operation, body, {**headers, "Content-Type": "application/json"})
+        assert status == 401 and answer["error"] == "not_authenticated"
+    assert agent.processor.trackers == {} and agent.triggered == []
+
+
+def test_the_token_compares_case_insensitive_scheme_only() -> None:
+    assert bridge.authorised(Header({"authorization": f"bearer {TOKEN}"}), TOKEN)
+    assert not bridge.authorised(Header({"authorization": f"bearer {TOKEN.upper()}"}), TOKEN)
+
+
+# ---------------------------------------------------------------- what it does
+
+
+async def test_reads_every_event_of_a_conversation(agent: Agent) -> None:
+    from rasa.shared.core.events import BotUttered, SlotSet
+
+    tracker = await agent.processor._tracker("conv-1")
+    tracker.update(BotUttered("你好"))
+    tracker.update(SlotSet("handoff_active", True))
+    status, answer = await call(agent, bridge.read_tracker)
+    assert status == 200 and answer["sender_id"] == "conv-1"
+    assert [e["event"] for e in answer["events"]] == ["bot", "slot"]
+
+
+async def test_appends_an_agent_reply_and_the_handoff_slot_with_their_side_effects(agent: Agent) -> None:
+    events = [
+        {"event": "bot", "text": "您好，我是客服小李", "metadata": {"agent": "alice", "idempotency_key": "k1"}},
+        {"event": "slot", "name": "handoff_active", "value": False, "metadata": {"idempotency_key": "k2"}},
+    ]
+    status, answer = await call(agent, bridge.append_events, events)
+    assert (status, answer) == (200, {"sender_id": "conv-1", "appended": 2})
+    saved = await agent.tracker_store.retrieve("conv-1")
+    assert saved.latest_bot_utterance.text == "您好，我是客服小李"
+    assert saved.get_slot("handoff_active") is False
+    [(applied, _channel)] = agent.processor.side_effects
+    assert len(applied) == 2
+
+
+async def test_triggers_an_external_intent(agent: Agent) -> None:
+    body = {"name": "EXTERNAL_handoff_resolved", "entities": {"case_number": "C20261124-0001", "idempotency_key": "k"}}
+    status, answer = await call(agent, bridge.trigger_intent, body)
+    assert status == 200 and answer["triggered"] == "EXTERNAL_handoff_resolved"
+    assert agent.triggered == [("EXTERNAL_handoff_resolved", body["entities"])]
+
+
+# ---------------------------------------------------------------- what it refuses
+
+
+@pytest.mark.parametrize(
+    "body, status, says",
+    [
+        ({"name": "greet"}, 403, "only EXTERNAL_* intents"),
+        ({"name": "EXTERNAL_"}, 403, "only EXTERNAL_* intents"),
+        ({"name": "external_handoff_resolved"}, 403, "only EXTERNAL_* intents"),
+        ({"name": "EXTERNAL_nope"}, 404, "not in the domain"),
+        ({}, 400, "name"),
+        ({"name": ["EXTERNAL_handoff_resolved"]}, 400, "name"),
+        ([], 400, "the body must be"),
+        ({"name": "EXTERNAL_handoff_resolved", "entities": [{"entity": "x"}]}, 400, "entities"),
+        ({"name": "EXTERNAL_handoff_resolved", "entities": {"x": {"nested": 1}}}, 400, "entities"),
+        ({"name": "EXTERNAL_handoff_resolved", "entities": {"x": "y" * 201}}, 400, "entities"),
+    ],
+)
+async def test_refuses_intents_it_may_not_trigger(agent: Agent, body: Any, status: int, says: str) -> None:
+    got, answer = await call(agent, bridge.trigger_intent, body)
+    assert got == status and says in answer["message"]
+    assert agent.triggered == []
+
+
+@pytest.mark.parametrize(
+    "events, says",
+    [
+        ([], "non-empty list"),
+        ({"event": "bot", "text": "hi"}, "non-empty list"),
+        ([{"event": "slot", "name": "case_number", "value": "C1"}], "only the slots"),
+        ([{"event": "slot", "name": "handoff_active", "value": "yes"}], "true or false"),
+        ([{"event": "restart"}], "only bot and slot events"),
+        ([{"event": "user", "text": "/greet"}], "only bot and slot events"),
+        ([{"event": "action", "name": "action_handoff_resolved"}], "only bot and slot events"),
+        ([{"event": "bot", "text": "x", "data": {"buttons": [{"payload": "/EXTERNAL_x"}]}}], "text and metadata only"),
+        ([{"event": "bot", "text": ""}], "text must be"),
+        ([{"event": "bot", "text": "x" * 4001}], "text must be"),
+        ([{"event": "bot", "text": "x", "metadata": "m"}], "metadata"),
+        ([{"event": "bot", "text": "ok"}, {"event": "restart"}], "event 1"),  # all or nothing
+        ([{"event": "bot", "text": "x"}] * 21, "at most 20"),
+        (["bot"], "not an object"),
+    ],
+)
+async def test_refuses_events_handoff_service_never_sends(agent: Agent, events: Any, says: str) -> None:
+    status, answer = await call(agent, bridge.append_events, events)
+    assert status == 400 and says in answer["message"]
+    assert agent.processor.trackers == {} and agent.processor.side_effects == []
+
+
+async def test_bodies_are_json_and_small(agent: Agent) -> None:
+    events = [{"event": "bot", "text": "hi"}]
+    status, answer = await call(agent, bridge.append_events, events, {**AUTH, "Content-Type": "text/plain"})
+    assert status == 415
+    status, answer = await call(agent, bridge.append_events, b"[{", AUTH)
+    assert status == 400 and answer["error"] == "bad_json"
+    status, answer = await call(agent, bridge.append_events, b" " * (bridge.MAX_BODY_BYTES + 1), AUTH)
+    assert status == 413
+
+
+async def test_without_a_model_it_says_so(agent: Agent) -> None:
+    status, answer = await call(None, bridge.read_tracker)
+    assert status == 409 and answer["error"] == "no_agent"
+
+
+# ---------------------------------------------------------------- on Rasa's own server
+
+
+def test_the_routes_sit_beside_rasas_own_api() -> None:
+    from rasa.server import create_app
+
+    app = create_app(auth_token="operator-token-0123456789")
+    bridge.add_routes(app, TOKEN)
+    paths = {route.path for route in app.router.routes}
+    assert {
+        "handoff/conversations/<conversation_id:path>/tracker",
+        "handoff/conversations/<conversation_id:path>/tracker/events",
+        "handoff/conversations/<conversation_id:path>/trigger_intent",
+        "conversations/<conversation_id:path>/tracker",
+    } <= paths
+
+
+def test_bot_serve_adds_the_bridge_to_the_app_rasa_run_builds() -> None:
+    from bot.serve import with_bridge
+
+    built: list[Any] = []
+
+    class App:
+        def add_route(self, handler: Any, uri: str, methods: list[str], name: str) -> None:
+            built.append((uri, methods, name))
+
+    run_module = SimpleNamespace(configure_app=lambda *args, **kwargs: App())
+    with_bridge(run_module, TOKEN)
+    run_module.configure_app(["channels"], cors="*")
+    assert [uri for uri, _, _ in built] == [
+        "/handoff/conversations/<conversation_id:path>/tracker",
+        "/handoff/conversations/<conversation_id:path>/tracker/events",
+        "/handoff/conversations/<conversation_id:path>/trigger_intent",
+    ]
+
+
+@pytest.mark.parametrize(
+    "environ, expected",
+    [
+        ({"RASA_TOKEN": "operator-token-0123456789"}, None),
+        ({"RASA_TOKEN": "operator-token-0123456789", "RASA_HANDOFF_TOKEN": f" {TOKEN}\n"}, TOKEN),
+    ],
+)
+def test_the_bridge_token_comes_from_the_environment(environ: dict[str, str], expected: str | None) -> None:
+    from bot.serve import bridge_token
+
+    assert bridge_token(environ) == expected
+
+
+@pytest.mark.parametrize(
+    "environ, says",
+    [
+        ({"RASA_TOKEN": TOKEN, "RASA_HANDOFF_TOKEN": TOKEN}, "must differ from RASA_TOKEN"),
+        ({"RASA_TOKEN": "operator-token-0123456789", "RASA_HANDOFF_TOKEN": "short"}, "shorter than"),
+    ],
+)
+def test_the_bridge_token_is_never_the_operators(environ: dict[str, str], says: str) -> None:
+    from bot.serve import LaunchError, bridge_token
+
+    with pytest.raises(LaunchError, match=says):
+        bridge_token(environ)
+
+
+def test_the_server_sees_neither_token() -> None:
+    from bot.serve import serving_environment
+
+    served = serving_environment({"RASA_TOKEN": "a", "RASA_HANDOFF_TOKEN": "b", "ACTION_SERVER_SECRET": "c"})
+    assert "RASA_TOKEN" not in served and "RASA_HANDOFF_TOKEN" not in served
+    assert served["ACTION_SERVER_SECRET"] == "c"  # Rasa sends it to the action server (endpoints.yml)
