@@ -4,6 +4,12 @@ signature of, and messages need that signature too."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import time
+
 import pytest
 
 from tests.security.socketio_client import SocketIOClient
@@ -96,3 +102,35 @@ async def test_typed_intents_are_only_words(stack: MakeRun) -> None:
             assert "确认取消" not in replies, (typed, replies)
     finally:
         await client.close()
+
+
+def customer_token(secret: str, subject: str, lifetime: int = 600) -> str:
+    """A shop's customer token: a JWT (HS256) with `sub` and `exp`, as any JWT library makes it."""
+
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = part(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = part(json.dumps({"sub": subject, "exp": int(time.time()) + lifetime}).encode())
+    signature = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{part(signature)}"
+
+
+async def test_a_shops_signed_customer_token_identifies_the_customer(stack: MakeRun) -> None:
+    """With the shop's token of cust-1001 the widget reads 12345 (theirs) without further proof; a
+    token the shop did not sign, or a customer_id the page writes itself, proves nothing."""
+    secret = stack.secrets()["CHAT_CUSTOMER_JWT_SECRET"]
+    for custom, identified in (
+        ({"customer_token": customer_token(secret, "cust-1001")}, True),
+        ({"customer_token": customer_token("not-the-shops-secret-" + "x" * 20, "cust-1001")}, False),
+        ({"customer_id": "cust-1001"}, False),
+    ):
+        client, session = await open_session(stack)
+        try:
+            message = {"message": "查一下订单12345", "session_id": session, "customData": {"language": "zh", **custom}}
+            await client.emit("user_uttered", message)
+            replies = texts(await client.collect("bot_uttered", 8))
+            assert ("SF1402875531" in replies) is identified, (custom, replies)
+            assert ("后四位" in replies) is not identified, (custom, replies)
+        finally:
+            await client.close()
