@@ -14,7 +14,7 @@ echo "train: inputs changed, training $model (a few minutes on 2 cores)" >&2
 export TF_INTRA_OP_PARALLELISM_THREADS=1 TF_INTER_OP_PARALLELISM_THREADS=1
 # Rasa's training cache keys a component's output by its config and inputs, not by its code:
 # one cache per version of bot/ and the pinned packages, older ones removed.
-code=$({ find bot -name '*.py' -not -path '*/__pycache__/*' | sort | xargs sha256sum
+code=$({ find bot -name '*.py' -not -path '*/__pycache__/*' -not -path 'bot/training/*' | sort | xargs sha256sum
          cat requirements.lock bot/pretrained.lock; } | sha256sum | cut -c1-12)
 export RASA_CACHE_DIRECTORY=".rasa/cache-$code"
 mkdir -p .rasa && find .rasa -mindepth 1 -maxdepth 1 -name 'cache*' ! -name "cache-$code" -exec rm -rf {} +
