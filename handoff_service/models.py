@@ -8,6 +8,7 @@ from handoff_service.cases.models import Case, CaseCounter, CaseEvent
 from handoff_service.core.orm import Base
 from handoff_service.delivery.models import Delivery
 from handoff_service.messages.models import Message
+from handoff_service.review.models import ReviewItem, ReviewOccurrence
 from handoff_service.staff.models import ApiToken, StaffSession, StaffUser
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "CaseEvent",
     "Delivery",
     "Message",
+    "ReviewItem",
+    "ReviewOccurrence",
     "StaffSession",
     "StaffUser",
 ]

@@ -1,0 +1,50 @@
+"""The review list's tables: one item per normalised text, one occurrence per collected message."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from handoff_service.core.orm import Base, BigId, UTCDateTime
+
+
+class ReviewItem(Base):
+    __tablename__ = "review_items"
+    __table_args__ = (Index("ix_review_items_status_seen", "status", "last_seen_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # normalize.group_key
+    text: Mapped[str] = mapped_column(Text)  # the latest wording, personal data masked
+    language: Mapped[str | None] = mapped_column(String(8))
+    script: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(12))  # states.STATUSES
+    reasons: Mapped[list[str]] = mapped_column(JSON)  # every reason seen, states.REASONS
+    top_intent: Mapped[str | None] = mapped_column(String(128))  # of the latest occurrence
+    top_confidence: Mapped[float | None] = mapped_column(Float)
+    intents: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # latest top three: name, confidence
+    channel: Mapped[str | None] = mapped_column(String(32))
+    count: Mapped[int] = mapped_column(Integer)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    label: Mapped[str | None] = mapped_column(String(128))
+    comment: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[int | None] = mapped_column(BigId)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReviewOccurrence(Base):
+    __tablename__ = "review_occurrences"
+    __table_args__ = (Index("ix_review_occurrences_item", "item_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(BigId, ForeignKey("review_items.id"))
+    source: Mapped[str] = mapped_column(String(200), unique=True)  # where it came from: collected once
+    conversation_id: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text)  # masked
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    intents: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    channel: Mapped[str | None] = mapped_column(String(32))

@@ -1,0 +1,182 @@
+"""The review list's use cases: collect a misunderstood message into its item, and the trainers'
+actions on an item (label, ignore, flag, reopen), each audited with before and after.
+
+Collecting is done by one importer at a time (it reads what Rasa recorded, in order), so an item's
+row is created and counted without racing another writer; a source already collected is skipped,
+so importing the same messages again changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from handoff_service.audit import service as audit
+from handoff_service.core.deps import Deps
+from handoff_service.core.errors import Conflict, NotFound, ValidationFailed
+from handoff_service.core.orm import table_of
+from handoff_service.core.pii import mask
+from handoff_service.core.principal import Principal
+
+from . import states
+from .models import ReviewItem, ReviewOccurrence
+from .normalize import group_key
+
+ITEMS = table_of(ReviewItem)
+OCCURRENCES = table_of(ReviewOccurrence)
+MAX_TEXT = 4000
+TOP_INTENTS = 3
+
+
+@dataclass(frozen=True)
+class Collected:
+    """One customer message the assistant misunderstood, as the importer found it."""
+
+    source: str  # unique per message (e.g. the tracker event's conversation and timestamp)
+    conversation_id: str
+    at: datetime
+    text: str
+    reasons: tuple[str, ...]
+    intents: tuple[tuple[str, float], ...] = ()  # ranking, best first
+    language: str | None = None
+    script: str | None = None
+    channel: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _ranking(intents: tuple[tuple[str, float], ...]) -> list[dict[str, Any]]:
+    return [{"name": name, "confidence": round(float(conf), 4)} for name, conf in intents[:TOP_INTENTS]]
+
+
+async def collect(deps: Deps, c: Collected) -> int | None:
+    """Adds the message to its item (made when new) and returns the item's id; None when this source
+    was collected before. An ignored item counts it but stays ignored (the standing rule)."""
+    reasons = tuple(dict.fromkeys(c.reasons))
+    if not reasons or any(r not in states.REASONS for r in reasons):
+        raise ValidationFailed(f"reasons must be some of {', '.join(states.REASONS)}")
+    text = mask(c.text.strip())[:MAX_TEXT]
+    if not text:
+        raise ValidationFailed("an empty message is not collected")
+    ranking = _ranking(c.intents)
+    top = ranking[0] if ranking else {"name": None, "confidence": None}
+    async with deps.tx() as conn:
+        seen = await conn.execute(select(OCCURRENCES.c.id).where(OCCURRENCES.c.source == c.source))
+        if seen.first() is not None:
+            return None
+        key = group_key(text)
+        row = (await conn.execute(select(ITEMS.c.id, ITEMS.c.reasons).where(ITEMS.c.key == key))).first()
+        latest = {
+            "text": text,
+            "language": c.language,
+            "script": c.script,
+            "top_intent": top["name"],
+            "top_confidence": top["confidence"],
+            "intents": ranking,
+            "channel": c.channel,
+            "last_seen_at": c.at,
+        }
+        if row is None:
+            item_id = (
+                await conn.execute(
+                    insert(ITEMS).returning(ITEMS.c.id),
+                    {
+                        **latest,
+                        "key": key,
+                        "status": states.OPEN,
+                        "reasons": list(reasons),
+                        "count": 1,
+                        "first_seen_at": c.at,
+                    },
+                )
+            ).scalar_one()
+        else:
+            item_id = row.id
+            merged = list(dict.fromkeys([*row.reasons, *reasons]))
+            await conn.execute(
+                update(ITEMS).where(ITEMS.c.id == item_id).values(**latest, reasons=merged, count=ITEMS.c.count + 1)
+            )
+        await conn.execute(
+            insert(OCCURRENCES),
+            {
+                "item_id": item_id,
+                "source": c.source[:200],
+                "conversation_id": c.conversation_id,
+                "at": c.at,
+                "text": text,
+                "reasons": list(reasons),
+                "intents": ranking,
+                "channel": c.channel,
+            },
+        )
+    return int(item_id)
+
+
+def item_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "text": row.text,
+        "language": row.language,
+        "script": row.script,
+        "status": row.status,
+        "reasons": list(row.reasons),
+        "intents": list(row.intents),
+        "top_intent": row.top_intent,
+        "top_confidence": row.top_confidence,
+        "channel": row.channel,
+        "count": row.count,
+        "first_seen_at": row.first_seen_at.isoformat(),
+        "last_seen_at": row.last_seen_at.isoformat(),
+        "label": row.label,
+        "comment": row.comment,
+        "reviewed_at": row.reviewed_at.isoformat() if row.reviewed_at else None,
+    }
+
+
+async def _load(conn: AsyncConnection, item_id: int) -> Any:
+    row = (await conn.execute(select(ITEMS).where(ITEMS.c.id == item_id))).first()
+    if row is None:
+        raise NotFound(f"review item {item_id} does not exist", code="review_item_not_found")
+    return row
+
+
+async def review(
+    deps: Deps, p: Principal, item_id: int, action: str, *, label: str | None = None, comment: str | None = None
+) -> dict[str, Any]:
+    """A trainer's action on an item (states.TRANSITIONS); audited with the item before and after."""
+    if action not in states.TRANSITIONS:
+        raise ValidationFailed(f"action must be one of {', '.join(states.TRANSITIONS)}")
+    if action == states.LABEL and not (label and label.strip()):
+        raise ValidationFailed("a label needs the intent the customer meant")
+    if action == states.FLAG and not (comment and comment.strip()):
+        raise ValidationFailed("a flag needs a comment for the discussion")
+    allowed_from, to = states.TRANSITIONS[action]
+    now = deps.clock.now()
+    async with deps.tx() as conn:
+        before = await _load(conn, item_id)
+        if before.status not in allowed_from:
+            raise Conflict(f"an item that is {before.status} cannot be given '{action}'", code="review_state_conflict")
+        values: dict[str, Any] = {"status": to, "reviewed_by": p.user_id, "reviewed_at": now}
+        if action == states.LABEL:
+            values["label"] = label.strip() if label else None
+        if action in (states.FLAG, states.LABEL) and comment is not None:
+            values["comment"] = comment.strip() or None
+        if action == states.REOPEN:
+            values["label"] = None
+        await conn.execute(update(ITEMS).where(ITEMS.c.id == item_id).values(**values))
+        after = await _load(conn, item_id)
+        await audit.record(
+            conn,
+            at=now,
+            actor=p,
+            action=f"review.{action}",
+            target_type="review_item",
+            target_id=item_id,
+            details={
+                "before": {"status": before.status, "label": before.label, "comment": before.comment},
+                "after": {"status": after.status, "label": after.label, "comment": after.comment},
+            },
+        )
+    return item_json(after)

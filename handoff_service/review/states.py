@@ -1,0 +1,30 @@
+"""The review list's vocabulary: why a message was collected, and what a trainer did with it."""
+
+from __future__ import annotations
+
+# reasons a customer message lands in the review list
+FALLBACK = "fallback"  # answered with the fallback
+LOW_CONFIDENCE = "low_confidence"  # top intent below the threshold
+SMALL_MARGIN = "small_margin"  # top two intents too close
+AGENT_CORRECTION = "agent_correction"  # an agent said what the customer meant
+LOW_CSAT = "low_csat"  # the message's case got a low satisfaction rating
+REASONS = (FALLBACK, LOW_CONFIDENCE, SMALL_MARGIN, AGENT_CORRECTION, LOW_CSAT)
+
+# an item's status, and the transitions a trainer may make
+OPEN = "open"  # waiting for a trainer
+LABELLED = "labelled"  # has an intent, not yet written into the training data
+FLAGGED = "flagged"  # to be discussed (with a comment)
+IGNORED = "ignored"  # a standing rule: the same text never comes back
+APPLIED = "applied"  # written into the training data (or the held-back test set)
+STATUSES = (OPEN, LABELLED, FLAGGED, IGNORED, APPLIED)
+
+LABEL, IGNORE, FLAG, REOPEN, MARK_APPLIED = "label", "ignore", "flag", "reopen", "mark_applied"
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    # action: (from statuses, to status)
+    LABEL: ((OPEN, FLAGGED, LABELLED, IGNORED), LABELLED),
+    IGNORE: ((OPEN, FLAGGED, LABELLED), IGNORED),
+    FLAG: ((OPEN, LABELLED, IGNORED), FLAGGED),
+    REOPEN: ((LABELLED, FLAGGED, IGNORED, APPLIED), OPEN),
+    MARK_APPLIED: ((LABELLED,), APPLIED),
+}
+LISTED = (OPEN, FLAGGED, LABELLED)  # what the review list shows by default

@@ -1,0 +1,133 @@
+"""The trainers' review list (issue 26, first part): grouping by normalised text, collecting once
+per source, masking, the standing ignore rule, and audited trainer actions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from handoff_service.audit.models import AuditEntry
+from handoff_service.core.errors import Conflict, ValidationFailed
+from handoff_service.core.orm import table_of
+from handoff_service.core.principal import STAFF, TRAINER, Principal
+from handoff_service.review import service as review
+from handoff_service.review import states
+from handoff_service.review.models import ReviewItem, ReviewOccurrence
+from handoff_service.review.normalize import group_key, normalized
+
+ITEMS, OCCURRENCES, AUDIT = table_of(ReviewItem), table_of(ReviewOccurrence), table_of(AuditEntry)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("退款怎么还没到？？", "退款怎么还没到"),
+        ("ＲＥＦＵＮＤ　please！", "refund please"),
+        ("order 12345 where", "Order 67890, where?"),
+        ("  我的  订单\t呢 ", "我的 订单 呢"),
+    ],
+)
+def test_the_same_text_after_normalisation_is_one_group(a, b):
+    assert group_key(a) == group_key(b), (normalized(a), normalized(b))
+
+
+def test_different_words_are_different_groups():
+    assert group_key("退款") != group_key("退货")
+    assert group_key("refund") != group_key("refunds")
+
+
+def collected(n: int, text: str = "我的东西坏了怎么弄", **over) -> review.Collected:
+    from datetime import UTC, datetime
+
+    base = {
+        "source": f"conv-{n}:{n}",
+        "conversation_id": f"conv-{n}",
+        "at": datetime(2026, 12, 7, 8, 0, tzinfo=UTC) + timedelta(minutes=n),
+        "text": text,
+        "reasons": (states.FALLBACK,),
+        "intents": (("nlu_fallback", 0.41), ("product_fault", 0.33), ("return_goods", 0.12), ("greet", 0.01)),
+        "language": "zh",
+        "script": "simplified",
+        "channel": "socketio",
+    }
+    return review.Collected(**{**base, **over})
+
+
+async def rows(h, table):
+    async with h.deps.engine.connect() as conn:
+        return (await conn.execute(select(table).order_by(table.c.id))).all()
+
+
+async def test_messages_group_into_one_item_with_a_count_and_each_source_counts_once(h):
+    first = await review.collect(h.deps, collected(1))
+    again = await review.collect(h.deps, collected(2, "我的东西坏了，怎么弄？", reasons=(states.LOW_CONFIDENCE,)))
+    assert first == again
+    assert await review.collect(h.deps, collected(2)) is None  # the same source: collected already
+    [item] = await rows(h, ITEMS)
+    assert item.count == 2 and item.status == states.OPEN
+    assert item.reasons == [states.FALLBACK, states.LOW_CONFIDENCE]
+    assert [i["name"] for i in item.intents] == ["nlu_fallback", "product_fault", "return_goods"]  # top three
+    assert len(await rows(h, OCCURRENCES)) == 2
+
+
+async def test_personal_data_is_masked_before_it_is_stored(h):
+    await review.collect(h.deps, collected(1, "我的手机13812345678收不到验证码"))
+    [item] = await rows(h, ITEMS)
+    [occurrence] = await rows(h, OCCURRENCES)
+    assert "13812345678" not in item.text and "13812345678" not in occurrence.text
+    assert "138****5678" in item.text
+
+
+async def test_bad_reasons_are_refused_and_nothing_is_written(h):
+    with pytest.raises(ValidationFailed):
+        await review.collect(h.deps, collected(1, reasons=("because",)))
+    with pytest.raises(ValidationFailed):
+        await review.collect(h.deps, collected(1, reasons=()))
+    assert await rows(h, ITEMS) == [] and await rows(h, OCCURRENCES) == []
+
+
+async def trainer(h) -> Principal:
+    await h.user("tina", role=TRAINER)
+    return Principal(kind=STAFF, user_id=h.ids["tina"], username="tina", role=TRAINER)
+
+
+async def test_label_flag_and_reopen_are_audited_with_before_and_after(h):
+    p = await trainer(h)
+    item_id = await review.collect(h.deps, collected(1))
+    labelled = await review.review(h.deps, p, item_id, states.LABEL, label="product_fault")
+    assert labelled["status"] == states.LABELLED and labelled["label"] == "product_fault"
+    flagged = await review.review(h.deps, p, item_id, states.FLAG, comment="坏了 = 故障还是退货？")
+    assert flagged["status"] == states.FLAGGED and flagged["label"] == "product_fault"
+    reopened = await review.review(h.deps, p, item_id, states.REOPEN)
+    assert reopened["status"] == states.OPEN and reopened["label"] is None
+    entries = [e for e in await rows(h, AUDIT) if e.action.startswith("review.")]
+    assert [e.action for e in entries] == ["review.label", "review.flag", "review.reopen"]
+    assert entries[0].details["before"] == {"status": "open", "label": None, "comment": None}
+    assert entries[0].details["after"]["label"] == "product_fault"
+    assert entries[0].actor_name == "tina" and entries[0].target_id == str(item_id)
+
+
+async def test_an_ignored_text_stays_ignored_when_it_comes_back(h):
+    p = await trainer(h)
+    item_id = await review.collect(h.deps, collected(1, "哈哈哈哈"))
+    await review.review(h.deps, p, item_id, states.IGNORE)
+    assert await review.collect(h.deps, collected(2, "哈哈哈哈！！")) == item_id
+    [item] = await rows(h, ITEMS)
+    assert item.status == states.IGNORED and item.count == 2
+
+
+async def test_actions_follow_the_transitions_and_need_their_inputs(h):
+    p = await trainer(h)
+    item_id = await review.collect(h.deps, collected(1))
+    with pytest.raises(ValidationFailed):
+        await review.review(h.deps, p, item_id, states.LABEL, label=" ")
+    with pytest.raises(ValidationFailed):
+        await review.review(h.deps, p, item_id, states.FLAG)
+    with pytest.raises(ValidationFailed):
+        await review.review(h.deps, p, item_id, "delete")
+    with pytest.raises(Conflict):
+        await review.review(h.deps, p, item_id, states.MARK_APPLIED)  # only a labelled item is applied
+    [item] = await rows(h, ITEMS)
+    assert item.status == states.OPEN and item.reviewed_by is None
