@@ -51,6 +51,7 @@ from handoff_service.live import views as live_views
 from handoff_service.live.scheduled import CredentialWatch
 from handoff_service.messages import views as messages_views
 from handoff_service.rasa.client import RASA, RasaClient
+from handoff_service.review import views as review_views
 from handoff_service.schemas import build_bodies
 from handoff_service.sla import views as sla_views
 from handoff_service.staff import service as staff
@@ -85,6 +86,7 @@ def all_specs() -> list[RouteSpec]:
         cases_views.routes,
         messages_views.routes,
         audit_views.routes,
+        review_views.routes,
         console_views.routes,
         botapi_views.routes,
         live_views.routes,

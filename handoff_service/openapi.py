@@ -49,6 +49,12 @@ WRAPPERS: dict[str, dict[str, Any]] = {
     "Timeline": _list_of("events", "TimelineItem"),
     "MessageList": _list_of("messages", "Message"),
     "AuditList": {"type": "object", "required": ["entries"], "properties": {"entries": {"type": "array"}}},
+    "ReviewItemList": _list_of("items", "ReviewItem"),
+    "ReviewVocabulary": {
+        "type": "object",
+        "required": ["reasons", "statuses", "actions"],
+        "properties": {"reasons": {"type": "array"}, "statuses": {"type": "array"}, "actions": {"type": "object"}},
+    },
     "TimelineAck": {
         "type": "object",
         "properties": {"case": {"type": "string"}, "action": {"type": "string"}, "at": {"type": "string"}},

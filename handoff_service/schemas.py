@@ -9,6 +9,7 @@ from handoff_service.cases.states import ACTOR_KINDS, STATUSES
 from handoff_service.core.validation import text
 from handoff_service.delivery import states as delivery_states
 from handoff_service.messages.service import AGENT, CUSTOMER
+from handoff_service.review import states as review_states
 from handoff_service.sla.states import STATES as SLA_STATES
 
 TEXT = text(1, 4000, **{"x-nonblank": True})
@@ -34,6 +35,14 @@ def obj(props: dict[str, Any], required: list[str] | None = None, **extra: Any) 
 def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
     tier = {"type": "string", "enum": tier_names}
     return {
+        "ReviewLabel": obj(
+            {
+                "label": {"type": "string", "pattern": r"^[A-Za-z0-9_/.-]{1,128}$", "description": "the intent meant"},
+                "comment": text(0, 2000),
+            },
+            ["label"],
+        ),
+        "ReviewFlag": obj({"comment": TEXT}, ["comment"]),
         "LoginRequest": obj(
             {"username": text(1, 64), "password": text(1, 1024)},
             ["username", "password"],
@@ -315,6 +324,28 @@ RESPONSES: dict[str, dict[str, Any]] = {
                     "last_error": {"type": "string", "nullable": True},
                 },
             },
+        },
+    },
+    "ReviewItem": {
+        "type": "object",
+        "required": ["id", "text", "status", "reasons", "count"],
+        "properties": {
+            "id": {"type": "integer"},
+            "text": {"type": "string", "description": "personal data masked"},
+            "language": {"type": "string", "nullable": True},
+            "script": {"type": "string", "nullable": True},
+            "status": {"type": "string", "enum": list(review_states.STATUSES)},
+            "reasons": {"type": "array", "items": {"type": "string", "enum": list(review_states.REASONS)}},
+            "intents": {"type": "array", "items": {"type": "object"}},
+            "top_intent": {"type": "string", "nullable": True},
+            "top_confidence": {"type": "number", "nullable": True},
+            "channel": {"type": "string", "nullable": True},
+            "count": {"type": "integer"},
+            "first_seen_at": {"type": "string"},
+            "last_seen_at": {"type": "string"},
+            "label": {"type": "string", "nullable": True},
+            "comment": {"type": "string", "nullable": True},
+            "reviewed_at": {"type": "string", "nullable": True},
         },
     },
 }

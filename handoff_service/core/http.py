@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import math
 import re
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
@@ -141,6 +142,14 @@ def _path_value(request: web.Request, p: Param) -> Any:
     return raw
 
 
+def _finite_number(raw: str) -> float | None:
+    """A decimal number as Python and JSON write it (1.5, -2, 1e-05); never nan or inf."""
+    if len(raw) > 40 or not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?", raw):
+        return None
+    value = float(raw)
+    return value if math.isfinite(value) else None
+
+
 def _query_values(request: web.Request, params: list[Param]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for p in params:
@@ -156,6 +165,10 @@ def _query_values(request: web.Request, params: list[Param]) -> dict[str, Any]:
             if not re.fullmatch(r"-?[0-9]{1,16}", raw):
                 raise ValidationFailed(f"query.{p.name}: must be an integer", code="invalid_field")
             value = int(raw)
+        elif typ == "number":
+            value = _finite_number(raw)
+            if value is None:
+                raise ValidationFailed(f"query.{p.name}: must be a number", code="invalid_field")
         elif typ == "boolean":
             if raw not in ("true", "false"):
                 raise ValidationFailed(f"query.{p.name}: must be true or false", code="invalid_field")

@@ -12,6 +12,7 @@ ROLES = (AGENT, SUPERVISOR, TRAINER)
 # role sets used by routes, audiences and rules
 AGENTS = frozenset({AGENT, SUPERVISOR})  # who works cases
 SUPERVISORS = frozenset({SUPERVISOR})
+TRAINERS = frozenset({TRAINER, SUPERVISOR})  # who reviews what the assistant misunderstood
 ANY_STAFF = frozenset(ROLES)
 
 STAFF = "staff"  # principal kinds

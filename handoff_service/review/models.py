@@ -13,7 +13,7 @@ from handoff_service.core.orm import Base, BigId, UTCDateTime
 
 class ReviewItem(Base):
     __tablename__ = "review_items"
-    __table_args__ = (Index("ix_review_items_status_seen", "status", "last_seen_at"),)
+    __table_args__ = (Index("ix_review_items_status_rank", "status", "rank"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)  # normalize.group_key
@@ -22,11 +22,13 @@ class ReviewItem(Base):
     script: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(12))  # states.STATUSES
     reasons: Mapped[list[str]] = mapped_column(JSON)  # every reason seen, states.REASONS
+    reason_bits: Mapped[int] = mapped_column(Integer)  # the same as bits (states.REASON_BITS), for filters
     top_intent: Mapped[str | None] = mapped_column(String(128))  # of the latest occurrence
     top_confidence: Mapped[float | None] = mapped_column(Float)
     intents: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # latest top three: name, confidence
     channel: Mapped[str | None] = mapped_column(String(32))
     count: Mapped[int] = mapped_column(Integer)
+    rank: Mapped[float] = mapped_column(Float)  # count x recency, comparable at any time (service.next_rank)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     label: Mapped[str | None] = mapped_column(String(128))

@@ -7,11 +7,13 @@ so importing the same messages again changes nothing."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff_service.audit import service as audit
@@ -47,6 +49,20 @@ class Collected:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def next_rank(rank: float | None, at: datetime) -> float:
+    """An item's rank after one more message at `at`. The rank is log2 of the item's weight, with
+    every message weighing 1 when it comes and half as much each HALF_LIFE later, plus the time in
+    half-lives: so ranks compare the items' weights at any moment, and `ORDER BY rank DESC` is the
+    list ordered by count x recency without computing anything at read time."""
+    now = at.timestamp() / states.HALF_LIFE_SECONDS
+    weight = (2.0 ** (rank - now) if rank is not None else 0.0) + 1.0
+    return math.log2(weight) + now
+
+
+def bits(reasons: Iterable[str]) -> int:
+    return sum(states.REASON_BITS[r] for r in set(reasons))
+
+
 def _ranking(intents: tuple[tuple[str, float], ...]) -> list[dict[str, Any]]:
     return [{"name": name, "confidence": round(float(conf), 4)} for name, conf in intents[:TOP_INTENTS]]
 
@@ -67,7 +83,7 @@ async def collect(deps: Deps, c: Collected) -> int | None:
         if seen.first() is not None:
             return None
         key = group_key(text)
-        row = (await conn.execute(select(ITEMS.c.id, ITEMS.c.reasons).where(ITEMS.c.key == key))).first()
+        row = (await conn.execute(select(ITEMS.c.id, ITEMS.c.reasons, ITEMS.c.rank).where(ITEMS.c.key == key))).first()
         latest = {
             "text": text,
             "language": c.language,
@@ -87,7 +103,9 @@ async def collect(deps: Deps, c: Collected) -> int | None:
                         "key": key,
                         "status": states.OPEN,
                         "reasons": list(reasons),
+                        "reason_bits": bits(reasons),
                         "count": 1,
+                        "rank": next_rank(None, c.at),
                         "first_seen_at": c.at,
                     },
                 )
@@ -96,7 +114,15 @@ async def collect(deps: Deps, c: Collected) -> int | None:
             item_id = row.id
             merged = list(dict.fromkeys([*row.reasons, *reasons]))
             await conn.execute(
-                update(ITEMS).where(ITEMS.c.id == item_id).values(**latest, reasons=merged, count=ITEMS.c.count + 1)
+                update(ITEMS)
+                .where(ITEMS.c.id == item_id)
+                .values(
+                    **latest,
+                    reasons=merged,
+                    reason_bits=bits(merged),
+                    count=ITEMS.c.count + 1,
+                    rank=next_rank(row.rank, c.at),
+                )
             )
         await conn.execute(
             insert(OCCURRENCES),
@@ -180,3 +206,40 @@ async def review(
             },
         )
     return item_json(after)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a trainer narrows the review list to (None: any)."""
+
+    statuses: tuple[str, ...] = states.LISTED
+    reason: str | None = None
+    intent: str | None = None  # the top predicted intent
+    language: str | None = None
+    channel: str | None = None
+    min_confidence: float | None = None
+    max_confidence: float | None = None
+    since: datetime | None = None  # last seen at or after
+    until: datetime | None = None  # last seen before
+
+
+async def list_items(deps: Deps, f: Filters, *, limit: int, offset: int = 0) -> dict[str, Any]:
+    """The review list, most pressing first (count x recency, `rank`)."""
+    where: list[ColumnElement[bool]] = [ITEMS.c.status.in_(f.statuses)]
+    if f.reason is not None:
+        where.append(ITEMS.c.reason_bits.op("&")(states.REASON_BITS[f.reason]) != 0)
+    for column, value in ((ITEMS.c.top_intent, f.intent), (ITEMS.c.language, f.language), (ITEMS.c.channel, f.channel)):
+        if value is not None:
+            where.append(column == value)
+    if f.min_confidence is not None:
+        where.append(ITEMS.c.top_confidence >= f.min_confidence)
+    if f.max_confidence is not None:
+        where.append(ITEMS.c.top_confidence <= f.max_confidence)
+    if f.since is not None:
+        where.append(ITEMS.c.last_seen_at >= f.since)
+    if f.until is not None:
+        where.append(ITEMS.c.last_seen_at < f.until)
+    query = select(ITEMS).where(*where).order_by(ITEMS.c.rank.desc(), ITEMS.c.id.desc())
+    async with deps.read_engine.begin() as conn:
+        rows = (await conn.execute(query.limit(limit).offset(offset))).all()
+    return {"items": [item_json(r) for r in rows], "limit": limit, "offset": offset}

@@ -9,6 +9,10 @@ SMALL_MARGIN = "small_margin"  # top two intents too close
 AGENT_CORRECTION = "agent_correction"  # an agent said what the customer meant
 LOW_CSAT = "low_csat"  # the message's case got a low satisfaction rating
 REASONS = (FALLBACK, LOW_CONFIDENCE, SMALL_MARGIN, AGENT_CORRECTION, LOW_CSAT)
+REASON_BITS = {reason: 1 << i for i, reason in enumerate(REASONS)}  # stored beside the list, for filters
+
+# the list's order: count x recency, each collected message weighing half as much a week later
+HALF_LIFE_SECONDS = 7 * 86400
 
 # an item's status, and the transitions a trainer may make
 OPEN = "open"  # waiting for a trainer

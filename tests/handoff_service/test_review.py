@@ -3,7 +3,7 @@ per source, masking, the standing ignore rule, and audited trainer actions."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -38,13 +38,11 @@ def test_different_words_are_different_groups():
     assert group_key("refund") != group_key("refunds")
 
 
-def collected(n: int, text: str = "我的东西坏了怎么弄", **over) -> review.Collected:
-    from datetime import UTC, datetime
-
+def collected(n: int, text: str = "我的东西坏了怎么弄", at_days: int = 0, **over) -> review.Collected:
     base = {
         "source": f"conv-{n}:{n}",
         "conversation_id": f"conv-{n}",
-        "at": datetime(2026, 12, 7, 8, 0, tzinfo=UTC) + timedelta(minutes=n),
+        "at": datetime(2026, 12, 7, 8, 0, tzinfo=UTC) + timedelta(days=at_days, minutes=n),
         "text": text,
         "reasons": (states.FALLBACK,),
         "intents": (("nlu_fallback", 0.41), ("product_fault", 0.33), ("return_goods", 0.12), ("greet", 0.01)),
@@ -131,3 +129,77 @@ async def test_actions_follow_the_transitions_and_need_their_inputs(h):
         await review.review(h.deps, p, item_id, states.MARK_APPLIED)  # only a labelled item is applied
     [item] = await rows(h, ITEMS)
     assert item.status == states.OPEN and item.reviewed_by is None
+
+
+# ---------------------------------------------------------------- the API
+
+
+async def test_only_trainers_and_supervisors_reach_the_review_list(h):
+    agent = await h.user("amy", role="agent", team="l1")
+    tina = await h.user("tina", role=TRAINER)
+    sam = await h.user("sam", role="supervisor")
+    assert (await h.get("/api/review/items", agent))[0] == 403
+    assert (await h.get("/api/review/items", h.bot))[0] == 403
+    assert (await h.get("/api/review/items", {}))[0] == 401
+    for who in (tina, sam):
+        status, page = await h.get("/api/review/items", who)
+        assert status == 200 and page["items"] == []
+    status, vocab = await h.get("/api/review/vocabulary", tina)
+    assert status == 200 and vocab["reasons"] == list(states.REASONS)
+    assert vocab["actions"]["ignore"]["to"] == states.IGNORED
+
+
+async def test_the_list_is_ordered_by_count_and_recency_and_filtered(h):
+    tina = await h.user("tina", role=TRAINER)
+    often_old = [collected(i, "老问题", at_days=-20) for i in range(1, 9)]  # 8 times, three weeks ago
+    once_new = [collected(20, "新问题")]
+    twice_new = [collected(30 + i, "how do i pay", language="en", reasons=(states.LOW_CONFIDENCE,)) for i in (1, 2)]
+    for c in often_old + once_new + twice_new:
+        await review.collect(h.deps, c)
+    status, page = await h.get("/api/review/items", tina)
+    assert status == 200
+    assert [i["text"] for i in page["items"]] == ["how do i pay", "老问题", "新问题"]
+    assert [i["count"] for i in page["items"]] == [2, 8, 1]
+    status, page = await h.get("/api/review/items?language=en", tina)
+    assert [i["text"] for i in page["items"]] == ["how do i pay"]
+    status, page = await h.get("/api/review/items?reason=fallback", tina)
+    assert {i["text"] for i in page["items"]} == {"老问题", "新问题"}
+    status, page = await h.get("/api/review/items?max_confidence=0.3", tina)
+    assert page["items"] == []
+    since = int(datetime(2026, 12, 1, tzinfo=UTC).timestamp())
+    status, page = await h.get(f"/api/review/items?since={since}", tina)
+    assert {i["text"] for i in page["items"]} == {"how do i pay", "新问题"}
+    assert (await h.get("/api/review/items?since=yesterday", tina))[0] == 400
+    assert (await h.get("/api/review/items?reason=whim", tina))[0] == 400
+
+
+async def test_a_trainers_actions_through_the_api(h):
+    tina = await h.user("tina", role=TRAINER)
+    item_id = await review.collect(h.deps, collected(1))
+    status, item = await h.post(f"/api/review/items/{item_id}/label", tina, {"label": "product_fault"})
+    assert status == 200 and item["status"] == "labelled" and item["label"] == "product_fault"
+    assert (await h.post(f"/api/review/items/{item_id}/mark_applied", tina, {}))[0] == 404  # the apply tool's
+    assert (await h.post(f"/api/review/items/{item_id}/label", tina, {"label": "x y"}))[0] == 400
+    assert (await h.post(f"/api/review/items/{item_id}/flag", tina, {}))[0] == 400  # a flag needs its comment
+    status, item = await h.post(f"/api/review/items/{item_id}/flag", tina, {"comment": "故障还是退货？"})
+    assert status == 200 and item["status"] == "flagged"
+    status, item = await h.post(f"/api/review/items/{item_id}/ignore", tina)
+    assert status == 200 and item["status"] == "ignored"
+    status, body = await h.post(f"/api/review/items/{item_id}/ignore", tina)
+    assert status == 409 and body["error"]["code"] == "review_state_conflict"
+    status, body = await h.post("/api/review/items/999999/ignore", tina)
+    assert status == 404 and body["error"]["code"] == "review_item_not_found"
+    status, page = await h.get("/api/review/items?status=ignored", tina)
+    assert [i["id"] for i in page["items"]] == [item_id]
+
+
+async def test_a_confidence_range_filters_and_a_bad_number_is_a_400(h):
+    tina = await h.user("tina", role=TRAINER)
+    await review.collect(h.deps, collected(1))  # top confidence 0.41
+    assert [
+        i["count"] for i in (await h.get("/api/review/items?min_confidence=0.4&max_confidence=0.5", tina))[1]["items"]
+    ] == [1]
+    assert (await h.get("/api/review/items?min_confidence=0.5", tina))[1]["items"] == []
+    for bad in ("abc", "2", "1e3", "0.5.1", "nan", "inf", "0x1"):
+        status, body = await h.get(f"/api/review/items?min_confidence={bad}", tina)
+        assert status == 400, bad

@@ -31,11 +31,13 @@ def upgrade() -> None:
         sa.Column("script", sa.String(16), nullable=True),
         sa.Column("status", sa.String(12), nullable=False),
         sa.Column("reasons", sa.JSON(), nullable=False),
+        sa.Column("reason_bits", sa.Integer(), nullable=False),
         sa.Column("top_intent", sa.String(128), nullable=True),
         sa.Column("top_confidence", sa.Float(), nullable=True),
         sa.Column("intents", sa.JSON(), nullable=False),
         sa.Column("channel", sa.String(32), nullable=True),
         sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("rank", sa.Float(), nullable=False),
         sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("label", sa.String(128), nullable=True),
@@ -43,7 +45,7 @@ def upgrade() -> None:
         sa.Column("reviewed_by", BigId, nullable=True),
         sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
     )
-    op.create_index("ix_review_items_status_seen", "review_items", ["status", "last_seen_at"])
+    op.create_index("ix_review_items_status_rank", "review_items", ["status", "rank"])
     op.create_table(
         "review_occurrences",
         sa.Column("id", BigId, primary_key=True),
@@ -62,5 +64,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_review_occurrences_item", table_name="review_occurrences")
     op.drop_table("review_occurrences")
-    op.drop_index("ix_review_items_status_seen", table_name="review_items")
+    op.drop_index("ix_review_items_status_rank", table_name="review_items")
     op.drop_table("review_items")

@@ -1,0 +1,110 @@
+"""The review list's API, for trainers and supervisors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from handoff_service.core.deps import DEPS
+from handoff_service.core.http import LIMIT, Param, RouteTable, id_param, json_response, principal
+from handoff_service.core.principal import TRAINERS
+from handoff_service.core.validation import text
+
+from . import service as review
+from . import states
+
+routes = RouteTable()
+ITEM_ID = id_param("item_id", "Review item id", "review_item_not_found")
+CONFIDENCE = {"type": "number", "minimum": 0, "maximum": 1}
+# the console turns the trainer's dates (service zone) into Unix seconds
+TIME = {"type": "integer", "minimum": 0, "maximum": 2**33, "description": "Unix time in seconds"}
+
+
+def _time(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+
+
+@routes.get(
+    "/api/review/vocabulary",
+    summary="The review list's reasons, statuses and transitions",
+    tag="review",
+    auth=TRAINERS,
+    response="ReviewVocabulary",
+    errors=(401, 403),
+)
+async def review_vocabulary(request: web.Request) -> web.StreamResponse:
+    transitions = {action: {"from": list(src), "to": to} for action, (src, to) in states.TRANSITIONS.items()}
+    return json_response({"reasons": list(states.REASONS), "statuses": list(states.STATUSES), "actions": transitions})
+
+
+@routes.get(
+    "/api/review/items",
+    summary="Misunderstood customer messages, most pressing first (count x recency)",
+    tag="review",
+    auth=TRAINERS,
+    query=[
+        Param("status", {"type": "string", "enum": list(states.STATUSES)}),
+        Param("reason", {"type": "string", "enum": list(states.REASONS)}),
+        Param("intent", text(0, 128)),
+        Param("language", text(0, 16)),
+        Param("channel", text(0, 32)),
+        Param("min_confidence", CONFIDENCE),
+        Param("max_confidence", CONFIDENCE),
+        Param("since", TIME),
+        Param("until", TIME),
+        Param("offset", {"type": "integer", "minimum": 0, "maximum": 100_000, "default": 0}),
+        LIMIT,
+    ],
+    response="ReviewItemList",
+    errors=(400, 401, 403),
+)
+async def review_items(request: web.Request, query: dict[str, Any]) -> web.StreamResponse:
+    filters = review.Filters(
+        statuses=(query["status"],) if query["status"] else states.LISTED,
+        reason=query["reason"],
+        intent=query["intent"] or None,
+        language=query["language"] or None,
+        channel=query["channel"] or None,
+        min_confidence=query["min_confidence"],
+        max_confidence=query["max_confidence"],
+        since=_time(query["since"]),
+        until=_time(query["until"]),
+    )
+    page = await review.list_items(request.app[DEPS], filters, limit=query["limit"], offset=query["offset"])
+    return json_response(page)
+
+
+def _acted(spec_action: str, summary: str, body: str | None) -> None:
+    """One route per trainer action: POST /api/review/items/{item_id}/<action>."""
+
+    async def act(request: web.Request, item_id: int, body: dict[str, Any] | None = None) -> web.StreamResponse:
+        given = body or {}
+        item = await review.review(
+            request.app[DEPS],
+            principal(request),
+            item_id,
+            spec_action,
+            label=given.get("label"),
+            comment=given.get("comment"),
+        )
+        return json_response(item)
+
+    act.__name__ = f"review_{spec_action}"
+    routes.post(
+        f"/api/review/items/{{item_id}}/{spec_action}",
+        summary=summary,
+        tag="review",
+        auth=TRAINERS,
+        path_params=[ITEM_ID],
+        body=body,
+        response="ReviewItem",
+        errors=(400, 401, 403, 404, 409, 413, 415) if body else (401, 403, 404, 409),
+    )(act)
+
+
+_acted(states.LABEL, "Label an item with the intent the customer meant (audited)", "ReviewLabel")
+_acted(states.IGNORE, "Ignore an item: the same text never comes back (audited)", None)
+_acted(states.FLAG, "Flag an item for discussion, with a comment (audited)", "ReviewFlag")
+_acted(states.REOPEN, "Reopen an item: back to the list, label cleared (audited)", None)
