@@ -414,7 +414,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
     options = parser.parse_args(argv[1:])
     if not options.items.exists():
-        print(f"apply: {options.items}: no such file (export items there first)", file=sys.stderr)
+        print(
+            f"apply: {options.items}: no such file (import items there: python -m bot.training import FILE --into {options.items})",
+            file=sys.stderr,
+        )
         return 1
     if benchmark_dir() is None:
         print("apply: warning: benchmark sets not found; benchmark utterances are not filtered", file=sys.stderr)
