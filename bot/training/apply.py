@@ -257,7 +257,7 @@ def is_benchmark(text: str, benchmark: set[str]) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class Change:
-    action: str  # added | held back | removed | present | skipped
+    action: str  # added | held back | moved (out of another intent) | removed | present | skipped
     language: str
     intent: str
     text: str
@@ -278,7 +278,7 @@ class Report:
         return sum(change.action == action for change in self.changes)
 
     def summary(self) -> str:
-        names = ("added", "held back", "removed", "present", "skipped")
+        names = ("added", "held back", "moved", "removed", "present", "skipped")
         return ", ".join(f"{self.count(name)} {name}" for name in names) + f"; {len(self.written)} file(s) written"
 
 
@@ -361,8 +361,12 @@ def plan(
                 if block_intent == intent and in_test == to_test:
                     continue  # where this label belongs (in either language)
                 for old in nlu.remove(block_intent, key):
-                    note = "held back for testing" if to_test and not in_test else f"now {intent}"
-                    report.changes.append(Change("removed", language_of(nlu), block_intent, old, _rel(nlu.path), note))
+                    if block_intent == intent:  # out of the training files (held back), or out of the test set
+                        note = "held back" if to_test else "not held back"
+                        change = Change("removed", language_of(nlu), block_intent, old, _rel(nlu.path), note)
+                    else:
+                        change = Change("moved", language_of(nlu), block_intent, old, _rel(nlu.path), f"now {intent}")
+                    report.changes.append(change)
         if any(i == intent and normalise(t) == key for i, t in target.examples()):
             report.changes.append(Change("present", lang, intent, text, _rel(target.path)))
             continue

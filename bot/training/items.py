@@ -157,7 +157,7 @@ def read_items(path: Path) -> list[Item]:
     if not path.exists():
         return []
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise ItemsError(f"{path}: not UTF-8 ({error.reason} at byte {error.start})") from None
     return parse_lines(text.splitlines(), str(path))
