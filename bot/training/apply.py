@@ -72,7 +72,6 @@ _NON_PRINTABLE_RE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\uf
 _INTENT_LINE_RE = re.compile(r"- intent: *(\S+) *\n?")
 _EXAMPLES_LINE_RE = re.compile(r" +examples: *\| *\n?")
 _EXAMPLE_LINE_RE = re.compile(r"( +)- (.*?)\n?")
-HEADER = 'version: "3.1"\nnlu:\n'
 
 
 class ApplyError(ValueError):
@@ -128,7 +127,8 @@ class NluFile:
     def load(cls, path: Path) -> NluFile:
         if path.exists():
             original = path.read_bytes()
-            return cls(path, original.decode("utf-8").splitlines(keepends=True), original)
+            # lines end at "\n" only (str.splitlines would also split at U+2028, \x0c ...)
+            return cls(path, re.findall(r"[^\n]*\n|[^\n]+$", original.decode("utf-8")), original)
         return cls(path, [], b"")
 
     def blocks(self) -> list[Block]:
@@ -187,7 +187,7 @@ class NluFile:
                 self.lines.insert(last + 1, f"{indent.group(1)}- {text}\n")
                 return
         if not self.lines:
-            self.lines = HEADER.splitlines(keepends=True)
+            self.lines = ['version: "3.1"\n', "nlu:\n"]
         self.lines.extend([f"- intent: {intent}\n", "  examples: |\n", f"    - {text}\n"])
 
     def content(self) -> bytes:
