@@ -277,9 +277,10 @@ class Report:
     def count(self, action: str) -> int:
         return sum(change.action == action for change in self.changes)
 
-    def summary(self) -> str:
+    def summary(self, dry_run: bool = False) -> str:
         names = ("added", "held back", "moved", "removed", "present", "skipped")
-        return ", ".join(f"{self.count(name)} {name}" for name in names) + f"; {len(self.written)} file(s) written"
+        files = f"{len(self.written)} file(s) {'to change (dry run, nothing written)' if dry_run else 'written'}"
+        return ", ".join(f"{self.count(name)} {name}" for name in names) + "; " + files
 
 
 def check_batch(items: Sequence[Item], labels: set[str]) -> list[Item]:
@@ -367,8 +368,10 @@ def plan(
                     else:
                         change = Change("moved", language_of(nlu), block_intent, old, _rel(nlu.path), f"now {intent}")
                     report.changes.append(change)
-        if any(i == intent and normalise(t) == key for i, t in target.examples()):
-            report.changes.append(Change("present", lang, intent, text, _rel(target.path)))
+        places = [test_set[lang]] if to_test else list(training[lang].values())
+        present = next((f for f in places if any(i == intent and normalise(t) == key for i, t in f.examples())), None)
+        if present is not None:
+            report.changes.append(Change("present", lang, intent, text, _rel(present.path)))
             continue
         target.add(intent, text)
         report.changes.append(Change("held back" if to_test else "added", lang, intent, text, _rel(target.path)))
@@ -432,5 +435,5 @@ def main(argv: list[str]) -> int:
         return 1
     for change in report.changes:
         print(change.line())
-    print(f"apply: {report.summary()}{' (dry run, nothing written)' if options.dry_run else ''}")
+    print(f"apply: {report.summary(options.dry_run)}")
     return 0
