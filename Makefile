@@ -6,7 +6,7 @@ PY := .venv/bin/python
 # Rasa's usage telemetry and crash reports (sentry.io) stay off unless the environment turns them on
 export RASA_TELEMETRY_ENABLED ?= false
 
-.PHONY: help setup system-deps train run test lint audit validate test-bot test-stories test-handoff test-browser test-security bench clean
+.PHONY: help setup system-deps train run test lint audit validate review-apply test-bot test-stories test-handoff test-browser test-security bench clean
 
 help:
 	@echo "make run    - set up what is missing, train if needed, start everything on localhost"
@@ -34,6 +34,12 @@ audit:
 
 validate: setup
 	$(RASA) data validate --fail-on-warnings --quiet
+
+# the trainers' labelled items (JSONL, bot/training/items.py) into data/nlu, one text in five into
+# the held-back test set bench/data/real_traffic/ (README, For trainers); then `make validate` and `make train`
+ITEMS ?= var/review/items.jsonl
+review-apply: setup
+	$(PY) -m bot.training apply --items $(ITEMS)
 
 test-bot: setup train
 	RASA_MODEL=$$(.ci/train.sh) $(PY) -m pytest -c tests/pytest.ini tests/bot tests/actions tests/e2e tests/test_training_data.py
