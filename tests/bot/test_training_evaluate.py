@@ -205,6 +205,27 @@ def test_sample_spreads_evenly():
     assert evaluate.sample(items, None) == items
 
 
+def test_cached_predictions_are_reused_and_keyed_by_text_hash(tmp_path, monkeypatch):
+    model = tmp_path / "m.tar.gz"
+    model.write_bytes(b"model")
+    cache = tmp_path / "cache"
+    parsed = []
+
+    def fake_parse(path, texts):
+        parsed.append(list(texts))
+        return [f"intent-{t}" for t in texts]
+
+    monkeypatch.setattr(evaluate, "parse_texts", fake_parse)
+    assert evaluate.predict([model], ["a", "b", "a"], cache) == [["intent-a", "intent-b", "intent-a"]]
+    assert evaluate.predict([model], ["b", "c"], cache) == [["intent-b", "intent-c"]]
+    assert parsed == [["a", "b"], ["c"]]  # each text parsed once
+    (stored,) = cache.iterdir()
+    assert "intent-a" in stored.read_text() and '"a"' not in stored.read_text()  # texts only as hashes
+    model.write_bytes(b"retrained")  # another file: nothing reused
+    evaluate.predict([model], ["a"], cache)
+    assert parsed[-1] == ["a"]
+
+
 # ---------------------------------------------------------------- masker
 
 
@@ -327,7 +348,7 @@ def test_report_on_two_small_fixed_models(tmp_path):
     (traffic / "en.yml").write_text(nlu_yaml({k: TINY[k] for k in ("refund", "greet")}), encoding="utf-8")
     out = tmp_path / "report"
     args = ["--new", str(new), "--old", str(old), "--sets", "real-traffic", "--real-traffic", str(traffic)]
-    done = run_evaluate(*args, "--out", str(out))
+    done = run_evaluate(*args, "--out", str(out), "--no-cache")
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
     assert "intent refund on real-traffic/en (support 6) lost" in done.stderr
     assert "macro-F1 fell on real-traffic/en" in done.stderr
