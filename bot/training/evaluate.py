@@ -19,7 +19,7 @@ Sets, each per language:
                 data teaches, not of generalisation (no retraining here: one takes 2-3 minutes; the
                 80 % retrain is `bench/nlu_eval.py`);
   bitext, clinc150  the public English benchmarks (BENCHMARKS_DIR, /work/shared/benchmarks; their
-                scoring rules), their utterances never shown: examples are named by row number.
+                scoring rules), their utterances never shown: examples are named by data row of the CSV file.
 
 Predictions are cached per model file (var/training/predictions/, keyed by a hash of each text, no text
 stored), so the previous model, scored when it was new, is not parsed again: a run parses the new model
@@ -68,6 +68,7 @@ class TextSet:
     items: list[tuple[str, str]]  # (text, gold intent)
     show_texts: bool = True
     mapper: Callable[[str, str], str] | None = None  # (gold, prediction) -> prediction as the set scores it
+    rows: list[int] | None = None  # each item's data row in its source file (1-based), when texts are not shown
 
 
 # ---------------------------------------------------------------- the previous model
@@ -121,10 +122,14 @@ def model_files() -> list[tuple[Path, float]]:
 
 def sample(items: list[tuple[str, str]], limit: int | None) -> list[tuple[str, str]]:
     """At most `limit` items, evenly spread over the set (all of them when limit is None)."""
-    if limit is None or len(items) <= limit:
-        return items
-    step = len(items) / limit
-    return [items[int(i * step)] for i in range(limit)]
+    return [items[i] for i in sample_indices(len(items), limit)]
+
+
+def sample_indices(size: int, limit: int | None) -> list[int]:
+    if limit is None or size <= limit:
+        return list(range(size))
+    step = size / limit
+    return [int(i * step) for i in range(limit)]
 
 
 def real_traffic_sets(path: Path) -> list[TextSet]:
@@ -209,7 +214,13 @@ def load_sets(names: Sequence[str], real_traffic: Path, limit: int | None) -> tu
             sets += public_sets(names)
         else:
             notes.append(f"public benchmarks not found ({nlu.BENCHMARKS}, BENCHMARKS_DIR): not scored")
-    limited = [TextSet(s.name, s.language, s.description, sample(s.items, limit), s.show_texts, s.mapper) for s in sets]
+    limited = []
+    for s in sets:
+        keep = sample_indices(len(s.items), limit)
+        rows = [i + 1 for i in keep] if not s.show_texts else None
+        limited.append(
+            TextSet(s.name, s.language, s.description, [s.items[i] for i in keep], s.show_texts, s.mapper, rows)
+        )
     if limit is not None:
         notes.append(f"--limit {limit}: at most {limit} examples per set and language, evenly spread")
     return limited, notes
@@ -222,7 +233,13 @@ def labelled(text_set: TextSet, new: Sequence[str], old: Sequence[str] | None) -
         return text_set.mapper(gold, pred) if text_set.mapper else pred
 
     examples = [
-        Example(text, gold, scored(gold, new[i]), scored(gold, old[i]) if old is not None else None)
+        Example(
+            text,
+            gold,
+            scored(gold, new[i]),
+            scored(gold, old[i]) if old is not None else None,
+            f"row {text_set.rows[i]}" if text_set.rows else "",
+        )
         for i, (text, gold) in enumerate(text_set.items)
     ]
     return LabelledSet(text_set.name, text_set.language, text_set.description, examples, text_set.show_texts)

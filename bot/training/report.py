@@ -39,6 +39,7 @@ class Example:
     gold: str
     new: str
     old: str | None = None
+    ref: str = ""  # how a set whose texts are not shown names it ("row 25"); default: its place in the set
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ def compare(labelled: LabelledSet) -> SetResult:
     ]
 
     def row(i: int, e: Example) -> ExampleRow:
-        text = mask(e.text) if labelled.show_texts else f"row {i + 1}"
+        text = mask(e.text) if labelled.show_texts else (e.ref or f"row {i + 1}")
         return ExampleRow(text, e.gold, e.new, e.old if has_old else None)
 
     fixed, broken, still = [], [], []

@@ -87,6 +87,14 @@ def test_public_set_examples_are_named_by_row_not_text():
     assert [e.text for e in result.broken] == ["row 1"]
 
 
+def test_public_set_rows_name_the_source_row_after_sampling():
+    items = [(f"text {i}", "refund") for i in (0, 4, 8)]
+    text_set = evaluate.TextSet("bitext", "en", "", items, show_texts=False, rows=[1, 5, 9])
+    result = report.compare(evaluate.labelled(text_set, ["greet"] * 3, ["refund"] * 3))
+    assert [e.text for e in result.broken] == ["row 1", "row 5", "row 9"]
+    assert all("text" not in e.text for e in result.broken)
+
+
 def test_without_old_predictions_only_the_new_scores_and_wrong_examples():
     result = report.compare(labelled([(t, g, n, None) for t, g, n, _ in FIXED]))
     assert result.macro_f1_old is None and result.macro_f1_change is None
@@ -197,6 +205,26 @@ def test_accepted_models_are_recorded_in_order(tmp_path):
     for name in ("a", "b", "a"):
         evaluate.record_accepted(tmp_path / f"{name}.tar.gz", state)
     assert [Path(x).name for x in evaluate.read_accepted(state)] == ["b.tar.gz", "a.tar.gz"]
+
+
+def test_sets_are_labelled_by_language_and_limited(tmp_path):
+    if not evaluate.nlu.BENCHMARKS.is_dir():
+        pytest.skip("public benchmarks not here")
+    traffic = tmp_path / "traffic"
+    traffic.mkdir()
+    (traffic / "zh.yml").write_text('version: "3.1"\nnlu:\n- intent: refund\n  examples: |\n    - 我要退款\n')
+    sets, notes = evaluate.load_sets(["real-traffic", "bitext", "clinc150"], traffic, 4)
+    assert [(s.name, s.language, len(s.items)) for s in sets] == [
+        ("real-traffic", "zh", 1),
+        ("bitext", "en", 4),
+        ("clinc150", "en", 4),
+    ]
+    assert sets[0].items == [("我要退款", "refund")] and sets[0].show_texts
+    bitext = evaluate.nlu.read_benchmark("bitext_en.csv")
+    assert [bitext[r - 1]["text"] for r in sets[1].rows] == [t for t, _ in sets[1].items]
+    assert not sets[1].show_texts and any("--limit 4" in n for n in notes)
+    _, notes = evaluate.load_sets(["real-traffic"], tmp_path / "none", None)
+    assert notes == [f"real-traffic test set not found ({tmp_path / 'none'}): not scored"]
 
 
 def test_sample_spreads_evenly():
