@@ -227,6 +227,13 @@ def test_sets_are_labelled_by_language_and_limited(tmp_path):
     assert notes == [f"real-traffic test set not found ({tmp_path / 'none'}): not scored"]
 
 
+def test_parsing_plan_shares_the_processes():
+    assert evaluate.plan([["a", "b", "c"], []], 2) == [(0, ["a", "b"]), (0, ["c"])]
+    assert evaluate.plan([["a", "b"], ["c"]], 2) == [(0, ["a", "b"]), (1, ["c"])]
+    assert evaluate.plan([["a", "b"]], 1) == [(0, ["a", "b"])]
+    assert evaluate.plan([[], []], 2) == []
+
+
 def test_sample_spreads_evenly():
     items = [(str(i), "x") for i in range(10)]
     assert evaluate.sample(items, 5) == [items[i] for i in (0, 2, 4, 6, 8)]
@@ -244,13 +251,13 @@ def test_cached_predictions_are_reused_and_keyed_by_text_hash(tmp_path, monkeypa
         return [f"intent-{t}" for t in texts]
 
     monkeypatch.setattr(evaluate, "parse_texts", fake_parse)
-    assert evaluate.predict([model], ["a", "b", "a"], cache) == [["intent-a", "intent-b", "intent-a"]]
-    assert evaluate.predict([model], ["b", "c"], cache) == [["intent-b", "intent-c"]]
+    assert evaluate.predict([model], ["a", "b", "a"], cache, jobs=1) == [["intent-a", "intent-b", "intent-a"]]
+    assert evaluate.predict([model], ["b", "c"], cache, jobs=1) == [["intent-b", "intent-c"]]
     assert parsed == [["a", "b"], ["c"]]  # each text parsed once
     (stored,) = cache.iterdir()
     assert "intent-a" in stored.read_text() and '"a"' not in stored.read_text()  # texts only as hashes
     model.write_bytes(b"retrained")  # another file: nothing reused
-    evaluate.predict([model], ["a"], cache)
+    evaluate.predict([model], ["a"], cache, jobs=1)
     assert parsed[-1] == ["a"]
 
 
