@@ -383,7 +383,7 @@ def test_report_on_two_small_fixed_models(tmp_path):
     (traffic / "en.yml").write_text(nlu_yaml({k: TINY[k] for k in ("refund", "greet")}), encoding="utf-8")
     out = tmp_path / "report"
     args = ["--new", str(new), "--old", str(old), "--sets", "real-traffic", "--real-traffic", str(traffic)]
-    done = run_evaluate(*args, "--out", str(out), "--no-cache")
+    done = run_evaluate(*args, "--out", str(out), "--no-cache", "--jobs", "1")
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
     assert "intent refund on real-traffic/en (support 6) lost" in done.stderr
     assert "macro-F1 fell on real-traffic/en" in done.stderr
