@@ -308,9 +308,8 @@ def test_command_on_the_current_model_against_itself(tmp_path):
     if not model.exists():
         pytest.skip(f"no current model ({model}): `make train` first")
     out = tmp_path / "report"
-    done = run_evaluate(
-        "--new", str(model), "--old", str(model), "--sets", "heldout", "--limit", "12", "--out", str(out)
-    )
+    args = ["--new", str(model), "--old", str(model), "--sets", "heldout", "--limit", "12", "--jobs", "1"]
+    done = run_evaluate(*args, "--out", str(out), "--cache", str(tmp_path / "cache"))
     assert done.returncode == 0, done.stderr[-3000:]
     assert sorted(p.name for p in out.iterdir()) == sorted(report.render(report_of([])))
     data = json.loads((out / "report.json").read_text(encoding="utf-8"))
@@ -322,6 +321,7 @@ def test_command_on_the_current_model_against_itself(tmp_path):
         assert s["macro_f1_change"] == 0.0 and s["fixed"] == [] and s["broken"] == []
         assert all(row["change"]["f1"] == 0.0 for row in s["intents"])
     assert data["gate"]["passed"] is True and "gate passed" in done.stdout
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 1  # one model, parsed once
 
 
 TINY = {
