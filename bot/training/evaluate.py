@@ -429,6 +429,9 @@ def main(argv: list[str]) -> int:
         old, how = choose_previous(new, read_accepted(), model_files())
 
     text_sets, notes = load_sets(args.sets, args.real_traffic, args.limit)
+    if not any(s.items for s in text_sets):
+        print("evaluate: nothing to score: " + ("; ".join(notes) or "the sets are empty"), file=sys.stderr)
+        return 2
     texts = [text for s in text_sets for text, _ in s.items]
     t0 = time.time()
     models = [new] if old is None or old == new else [new, old]
@@ -459,8 +462,9 @@ def main(argv: list[str]) -> int:
     write_report(report, out)
     if args.out is None:
         point_latest(out)
-    if verdict.passed and args.new is None and not args.no_old and args.limit is None and old != new:
-        record_accepted(new)  # a full check of the current model: the next one is measured against it
+    full_check = args.new is None and not args.no_old and args.limit is None and set(args.sets) == set(SETS)
+    if verdict.passed and full_check and old != new:
+        record_accepted(new)  # the next model is measured against this one
     print(summary(report))
     print(f"report: {_rel(out)}/report.md (also report.json, intents.csv, confusions.csv, examples.csv)")
     print(f"evaluate: {time.time() - started:.0f} s")

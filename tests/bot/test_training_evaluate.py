@@ -103,6 +103,9 @@ def test_without_old_predictions_only_the_new_scores_and_wrong_examples():
     assert len(result.still_wrong) == 2
     verdict = report.gate([result])
     assert verdict.passed and "no previous model" in verdict.message
+    alone = report.Report("2026-12-07", "models/new.tar.gz", None, "no previous model", [result], verdict)
+    md = report.to_markdown(alone)
+    assert "- previous model: none" in md and "**Wrong** (2)" in md and "| refund | 2 | – | 0.667 | – |" in md
 
 
 def report_of(results, passed=True):
@@ -301,6 +304,15 @@ def current_model() -> Path:
         return (ROOT / os.environ["RASA_MODEL"]).resolve()
     digest = subprocess.run([str(ROOT / ".ci" / "model-hash")], capture_output=True, text=True, check=True)
     return ROOT / "models" / f"{digest.stdout.strip()}.tar.gz"
+
+
+def test_command_refuses_when_there_is_nothing_to_score(tmp_path):
+    model = tmp_path / "m.tar.gz"
+    model.write_bytes(b"not parsed")
+    args = ["--new", str(model), "--no-old", "--sets", "real-traffic", "--real-traffic", str(tmp_path / "none")]
+    done = run_evaluate(*args, "--out", str(tmp_path / "out"))
+    assert done.returncode == 2 and "nothing to score: real-traffic test set not found" in done.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_command_on_the_current_model_against_itself(tmp_path):
