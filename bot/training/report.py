@@ -289,9 +289,9 @@ def to_markdown(report: Report) -> str:
         f"- {report.old_model_note}",
         *[f"- {note}" for note in report.notes],
         "",
-        "## Gate",
+        "## Gate: " + ("passed" if report.gate.passed else "FAILED"),
         "",
-        ("PASSED. " if report.gate.passed else "FAILED. ") + report.gate.message,
+        *([f"- {reason}" for reason in report.gate.reasons] or [report.gate.message]),
         "",
         f"Rule: fails when macro-F1 falls on any set/language, or an intent with support >= {MIN_SUPPORT} "
         f"loses more than {MAX_F1_LOSS:.2f} F1.",

@@ -148,7 +148,7 @@ def test_markdown_and_json_hold_every_part():
     result = report.compare(labelled(FIXED))
     files = report.render(report_of([result]))
     md = files["report.md"]
-    assert "## real-traffic/zh" in md and "| refund | 2 |" in md
+    assert "## Gate: passed" in md and "## real-traffic/zh" in md and "| refund | 2 |" in md
     assert "**Fixed (wrong before, right now)** (1)" in md and "**Broken (right before, wrong now)** (1)" in md
     data = json.loads(files["report.json"])
     assert data["sets"][0]["macro_f1_change"] == pytest.approx(result.macro_f1_change)
@@ -407,4 +407,5 @@ def test_report_on_two_small_fixed_models(tmp_path):
     assert sorted(e["text"] for e in result["broken"]) == sorted(TINY["refund"])
     assert all(e["old"] == "refund" and e["new"] != "refund" for e in result["broken"])
     assert result["macro_f1_change"] < 0
-    assert "## real-traffic/en" in (out / "report.md").read_text(encoding="utf-8")
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Gate: FAILED" in md and "- intent refund on real-traffic/en (support 6) lost 1.000 F1" in md
