@@ -3,6 +3,7 @@ same labelled sets, a report (Markdown, JSON, CSV) and a gate.
 
   python -m bot.training evaluate [--new MODEL] [--old MODEL | --no-old] [--out DIR]
                                   [--sets real-traffic,heldout,bitext,clinc150] [--real-traffic PATH] [--limit N]
+                                  [--cache DIR | --no-cache] [--jobs N]
 
 New model: the current one (`.ci/train.sh` prints it, training first only when its inputs changed).
 Previous model: the newest model this command accepted before (the gate passed with it as the new
@@ -26,7 +27,8 @@ stored), so the previous model, scored when it was new, is not parsed again: a r
 only: ~5,200 texts, 73 s in one process on two cores, about 40 s in two (`--jobs`, default 2: the
 uncached models share the processes, one BLAS thread each).
 
-Exit status: 0 when the gate passes, 1 when it fails (the reasons are printed), 2 on a usage error.
+Exit status: 0 when the gate passes, 1 when it fails (the reasons are printed), 2 on a usage error, a
+missing model or nothing to score.
 """
 
 from __future__ import annotations
