@@ -6,12 +6,12 @@ PY := .venv/bin/python
 # Rasa's usage telemetry and crash reports (sentry.io) stay off unless the environment turns them on
 export RASA_TELEMETRY_ENABLED ?= false
 
-.PHONY: help setup system-deps train run test lint audit validate review-apply test-bot test-stories test-handoff test-browser test-security bench clean
+.PHONY: help setup system-deps train evaluate run test lint audit validate review-apply test-bot test-stories test-handoff test-browser test-security bench clean
 
 help:
 	@echo "make run    - set up what is missing, train if needed, start everything on localhost"
 	@echo "make test   - set up what is missing and run every test"
-	@echo "make setup | train | bench | lint | audit | clean"
+	@echo "make setup | train | evaluate | bench | lint | audit | clean"
 
 setup:
 	@.ci/setup.sh
@@ -21,6 +21,11 @@ system-deps:
 
 train: setup
 	@.ci/train.sh >/dev/null
+
+# the current model against the previous one: report in var/reports/latest/, non-zero exit when it got worse
+# (options: make evaluate EVALUATE_ARGS="--old models/<hash>.tar.gz --sets heldout,bitext")
+evaluate: setup
+	@PYTHONWARNINGS=ignore $(PY) -m bot.training evaluate $(EVALUATE_ARGS)
 
 run: setup train
 	@.ci/serve.sh

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import logging
 import math
 import os
@@ -18,12 +17,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from bot.training.nlu import BENCHMARKS, production_model, read_benchmark  # noqa: E402,F401  (shared with bot.training)
+
 VENV_BIN = ROOT / ".venv" / "bin"
 PYTHON = VENV_BIN / "python"
 RASA = VENV_BIN / "rasa"
 # as in .ci/train.sh: one TensorFlow thread makes a training reproducible
 REPRODUCIBLE_TRAINING = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
-BENCHMARKS = Path(os.environ.get("BENCHMARKS_DIR", "/work/shared/benchmarks"))
 
 
 def setup() -> None:
@@ -48,22 +50,6 @@ def setup() -> None:
         configure_structlog(logging.ERROR)
     except ImportError:
         pass
-
-
-def production_model() -> Path:
-    """RASA_MODEL if set, else the current production model (`.ci/train.sh` trains it when inputs changed)."""
-    if os.environ.get("RASA_MODEL"):
-        return (ROOT / os.environ["RASA_MODEL"]).resolve()
-    out = subprocess.run([str(ROOT / ".ci" / "train.sh")], cwd=ROOT, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.stderr.write(out.stderr[-4000:])
-        raise SystemExit(f".ci/train.sh failed with exit code {out.returncode}")
-    return (ROOT / out.stdout.strip().splitlines()[-1]).resolve()
-
-
-def read_benchmark(name: str) -> list[dict[str, str]]:
-    with open(BENCHMARKS / name, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 def percentile(values: Sequence[float], q: float) -> float:

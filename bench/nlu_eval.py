@@ -51,11 +51,19 @@ import _common as C  # noqa: E402
 
 C.setup()
 
-SEED = 42
-TEST_SIZE = 0.2
-FALLBACK = "nlu_fallback"
-OOS = "out_of_scope"
-LANGS = ("zh", "en")
+from bot.training.nlu import (  # noqa: E402  (shared with `python -m bot.training evaluate`)
+    FALLBACK,
+    LANGS,
+    OOS,
+    SEED,
+    TEST_SIZE,
+    load_language,
+    map_bitext,
+    map_clinc,
+    model_predict,
+    stratified_split,
+)
+
 HANT = "zh-Hant"  # held-out: the zh test split converted to Traditional characters (OpenCC)
 HELD_OUT_SETS = ("zh", HANT, "en")
 # the three-member DIET ensemble this pipeline replaced (config of commit f5f12c6, same data and split),
@@ -77,25 +85,6 @@ COMPLAIN = "complain"
 
 
 # ---------------------------------------------------------------- data
-
-
-def load_language(lang: str):
-    """(TrainingData, [(text, full intent)]) for data/nlu/<lang>."""
-    from rasa.shared.nlu.training_data.loading import load_data
-
-    data = load_data(str(C.ROOT / "data" / "nlu" / lang))
-    return data, [(m.get("text"), m.get_full_intent()) for m in data.intent_examples]
-
-
-def stratified_split(labels: Sequence[str]) -> tuple[list[int], list[int]]:
-    """80/20 index split stratified by label (seed 42); labels seen once stay in training."""
-    from sklearn.model_selection import train_test_split
-
-    counts = collections.Counter(labels)
-    idx = [i for i, label in enumerate(labels) if counts[label] >= 2]
-    single = [i for i, label in enumerate(labels) if counts[label] < 2]
-    train, test = train_test_split(idx, test_size=TEST_SIZE, random_state=SEED, stratify=[labels[i] for i in idx])
-    return sorted(train + single), sorted(test)
 
 
 def write_nlu(messages, source, path: Path) -> None:
@@ -123,28 +112,6 @@ def fallback_config() -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------- systems
-
-
-async def model_predict(model: Path, texts: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Full predicted intent per text (faq -> faq/<sub-intent> from the ResponseSelector), as the
-    assistant sees it and without the fallback (the best intent in the ranking other than nlu_fallback)."""
-    from rasa.core.agent import Agent
-
-    def full(result, name: str) -> str:
-        if name == "faq":
-            response = ((result.get("response_selector") or {}).get("faq") or {}).get("response") or {}
-            return response.get("intent_response_key") or "faq"
-        return name
-
-    agent = Agent.load(str(model))
-    out, raw = [], []
-    for text in texts:
-        result = await agent.parse_message(text)
-        name = (result.get("intent") or {}).get("name") or FALLBACK
-        ranked = [r.get("name") for r in result.get("intent_ranking") or [] if r.get("name") != FALLBACK]
-        out.append(full(result, name))
-        raw.append(full(result, name if name != FALLBACK or not ranked else ranked[0]))
-    return out, raw
 
 
 def normalise(text: str) -> tuple[str, list[str]]:
@@ -209,17 +176,6 @@ class Baseline:
 
 
 # ---------------------------------------------------------------- scoring
-
-
-def map_bitext(gold: str, pred: str, gold_labels: set) -> str:
-    """Bitext `faq` = any faq/* answer; a faq/* the set has no label for counts as plain `faq`."""
-    if pred.startswith("faq/") and (gold == "faq" or pred not in gold_labels):
-        return "faq"
-    return pred
-
-
-def map_clinc(pred: str) -> str:
-    return OOS if pred in (FALLBACK, OOS) else pred
 
 
 def acc(gold: Sequence[str], pred: Sequence[str]) -> float:
