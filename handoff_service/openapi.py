@@ -50,6 +50,14 @@ WRAPPERS: dict[str, dict[str, Any]] = {
     "MessageList": _list_of("messages", "Message"),
     "AuditList": {"type": "object", "required": ["entries"], "properties": {"entries": {"type": "array"}}},
     "ReviewItemList": _list_of("items", "ReviewItem"),
+    "ReviewExport": {
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "items": {"type": "array", "items": {"type": "object"}},
+            "next_after_id": {"type": "integer", "nullable": True},
+        },
+    },
     "ReviewVocabulary": {
         "type": "object",
         "required": ["reasons", "statuses", "actions"],

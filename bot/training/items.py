@@ -33,8 +33,9 @@ Commands (``python -m bot.training ...``)::
     export --from SOURCE.jsonl --out FILE [--status labelled,applied]
     import FILE --into STORE.jsonl [--dry-run]
 
-`export` reads items from a source (`ItemSource`: today a JSONL file, `JsonlSource`; the
-review list of handoff_service will be another) and writes them, canonical, to FILE.
+`export` reads items from a source (`ItemSource`: a JSONL file, `JsonlSource`, or
+handoff_service's review list, `HandoffSource`: ``--from http://127.0.0.1:8080`` with a trainer's
+token in HANDOFF_TRAINER_TOKEN) and writes them, canonical, to FILE.
 `import` merges FILE into STORE by id, deterministically and whatever the order of imports:
 of two items with one id, the one with the later ``labelled_at`` wins; at the same time, the
 status ``applied`` beats ``ignored`` beats ``labelled``; then the greater canonical line.
@@ -210,8 +211,53 @@ class JsonlSource:
         yield from read_items(self.path)
 
 
+@dataclasses.dataclass(frozen=True)
+class HandoffSource:
+    """handoff_service's review list (`GET /api/review/export`, a page at a time), read with a
+    trainer's or supervisor's API token (HANDOFF_TRAINER_TOKEN: never on the command line)."""
+
+    url: str
+    token: str
+    page: int = 500
+
+    def items(self) -> Iterator[Item]:
+        import urllib.error
+        import urllib.request
+
+        after = 0
+        while True:
+            request = urllib.request.Request(
+                f"{self.url.rstrip('/')}/api/review/export?limit={self.page}&after_id={after}",
+                headers={"Authorization": f"Bearer {self.token}"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    page = json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                raise ItemsError(f"{self.url}: the review list answered {error.code}") from None
+            except (OSError, ValueError) as error:
+                raise ItemsError(f"{self.url}: the review list could not be read ({error})") from None
+            for line, obj in enumerate(page.get("items", []), 1):
+                try:
+                    yield parse_item(obj)
+                except ItemsError as error:
+                    raise ItemsError(f"{self.url}: item {line} of a page: {error}") from None
+            if not page.get("next_after_id"):
+                return
+            after = int(page["next_after_id"])
+
+
+TOKEN_VARIABLE = "HANDOFF_TRAINER_TOKEN"
+
+
 def open_source(spec: str) -> ItemSource:
-    """The source a command line names: today a path to a JSONL file."""
+    """The source a command line names: handoff_service's URL (http:// or https://, with the
+    token in HANDOFF_TRAINER_TOKEN) or a path to a JSONL file."""
+    if spec.startswith(("http://", "https://")):
+        token = os.environ.get(TOKEN_VARIABLE, "").strip()
+        if not token:
+            raise ItemsError(f"reading {spec} needs a trainer's API token in {TOKEN_VARIABLE}")
+        return HandoffSource(spec, token)
     return JsonlSource(Path(spec))
 
 
@@ -277,7 +323,12 @@ def main(argv: list[str]) -> int:
         parser = argparse.ArgumentParser(
             prog="python -m bot.training export", description="Write labelled items to a JSONL file."
         )
-        parser.add_argument("--from", dest="source", required=True, help="items source (a JSONL file)")
+        parser.add_argument(
+            "--from",
+            dest="source",
+            required=True,
+            help="a JSONL file, or handoff_service's URL (token: HANDOFF_TRAINER_TOKEN)",
+        )
         parser.add_argument("--out", required=True, type=Path, help="JSONL file to write")
         parser.add_argument("--status", type=_statuses, help="only these statuses, e.g. labelled,applied")
         options = parser.parse_args(args)

@@ -243,3 +243,35 @@ async def list_items(deps: Deps, f: Filters, *, limit: int, offset: int = 0) -> 
     async with deps.read_engine.begin() as conn:
         rows = (await conn.execute(query.limit(limit).offset(offset))).all()
     return {"items": [item_json(r) for r in rows], "limit": limit, "offset": offset}
+
+
+EXPORTED = (states.LABELLED, states.APPLIED, states.IGNORED)
+
+
+async def export_items(deps: Deps, statuses: tuple[str, ...], *, limit: int, after_id: int = 0) -> dict[str, Any]:
+    """Reviewed items in the trainers' item format (bot/training/items.py), oldest first, a page at
+    a time (`after_id`): what `python -m bot.training export --from <this service>` fetches."""
+    query = (
+        select(ITEMS)
+        .where(ITEMS.c.status.in_(statuses), ITEMS.c.id > after_id, ITEMS.c.language.in_(("zh", "en")))
+        .order_by(ITEMS.c.id)
+        .limit(limit)
+    )
+    async with deps.read_engine.begin() as conn:
+        rows = (await conn.execute(query)).all()
+        await deps.users.load(conn, {r.reviewed_by for r in rows})
+    items = [
+        {
+            "id": f"r-{r.id}",
+            "text": r.text,
+            "language": r.language,
+            "label": r.label or "",
+            "status": r.status,
+            "count": r.count,
+            "labelled_by": deps.users.username(r.reviewed_by) or "?",
+            "labelled_at": (r.reviewed_at or r.last_seen_at).isoformat(),
+        }
+        for r in rows
+        if r.status == states.IGNORED or r.label
+    ]
+    return {"items": items, "next_after_id": rows[-1].id if len(rows) == limit else None}

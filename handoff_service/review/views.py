@@ -76,6 +76,27 @@ async def review_items(request: web.Request, query: dict[str, Any]) -> web.Strea
     return json_response(page)
 
 
+@routes.get(
+    "/api/review/export",
+    summary="Reviewed items in the trainers' JSONL item format, oldest first (python -m bot.training export)",
+    tag="review",
+    auth=TRAINERS,
+    query=[
+        Param(
+            "status", {"type": "string", "pattern": "^(labelled|applied|ignored)(,(labelled|applied|ignored)){0,2}$"}
+        ),
+        Param("after_id", {"type": "integer", "minimum": 0, "maximum": 2**53, "default": 0}),
+        LIMIT,
+    ],
+    response="ReviewExport",
+    errors=(400, 401, 403),
+)
+async def review_export(request: web.Request, query: dict[str, Any]) -> web.StreamResponse:
+    statuses = tuple(query["status"].split(",")) if query["status"] else review.EXPORTED
+    page = await review.export_items(request.app[DEPS], statuses, limit=query["limit"], after_id=query["after_id"])
+    return json_response(page)
+
+
 def _acted(spec_action: str, summary: str, body: str | None) -> None:
     """One route per trainer action: POST /api/review/items/{item_id}/<action>."""
 

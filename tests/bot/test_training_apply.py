@@ -382,3 +382,14 @@ def test_import_of_a_bad_file_writes_nothing(tmp_path):
     with pytest.raises(I.ItemsError, match="line 2"):
         I.import_items(bad, store)
     assert store.read_bytes() == before
+
+
+def test_handoff_service_as_a_source_needs_a_trainers_token(monkeypatch):
+    from bot.training.items import HandoffSource, ItemsError, JsonlSource, open_source
+
+    monkeypatch.delenv("HANDOFF_TRAINER_TOKEN", raising=False)
+    with pytest.raises(ItemsError, match="HANDOFF_TRAINER_TOKEN"):
+        open_source("http://127.0.0.1:8080")
+    monkeypatch.setenv("HANDOFF_TRAINER_TOKEN", "hsta_x")
+    assert open_source("http://127.0.0.1:8080") == HandoffSource("http://127.0.0.1:8080", "hsta_x")
+    assert isinstance(open_source("var/review/items.jsonl"), JsonlSource)

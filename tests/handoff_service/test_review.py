@@ -203,3 +203,32 @@ async def test_a_confidence_range_filters_and_a_bad_number_is_a_400(h):
     for bad in ("abc", "2", "1e3", "0.5.1", "nan", "inf", "0x1"):
         status, body = await h.get(f"/api/review/items?min_confidence={bad}", tina)
         assert status == 400, bad
+
+
+async def test_reviewed_items_export_in_the_trainers_item_format_page_by_page(h):
+    """What `python -m bot.training export --from <this service>` reads: its own reader
+    (bot/training/items.py, standard library only) takes every item, across pages."""
+    import asyncio
+
+    from bot.training.items import HandoffSource
+
+    tina = await h.user("tina", role=TRAINER)
+    ids = [await review.collect(h.deps, collected(i, f"第{'一二三四'[i]}个问题 {'abcd'[i]}")) for i in range(4)]
+    await h.post(f"/api/review/items/{ids[0]}/label", tina, {"label": "refund"})
+    await h.post(f"/api/review/items/{ids[1]}/ignore", tina)
+    await h.post(f"/api/review/items/{ids[2]}/label", tina, {"label": "order_status"})
+    await h.post(f"/api/review/items/{ids[2]}/flag", tina, {"comment": "really?"})  # flagged: not exported
+    status, page = await h.get("/api/review/export?status=labelled", tina)
+    assert status == 200 and [i["label"] for i in page["items"]] == ["refund"]
+    assert page["items"][0]["labelled_by"] == "tina" and page["items"][0]["id"] == f"r-{ids[0]}"
+
+    token = tina["Authorization"].split()[1]
+    source = HandoffSource(str(h.client.make_url("")), token, page=1)
+    items = await asyncio.to_thread(lambda: list(source.items()))
+    assert [(i.id, i.status, i.label) for i in items] == [
+        (f"r-{ids[0]}", "labelled", "refund"),
+        (f"r-{ids[1]}", "ignored", ""),
+    ]
+    bad = HandoffSource(str(h.client.make_url("")), "hsta_not-a-token")
+    with pytest.raises(Exception, match="401"):
+        await asyncio.to_thread(lambda: list(bad.items()))
