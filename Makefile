@@ -42,9 +42,15 @@ validate: setup
 
 # the trainers' labelled items (JSONL, bot/training/items.py) into data/nlu, one text in five into
 # the held-back test set bench/data/real_traffic/ (README, For trainers); then `make validate` and `make train`
+# With HANDOFF_TRAINER_TOKEN set, the items come from handoff_service's review list first
+# (REVIEW_URL) and the ones written are marked applied there.
 ITEMS ?= var/review/items.jsonl
+REVIEW_URL ?= http://127.0.0.1:8080
 review-apply: setup
-	$(PY) -m bot.training apply --items $(ITEMS)
+	@if [ -n "$$HANDOFF_TRAINER_TOKEN" ]; then \
+	  $(PY) -m bot.training export --from $(REVIEW_URL) --out $(ITEMS) --status labelled,applied && \
+	  $(PY) -m bot.training apply --items $(ITEMS) --mark-applied $(REVIEW_URL); \
+	else $(PY) -m bot.training apply --items $(ITEMS); fi
 
 test-bot: setup train
 	RASA_MODEL=$$(.ci/train.sh) $(PY) -m pytest -c tests/pytest.ini tests/bot tests/actions tests/e2e tests/test_training_data.py

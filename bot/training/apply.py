@@ -55,7 +55,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.training.items import LANGUAGES, Item, ItemsError, read_items, write_atomic
+from bot.training.items import LANGUAGES, TOKEN_VARIABLE, Item, ItemsError, read_items, write_atomic
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = ROOT / "data" / "nlu"
@@ -419,6 +419,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--held-back", type=Path, default=HELD_BACK_DIR, help="held-back test set folder")
     parser.add_argument("--domain", type=Path, default=DOMAIN)
     parser.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
+    parser.add_argument(
+        "--mark-applied",
+        metavar="URL",
+        help="then mark the written items applied in handoff_service's review list (token: HANDOFF_TRAINER_TOKEN)",
+    )
     options = parser.parse_args(argv[1:])
     if not options.items.exists():
         print(
@@ -436,4 +441,53 @@ def main(argv: list[str]) -> int:
     for change in report.changes:
         print(change.line())
     print(f"apply: {report.summary(options.dry_run)}")
+    if options.mark_applied and not options.dry_run:
+        return mark_applied(options.mark_applied, applied_ids(read_items(options.items), report))
+    return 0
+
+
+def applied_ids(items: Sequence[Item], report: Report) -> list[str]:
+    """The review list's ids (``r-<n>``) of the labelled items that are now in the data or the
+    held-back set (not those skipped as benchmark utterances)."""
+    skipped = {(c.language, c.text) for c in report.changes if c.action == "skipped"}
+    return [
+        item.id
+        for item in items
+        if item.status == "labelled" and item.id.startswith("r-") and (item.language, clean(item.text)) not in skipped
+    ]
+
+
+def mark_applied(url: str, ids: Sequence[str]) -> int:
+    """Marks these items applied in handoff_service's review list; an item changed by a trainer
+    meanwhile (409) is reported and left as it is."""
+    import os
+    import urllib.error
+    import urllib.request
+
+    token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    if not token:
+        print(f"apply: marking items applied needs a trainer's API token in {TOKEN_VARIABLE}", file=sys.stderr)
+        return 1
+    marked, left = 0, []
+    for item_id in ids:
+        request = urllib.request.Request(
+            f"{url.rstrip('/')}/api/review/items/{item_id[2:]}/mark_applied",
+            method="POST",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30):
+                marked += 1
+        except urllib.error.HTTPError as error:
+            if error.code != 409:
+                print(f"apply: {url} answered {error.code} for {item_id}", file=sys.stderr)
+                return 1
+            left.append(item_id)
+        except OSError as error:
+            print(f"apply: {url} could not be reached ({error})", file=sys.stderr)
+            return 1
+    print(
+        f"apply: {marked} item(s) marked applied in the review list"
+        + (f"; changed meanwhile: {', '.join(left)}" if left else "")
+    )
     return 0

@@ -393,3 +393,20 @@ def test_handoff_service_as_a_source_needs_a_trainers_token(monkeypatch):
     monkeypatch.setenv("HANDOFF_TRAINER_TOKEN", "hsta_x")
     assert open_source("http://127.0.0.1:8080") == HandoffSource("http://127.0.0.1:8080", "hsta_x")
     assert isinstance(open_source("var/review/items.jsonl"), JsonlSource)
+
+
+def test_only_written_review_items_are_marked_applied():
+    from bot.training.apply import Change, Report, applied_ids
+    from bot.training.items import Item
+
+    def item(i: str, text: str, status: str = "labelled") -> Item:
+        return Item(i, text, "zh", "refund", status, 1, "tina", "2026-12-07T00:00:00+00:00")
+
+    items = [
+        item("r-1", "退款呢"),
+        item("r-2", "基准句子"),
+        item("r-3", "已经写过", "applied"),
+        item("x-4", "别处来的"),
+    ]
+    report = Report(changes=[Change("skipped", "zh", "refund", "基准句子", "-", "a benchmark utterance")])
+    assert applied_ids(items, report) == ["r-1"]

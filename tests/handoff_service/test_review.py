@@ -178,7 +178,6 @@ async def test_a_trainers_actions_through_the_api(h):
     item_id = await review.collect(h.deps, collected(1))
     status, item = await h.post(f"/api/review/items/{item_id}/label", tina, {"label": "product_fault"})
     assert status == 200 and item["status"] == "labelled" and item["label"] == "product_fault"
-    assert (await h.post(f"/api/review/items/{item_id}/mark_applied", tina, {}))[0] == 404  # the apply tool's
     assert (await h.post(f"/api/review/items/{item_id}/label", tina, {"label": "x y"}))[0] == 400
     assert (await h.post(f"/api/review/items/{item_id}/flag", tina, {}))[0] == 400  # a flag needs its comment
     status, item = await h.post(f"/api/review/items/{item_id}/flag", tina, {"comment": "故障还是退货？"})
@@ -232,3 +231,25 @@ async def test_reviewed_items_export_in_the_trainers_item_format_page_by_page(h)
     bad = HandoffSource(str(h.client.make_url("")), "hsta_not-a-token")
     with pytest.raises(Exception, match="401"):
         await asyncio.to_thread(lambda: list(bad.items()))
+
+
+async def test_apply_marks_what_it_wrote_applied_and_leaves_what_changed_meanwhile(h, tmp_path, monkeypatch, capsys):
+    """`python -m bot.training apply --mark-applied URL`'s last step against this service."""
+    import asyncio
+
+    from bot.training import apply as apply_tool
+
+    tina = await h.user("tina", role=TRAINER)
+    first = await review.collect(h.deps, collected(1, "第一个问题"))
+    second = await review.collect(h.deps, collected(2, "第二个问题"))
+    for item_id in (first, second):
+        await h.post(f"/api/review/items/{item_id}/label", tina, {"label": "refund"})
+    await h.post(f"/api/review/items/{second}/reopen", tina)  # a trainer changed it meanwhile
+    monkeypatch.setenv("HANDOFF_TRAINER_TOKEN", tina["Authorization"].split()[1])
+    url = str(h.client.make_url(""))
+    code = await asyncio.to_thread(apply_tool.mark_applied, url, [f"r-{first}", f"r-{second}"])
+    assert code == 0 and f"changed meanwhile: r-{second}" in capsys.readouterr().out
+    status, page = await h.get("/api/review/items?status=applied", tina)
+    assert [i["id"] for i in page["items"]] == [first]
+    monkeypatch.setenv("HANDOFF_TRAINER_TOKEN", "hsta_wrong")
+    assert await asyncio.to_thread(apply_tool.mark_applied, url, [f"r-{first}"]) == 1
