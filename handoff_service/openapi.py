@@ -50,6 +50,17 @@ WRAPPERS: dict[str, dict[str, Any]] = {
     "MessageList": _list_of("messages", "Message"),
     "AuditList": {"type": "object", "required": ["entries"], "properties": {"entries": {"type": "array"}}},
     "ReviewItemList": _list_of("items", "ReviewItem"),
+    "ReviewKpis": {
+        "type": "object",
+        "required": ["backlog", "by_status", "labelled_per_day"],
+        "properties": {
+            "backlog": {"type": "integer"},
+            "by_status": {"type": "object"},
+            "labelled_per_day": {"type": "array", "items": {"type": "object"}},
+            "median_hours_to_label": {"type": "number", "nullable": True},
+            "zone": {"type": "string"},
+        },
+    },
     "ReviewExport": {
         "type": "object",
         "required": ["items"],

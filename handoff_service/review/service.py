@@ -8,12 +8,14 @@ so importing the same messages again changes nothing."""
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff_service.audit import service as audit
@@ -275,3 +277,34 @@ async def export_items(deps: Deps, statuses: tuple[str, ...], *, limit: int, aft
         if r.status == states.IGNORED or r.label
     ]
     return {"items": items, "next_after_id": rows[-1].id if len(rows) == limit else None}
+
+
+async def kpis(deps: Deps, *, days: int) -> dict[str, Any]:
+    """The trainers' figures: the backlog now, and over the last `days` days (service zone) the
+    items reviewed per day and the median hours from an item's first message to its review."""
+    zone = ZoneInfo(deps.settings.case_number_tz)
+    now = deps.clock.now()
+    today = now.astimezone(zone).date()
+    start = datetime.combine(today - timedelta(days=days - 1), datetime.min.time(), zone)
+    async with deps.read_engine.begin() as conn:
+        counted = await conn.execute(select(ITEMS.c.status, func.count()).group_by(ITEMS.c.status))
+        by_status: dict[str, int] = {status: int(n) for status, n in counted.all()}
+        reviewed = (
+            await conn.execute(
+                select(ITEMS.c.first_seen_at, ITEMS.c.reviewed_at).where(
+                    ITEMS.c.reviewed_at >= start, ITEMS.c.status.in_((states.LABELLED, states.APPLIED))
+                )
+            )
+        ).all()
+    per_day = {today - timedelta(days=i): 0 for i in range(days)}
+    for row in reviewed:
+        day = row.reviewed_at.astimezone(zone).date()
+        per_day[day] = per_day.get(day, 0) + 1
+    waits = [(row.reviewed_at - row.first_seen_at).total_seconds() / 3600 for row in reviewed]
+    return {
+        "backlog": sum(by_status.get(s, 0) for s in (states.OPEN, states.FLAGGED)),
+        "by_status": {s: by_status.get(s, 0) for s in states.STATUSES},
+        "labelled_per_day": [{"day": d.isoformat(), "count": per_day[d]} for d in sorted(per_day)],
+        "median_hours_to_label": round(statistics.median(waits), 2) if waits else None,
+        "zone": deps.settings.case_number_tz,
+    }

@@ -77,6 +77,19 @@ async def review_items(request: web.Request, query: dict[str, Any]) -> web.Strea
 
 
 @routes.get(
+    "/api/review/kpis",
+    summary="Trainers' figures: backlog, items labelled per day, median hours from collection to label",
+    tag="review",
+    auth=TRAINERS,
+    query=[Param("days", {"type": "integer", "minimum": 1, "maximum": 366, "default": 14})],
+    response="ReviewKpis",
+    errors=(400, 401, 403),
+)
+async def review_kpis(request: web.Request, query: dict[str, Any]) -> web.StreamResponse:
+    return json_response(await review.kpis(request.app[DEPS], days=query["days"]))
+
+
+@routes.get(
     "/api/review/export",
     summary="Reviewed items in the trainers' JSONL item format, oldest first (python -m bot.training export)",
     tag="review",

@@ -253,3 +253,28 @@ async def test_apply_marks_what_it_wrote_applied_and_leaves_what_changed_meanwhi
     assert [i["id"] for i in page["items"]] == [first]
     monkeypatch.setenv("HANDOFF_TRAINER_TOKEN", "hsta_wrong")
     assert await asyncio.to_thread(apply_tool.mark_applied, url, [f"r-{first}"]) == 1
+
+
+async def test_trainer_kpis_count_the_backlog_labels_per_day_and_the_wait(h):
+    tina = await h.user("tina", role=TRAINER)
+    h.clock.set(datetime(2026, 12, 7, 2, 0, tzinfo=UTC))  # 10:00 in Shanghai
+    ids = []
+    for i in range(4):  # first seen 08:00-08:03 UTC on 2026-12-07
+        ids.append(await review.collect(h.deps, collected(i, f"问题{'一二三四'[i]}")))
+    h.clock.set(datetime(2026, 12, 7, 10, 1, tzinfo=UTC))  # 18:01 Shanghai: 2 h after the first message
+    await h.post(f"/api/review/items/{ids[0]}/label", tina, {"label": "refund"})
+    h.clock.set(datetime(2026, 12, 7, 18, 2, tzinfo=UTC))  # 02:02 next day in Shanghai
+    await h.post(f"/api/review/items/{ids[1]}/label", tina, {"label": "refund"})
+    await h.post(f"/api/review/items/{ids[2]}/flag", tina, {"comment": "?"})
+    status, k = await h.get("/api/review/kpis?days=3", tina)
+    assert status == 200
+    assert k["backlog"] == 2  # one open, one flagged
+    assert k["by_status"]["labelled"] == 2 and k["by_status"]["open"] == 1
+    assert k["labelled_per_day"] == [
+        {"day": "2026-12-06", "count": 0},
+        {"day": "2026-12-07", "count": 1},
+        {"day": "2026-12-08", "count": 1},
+    ]
+    assert k["median_hours_to_label"] == 6.02  # 2 h 1 min and 10 h 1 min
+    assert (await h.get("/api/review/kpis?days=0", tina))[0] == 400
+    assert (await h.get("/api/review/kpis", await h.user("amy", role="agent", team="l1")))[0] == 403
