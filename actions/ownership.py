@@ -27,11 +27,10 @@ from rasa_sdk.events import SlotSet
 
 from actions.clients.orders import Order, OrderBackend
 from actions.common import bounded_text
+from bot.identity import CUSTOMER_ID, CUSTOMER_ID_KEY  # the channels' contract for message metadata
 
 logger = logging.getLogger(__name__)
 
-CUSTOMER_ID_KEY = "customer_id"  # message metadata, set by bot/channels.py after checking a signature
-CUSTOMER_ID = re.compile(r"^[\w.@:-]{1,128}$")
 VERIFIED_SLOT = "verified_orders"
 FAILURES_SLOT = "proof_failures"
 PROOF_SLOT = "order_proof"  # what the order forms request; never filled (the digits are not kept)

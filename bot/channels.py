@@ -149,12 +149,17 @@ def guarded(on_new_message: Handler, payloads: Payloads = tracker_payloads) -> H
     return handle
 
 
+def admitted(on_new_message: Handler) -> Handler:
+    """A channel's message handler behind the guard, then the process's gate."""
+    return turn_gate().wrap(guarded(on_new_message))
+
+
 class GatedChannel:
     """Mixed in before one of Rasa's input channels: its messages are guarded, then pass the
     process's gate."""
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
-        bp: Blueprint = super().blueprint(turn_gate().wrap(guarded(on_new_message)))  # type: ignore[misc]
+        bp: Blueprint = super().blueprint(admitted(on_new_message))  # type: ignore[misc]
         return bp
 
 
@@ -223,7 +228,7 @@ class SocketIOInput(RasaSocketIOInput):
     """
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
-        handle = turn_gate().wrap(guarded(on_new_message))
+        handle = admitted(on_new_message)
         signer = identity.session_signer()
         customer_secret = os.environ.get(identity.CUSTOMER_SECRET_ENV) or None
         allowed = {o.strip().rstrip("/") for o in os.environ.get(ORIGINS_ENV, "").split(",") if o.strip()}

@@ -46,7 +46,6 @@ import argparse
 import csv
 import dataclasses
 import hashlib
-import os
 import re
 import sys
 import unicodedata
@@ -55,9 +54,18 @@ from pathlib import Path
 
 import yaml
 
-from bot.training.items import LANGUAGES, TOKEN_VARIABLE, Item, ItemsError, read_items, write_atomic
+from bot.training.items import (
+    LANGUAGES,
+    Item,
+    ItemsError,
+    ReviewApiError,
+    read_items,
+    review_call,
+    trainer_token,
+    write_atomic,
+)
+from bot.training.nlu import ROOT, benchmark_dir, relative
 
-ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = ROOT / "data" / "nlu"
 DOMAIN = ROOT / "domain.yml"
 HELD_BACK_DIR = ROOT / "bench" / "data" / "real_traffic"
@@ -225,14 +233,6 @@ def known_labels(domain_path: Path) -> set[str]:
     return {i for i in intents if not i.startswith("EXTERNAL_") and i not in retrieval} | subs
 
 
-def benchmark_dir() -> Path | None:
-    """/work/shared/benchmarks or where SHARED_DIR says (as tests/test_training_data.py finds it)."""
-    for base in (Path(os.environ.get("SHARED_DIR", "/nonexistent")), ROOT.parent / "shared", Path("/work/shared")):
-        if (base / "benchmarks").is_dir():
-            return base / "benchmarks"
-    return None
-
-
 def _benchmark_form(text: str) -> str:
     # tests/test_training_data.py's comparison
     return re.sub(r"\d", "0", text.strip().lower())
@@ -309,13 +309,6 @@ def check_batch(items: Sequence[Item], labels: set[str]) -> list[Item]:
     return todo
 
 
-def _rel(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
-
-
 def plan(
     items: Sequence[Item],
     data_dir: Path = DATA_DIR,
@@ -364,17 +357,19 @@ def plan(
                 for old in nlu.remove(block_intent, key):
                     if block_intent == intent:  # out of the training files (held back), or out of the test set
                         note = "held back" if to_test else "not held back"
-                        change = Change("removed", language_of(nlu), block_intent, old, _rel(nlu.path), note)
+                        change = Change("removed", language_of(nlu), block_intent, old, relative(nlu.path), note)
                     else:
-                        change = Change("moved", language_of(nlu), block_intent, old, _rel(nlu.path), f"now {intent}")
+                        change = Change(
+                            "moved", language_of(nlu), block_intent, old, relative(nlu.path), f"now {intent}"
+                        )
                     report.changes.append(change)
         places = [test_set[lang]] if to_test else list(training[lang].values())
         present = next((f for f in places if any(i == intent and normalise(t) == key for i, t in f.examples())), None)
         if present is not None:
-            report.changes.append(Change("present", lang, intent, text, _rel(present.path)))
+            report.changes.append(Change("present", lang, intent, text, relative(present.path)))
             continue
         target.add(intent, text)
-        report.changes.append(Change("held back" if to_test else "added", lang, intent, text, _rel(target.path)))
+        report.changes.append(Change("held back" if to_test else "added", lang, intent, text, relative(target.path)))
     for item in items:
         if not item.to_write:
             report.changes.append(Change("skipped", item.language, item.label or "-", clean(item.text), "-", "ignored"))
@@ -413,7 +408,7 @@ def main(argv: list[str]) -> int:
         description="Write labelled items into data/nlu (and one in five into the held-back test set).",
     )
     parser.add_argument(
-        "--items", type=Path, default=DEFAULT_ITEMS, help=f"JSONL items (default {_rel(DEFAULT_ITEMS)})"
+        "--items", type=Path, default=DEFAULT_ITEMS, help=f"JSONL items (default {relative(DEFAULT_ITEMS)})"
     )
     parser.add_argument("--data", type=Path, default=DATA_DIR, help="NLU data folder with zh/ and en/")
     parser.add_argument("--held-back", type=Path, default=HELD_BACK_DIR, help="held-back test set folder")
@@ -460,32 +455,20 @@ def applied_ids(items: Sequence[Item], report: Report) -> list[str]:
 def mark_applied(url: str, ids: Sequence[str]) -> int:
     """Marks these items applied in handoff_service's review list; an item changed by a trainer
     meanwhile (409) is reported and left as it is."""
-    import os
-    import urllib.error
-    import urllib.request
-
-    token = os.environ.get(TOKEN_VARIABLE, "").strip()
-    if not token:
-        print(f"apply: marking items applied needs a trainer's API token in {TOKEN_VARIABLE}", file=sys.stderr)
-        return 1
     marked, left = 0, []
-    for item_id in ids:
-        request = urllib.request.Request(
-            f"{url.rstrip('/')}/api/review/items/{item_id[2:]}/mark_applied",
-            method="POST",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30):
+    try:
+        token = trainer_token()
+        for item_id in ids:
+            try:
+                review_call(url, f"/api/review/items/{item_id[2:]}/mark_applied", token, method="POST")
                 marked += 1
-        except urllib.error.HTTPError as error:
-            if error.code != 409:
-                print(f"apply: {url} answered {error.code} for {item_id}", file=sys.stderr)
-                return 1
-            left.append(item_id)
-        except OSError as error:
-            print(f"apply: {url} could not be reached ({error})", file=sys.stderr)
-            return 1
+            except ReviewApiError as error:
+                if error.status != 409:
+                    raise
+                left.append(item_id)
+    except ItemsError as error:
+        print(f"apply: marking items applied: {error}", file=sys.stderr)
+        return 1
     print(
         f"apply: {marked} item(s) marked applied in the review list"
         + (f"; changed meanwhile: {', '.join(left)}" if left else "")

@@ -86,7 +86,7 @@ def choose_previous(
     for name in reversed(accepted):
         path = (nlu.ROOT / name).resolve()
         if path != new and path.exists():
-            return path, f"previous model: the last one accepted by `make evaluate` ({_rel(STATE)})"
+            return path, f"previous model: the last one accepted by `make evaluate` ({nlu.relative(STATE)})"
     others = sorted(((p.resolve(), t) for p, t in models if p.resolve() != new), key=lambda pt: pt[1])
     if others:
         return others[-1][0], "previous model: no accepted model on record, so the newest other model in models/"
@@ -102,17 +102,12 @@ def read_accepted(state: Path = STATE) -> list[str]:
 
 
 def record_accepted(model: Path, state: Path = STATE) -> None:
-    name = _rel(model)
+    name = nlu.relative(model)
     accepted = [x for x in read_accepted(state) if x != name] + [name]
     state.parent.mkdir(parents=True, exist_ok=True)
     tmp = state.with_suffix(".tmp")
     tmp.write_text(json.dumps({"accepted": accepted[-KEEP_ACCEPTED:]}, indent=2) + "\n", encoding="utf-8")
     tmp.replace(state)
-
-
-def _rel(path: Path) -> str:
-    path = Path(os.path.abspath(path))  # symlinks kept: models/ may be one
-    return str(path.relative_to(nlu.ROOT)) if path.is_relative_to(nlu.ROOT) else str(path)
 
 
 def model_files() -> list[tuple[Path, float]]:
@@ -148,7 +143,9 @@ def real_traffic_sets(path: Path) -> list[TextSet]:
             lang = file.stem if file.stem in nlu.LANGS else (detect_language(text) or "en")
             by_lang.setdefault(lang, []).append((text, intent))
     return [
-        TextSet("real-traffic", lang, f"held-back real-traffic test set ({_rel(path)}), never trained on", items)
+        TextSet(
+            "real-traffic", lang, f"held-back real-traffic test set ({nlu.relative(path)}), never trained on", items
+        )
         for lang, items in sorted(by_lang.items())
     ]
 
@@ -209,7 +206,7 @@ def load_sets(names: Sequence[str], real_traffic: Path, limit: int | None) -> tu
         if real_traffic.exists():
             sets += real_traffic_sets(real_traffic)
         else:
-            notes.append(f"real-traffic test set not found ({_rel(real_traffic)}): not scored")
+            notes.append(f"real-traffic test set not found ({nlu.relative(real_traffic)}): not scored")
     if "heldout" in names:
         sets += heldout_sets()
     if "bitext" in names or "clinc150" in names:
@@ -369,7 +366,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--real-traffic",
         type=Path,
         default=REAL_TRAFFIC,
-        help=f"held-back test set: a Rasa NLU YAML file or a directory of them (default {_rel(REAL_TRAFFIC)}; "
+        help=f"held-back test set: a Rasa NLU YAML file or a directory of them (default {nlu.relative(REAL_TRAFFIC)}; "
         "zh.yml / en.yml name their language)",
     )
     parser.add_argument("--limit", type=int, help="at most this many examples per set and language (quick checks)")
@@ -377,7 +374,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--cache",
         type=Path,
         default=CACHE,
-        help=f"predictions per model file, by text hash (default {_rel(CACHE)}): a model is parsed once",
+        help=f"predictions per model file, by text hash (default {nlu.relative(CACHE)}): a model is parsed once",
     )
     parser.add_argument("--no-cache", action="store_true", help="parse every text again")
     parser.add_argument("--jobs", type=int, default=2, help="parsing processes (default 2, one per core)")
@@ -453,8 +450,8 @@ def main(argv: list[str]) -> int:
     verdict = gate(results)
     report = Report(
         created=now.isoformat(timespec="seconds"),
-        new_model=_rel(new),
-        old_model=_rel(old) if old else None,
+        new_model=nlu.relative(new),
+        old_model=nlu.relative(old) if old else None,
         old_model_note=how,
         sets=results,
         gate=verdict,
@@ -468,7 +465,7 @@ def main(argv: list[str]) -> int:
     if verdict.passed and full_check and old != new:
         record_accepted(new)  # the next model is measured against this one
     print(summary(report))
-    print(f"report: {_rel(out)}/report.md (also report.json, intents.csv, confusions.csv, examples.csv)")
+    print(f"report: {nlu.relative(out)}/report.md (also report.json, intents.csv, confusions.csv, examples.csv)")
     print(f"evaluate: {time.time() - started:.0f} s")
     if not verdict.passed:
         print("evaluate: " + verdict.message, file=sys.stderr)

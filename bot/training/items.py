@@ -211,32 +211,55 @@ class JsonlSource:
         yield from read_items(self.path)
 
 
+TOKEN_VARIABLE = "HANDOFF_TRAINER_TOKEN"
+
+
+class ReviewApiError(ItemsError):
+    """handoff_service's review list answered with an error status (`status`), or not at all (None)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def trainer_token() -> str:
+    """A trainer's or supervisor's API token for the review list, from HANDOFF_TRAINER_TOKEN (never
+    on the command line)."""
+    token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    if not token:
+        raise ItemsError(f"the review list needs a trainer's API token in {TOKEN_VARIABLE}")
+    return token
+
+
+def review_call(url: str, path: str, token: str, method: str = "GET") -> Any:
+    """One call of handoff_service's review API (`url` its base URL); its JSON answer."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{url.rstrip('/')}{path}", method=method, headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        raise ReviewApiError(f"{url}: the review list answered {error.code} to {method} {path}", error.code) from None
+    except (OSError, ValueError) as error:
+        raise ReviewApiError(f"{url}: the review list could not be read ({error})") from None
+
+
 @dataclasses.dataclass(frozen=True)
 class HandoffSource:
-    """handoff_service's review list (`GET /api/review/export`, a page at a time), read with a
-    trainer's or supervisor's API token (HANDOFF_TRAINER_TOKEN: never on the command line)."""
+    """handoff_service's review list (`GET /api/review/export`, a page at a time)."""
 
     url: str
     token: str
     page: int = 500
 
     def items(self) -> Iterator[Item]:
-        import urllib.error
-        import urllib.request
-
         after = 0
         while True:
-            request = urllib.request.Request(
-                f"{self.url.rstrip('/')}/api/review/export?limit={self.page}&after_id={after}",
-                headers={"Authorization": f"Bearer {self.token}"},
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=30) as response:
-                    page = json.loads(response.read())
-            except urllib.error.HTTPError as error:
-                raise ItemsError(f"{self.url}: the review list answered {error.code}") from None
-            except (OSError, ValueError) as error:
-                raise ItemsError(f"{self.url}: the review list could not be read ({error})") from None
+            page = review_call(self.url, f"/api/review/export?limit={self.page}&after_id={after}", self.token)
             for line, obj in enumerate(page.get("items", []), 1):
                 try:
                     yield parse_item(obj)
@@ -247,17 +270,11 @@ class HandoffSource:
             after = int(page["next_after_id"])
 
 
-TOKEN_VARIABLE = "HANDOFF_TRAINER_TOKEN"
-
-
 def open_source(spec: str) -> ItemSource:
     """The source a command line names: handoff_service's URL (http:// or https://, with the
     token in HANDOFF_TRAINER_TOKEN) or a path to a JSONL file."""
     if spec.startswith(("http://", "https://")):
-        token = os.environ.get(TOKEN_VARIABLE, "").strip()
-        if not token:
-            raise ItemsError(f"reading {spec} needs a trainer's API token in {TOKEN_VARIABLE}")
-        return HandoffSource(spec, token)
+        return HandoffSource(spec, trainer_token())
     return JsonlSource(Path(spec))
 
 

@@ -35,6 +35,23 @@ def production_model() -> Path:
     return (ROOT / out.stdout.strip().splitlines()[-1]).resolve()
 
 
+def benchmark_dir() -> Path | None:
+    """The public sets: BENCHMARKS (BENCHMARKS_DIR), else shared/benchmarks where SHARED_DIR says or
+    beside the checkout (as tests/test_training_data.py finds it); None when there are none."""
+    if BENCHMARKS.is_dir():
+        return BENCHMARKS
+    for base in (Path(os.environ.get("SHARED_DIR", "/nonexistent")), ROOT.parent / "shared"):
+        if (base / "benchmarks").is_dir():
+            return base / "benchmarks"
+    return None
+
+
+def relative(path: Path) -> str:
+    """A path as the project's messages show it: from the checkout when inside it (symlinks kept)."""
+    path = Path(os.path.abspath(path))
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def read_benchmark(name: str) -> list[dict[str, str]]:
     with open(BENCHMARKS / name, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))

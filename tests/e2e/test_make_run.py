@@ -5,14 +5,12 @@ bridge token or the action server's secret, and Ctrl-C stops everything."""
 
 from __future__ import annotations
 
-import json
 import re
 import socket
 from pathlib import Path
 
 import pytest
 
-from bot.identity import SIGNATURE_HEADER, sign_body
 from tests.security.stack import MakeRun, copy_checkout, http
 
 
@@ -51,9 +49,7 @@ def test_make_run_serves_on_the_chosen_ports_keeps_secrets_private_and_stops_on_
         # an order lookup needs the action server, here on a port other than endpoints.yml's (the gateway
         # vouches for the customer who owns 12345, so no phone digits are asked first)
         message = {"sender": "make-run", "message": "查一下订单12345", "metadata": {"customer_id": "cust-1001"}}
-        body = json.dumps(message).encode()
-        secret = run.secrets()["CHANNEL_GATEWAY_SECRET"]
-        status, replies = http(f"{rasa}/webhooks/rest/webhook", body, {SIGNATURE_HEADER: sign_body(secret, body)})
+        status, replies = run.gateway(message)
         assert status == 200
         assert "SF1402875531" in "\n".join(reply.get("text", "") for reply in replies)
 

@@ -3,7 +3,8 @@
 `copy_checkout` copies the checkout's files (tracked and new, not ignored) to a directory of its own
 (its own var/: databases, secrets, logs) and links the environments and the models; `MakeRun`
 starts `make run` there on free ports, waits for "Ready.", and stops it with Ctrl-C (SIGINT to the
-process group) as a user would. Standard library only: the callers run in either environment.
+process group) as a user would. Standard library only (and bot.identity, which is too): the callers
+run in either environment.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from bot.identity import GATEWAY_SECRET_ENV, SIGNATURE_HEADER, sign_body  # standard library only
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = (".venv", ".venv-handoff", "models")
@@ -155,6 +158,12 @@ class MakeRun:
             check=True,
         )
         return out.stdout
+
+    def gateway(self, body: dict[str, Any], channel: str = "rest") -> tuple[int, Any]:
+        """A message on Rasa's REST (or callback) channel, signed as the messaging gateway signs it."""
+        raw = json.dumps(body).encode()
+        signature = sign_body(self.secrets()[GATEWAY_SECRET_ENV], raw)
+        return http(f"{self.rasa}/webhooks/{channel}/webhook", raw, {SIGNATURE_HEADER: signature})
 
     def api(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
         """handoff_service's API with a bearer token."""

@@ -12,6 +12,7 @@ from tests.security.stack import MakeRun, http
 
 
 def signed(stack: MakeRun, body: dict) -> tuple[bytes, dict[str, str]]:
+    """The body and its headers as the gateway signs them, to be sent altered."""
     raw = json.dumps(body).encode()
     return raw, {SIGNATURE_HEADER: sign_body(stack.secrets()["CHANNEL_GATEWAY_SECRET"], raw)}
 
@@ -27,8 +28,7 @@ def test_an_unsigned_or_badly_signed_message_is_refused(stack: MakeRun) -> None:
 
 
 def test_a_signed_message_is_answered(stack: MakeRun) -> None:
-    raw, headers = signed(stack, {"sender": f"gateway-{time.time_ns()}", "message": "查一下订单12345"})
-    status, replies = http(stack.rasa + "/webhooks/rest/webhook", raw, headers)
+    status, replies = stack.gateway({"sender": f"gateway-{time.time_ns()}", "message": "查一下订单12345"})
     assert status == 200 and replies, replies
 
 
@@ -41,8 +41,7 @@ def test_a_20_mb_body_is_refused_and_stalls_nobody(stack: MakeRun) -> None:
 
     thread = threading.Thread(target=huge)
     thread.start()
-    raw, headers = signed(stack, {"sender": f"small-{time.time_ns()}", "message": "你好"})
-    answers["small"] = http(stack.rasa + "/webhooks/rest/webhook", raw, headers)
+    answers["small"] = stack.gateway({"sender": f"small-{time.time_ns()}", "message": "你好"})
     thread.join(timeout=180)
     assert answers["huge"][0] == 413, answers["huge"]
     assert answers["small"][0] == 200 and answers["small"][1], answers["small"]

@@ -30,19 +30,12 @@ def sender(name: str) -> str:
 
 
 def say(stack: MakeRun, conversation: str, text: str, metadata: dict[str, Any] | None = None) -> str:
-    """One message through the REST channel, as the messaging gateway sends it (signed when the stack
-    has a gateway secret); the bot's reply texts, one per line."""
+    """One message through the REST channel, as the messaging gateway sends it; the bot's reply
+    texts, one per line."""
     body: dict[str, Any] = {"sender": conversation, "message": text}
     if metadata is not None:
         body["metadata"] = metadata
-    raw = json.dumps(body).encode()
-    headers = {}
-    secret = stack.secrets().get("CHANNEL_GATEWAY_SECRET")
-    if secret:
-        from bot.identity import SIGNATURE_HEADER, sign_body
-
-        headers[SIGNATURE_HEADER] = sign_body(secret, raw)
-    status, replies = http(stack.rasa + "/webhooks/rest/webhook", raw, headers)
+    status, replies = stack.gateway(body)
     assert status == 200, (status, replies)
     return "\n".join(r.get("text", "") for r in replies or [])
 

@@ -12,8 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.identity import SIGNATURE_HEADER, sign_body
-from tests.security.stack import MakeRun, http
+from tests.security.stack import MakeRun
 
 PASSWORD = "a-long-enough-password"
 
@@ -35,9 +34,7 @@ def staff(stack: MakeRun) -> Callable[[str, str], str]:
 def handed_off_case(stack: MakeRun, token: str) -> dict[str, Any]:
     """A customer asks for a person through the messaging gateway; the case as the queue shows it."""
     sender = f"sec-{time.time_ns()}"
-    raw = json.dumps({"sender": sender, "message": "转人工"}).encode()
-    secret = stack.secrets()["CHANNEL_GATEWAY_SECRET"]
-    status, replies = http(stack.rasa + "/webhooks/rest/webhook", raw, {SIGNATURE_HEADER: sign_body(secret, raw)})
+    status, replies = stack.gateway({"sender": sender, "message": "转人工"})
     assert status == 200, replies
     return stack.queued_case(token, sender)
 
