@@ -222,6 +222,9 @@ def feed_record(row: Any) -> dict[str, Any] | None:
         for i in parse.get("intent_ranking") or []
         if isinstance(i, dict) and isinstance(i.get("name"), str)
     ]
+    full = intent.get("full_retrieval_intent_name")
+    if isinstance(full, str) and ranking and ranking[0]["name"] == intent.get("name"):
+        ranking[0]["name"] = full  # faq -> faq/shipping, the label a trainer would give
     text = data.get("text")
     return {
         **base,

@@ -97,12 +97,16 @@ def short(value: Any, size: int) -> str | None:
     return value[:size] if isinstance(value, str) and value else None
 
 
+RANKING = 4  # intents kept per message, as the bridge keeps them
+
+
 def mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
 def tracker_records(events: list[dict[str, Any]], conversation_id: str) -> list[dict[str, Any]]:
-    """A conversation's tracker events (GET …/tracker) as the feed's records."""
+    """A conversation's tracker events (GET …/tracker) as the feed's records (bot/bridge.py's
+    feed_record reads the tracker store's rows the same way)."""
     out: list[dict[str, Any]] = []
     for e in events:
         if e.get("event") == "action":
@@ -110,6 +114,14 @@ def tracker_records(events: list[dict[str, Any]], conversation_id: str) -> list[
         elif e.get("event") == "user" and isinstance(e.get("timestamp"), (int, float)):
             parse = mapping(e.get("parse_data"))
             intent = mapping(parse.get("intent"))
+            ranking = [
+                {"name": i["name"], "confidence": float(i.get("confidence") or 0.0)}
+                for i in parse.get("intent_ranking") or []
+                if isinstance(i, dict) and isinstance(i.get("name"), str) and i["name"] != states.FALLBACK_INTENT
+            ][:RANKING]
+            full = intent.get("full_retrieval_intent_name")
+            if isinstance(full, str) and ranking and ranking[0]["name"] == intent.get("name"):
+                ranking[0]["name"] = full  # faq -> faq/shipping
             out.append(
                 {
                     "type": "user",
@@ -118,13 +130,7 @@ def tracker_records(events: list[dict[str, Any]], conversation_id: str) -> list[
                     "timestamp": e["timestamp"],
                     "text": e.get("text") if isinstance(e.get("text"), str) else "",
                     "intent": intent.get("name"),
-                    "ranking": [
-                        i
-                        for i in parse.get("intent_ranking") or []
-                        if isinstance(i, dict)
-                        and isinstance(i.get("name"), str)
-                        and i["name"] != states.FALLBACK_INTENT
-                    ][:4],
+                    "ranking": ranking,
                     "language": parse.get("language"),
                     "script": parse.get("script"),
                     "input_issue": parse.get("input_issue"),

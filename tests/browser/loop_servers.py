@@ -44,6 +44,7 @@ LOG_COPIES = REPO / "var" / "artifacts" / "loop-logs"
 # two agents of team l1 and a supervisor (whose API token reads cases and timelines)
 AGENTS = {"alice": ("alice-secret-pw", "Alice Li"), "bob": ("bob-secret-pw-1", "Bob Wang")}
 SUPERVISOR = ("sam", "sam-secret-pw-1", "Sam Zhao")
+TRAINER = ("tina", "tina-secret-pw-1", "Tina Sun")
 
 
 def free_port() -> int:
@@ -164,6 +165,7 @@ class LoopServers:
         self.procs: list[Proc] = []
         self.bot_token_file = work / "bot.token"
         self.supervisor_token = ""
+        self.trainer_token = ""
         self.agent_tokens: dict[str, str] = {}
 
     # ------------------------------------------------------------ start / stop
@@ -182,6 +184,9 @@ class LoopServers:
             "HANDOFF_ALLOWED_ORIGINS": f"{self.url},http://localhost:{self.handoff_port}",
             "HANDOFF_LOGIN_MAX_FAILURES": "1000",
             "HANDOFF_DELIVERY_BACKOFF_SECONDS": "0.2",
+            # the review list reads what Rasa recorded every half second, and waits 2 s for an answer
+            "HANDOFF_REVIEW_POLL_SECONDS": "0.5",
+            "HANDOFF_REVIEW_SETTLE_SECONDS": "2",
             "HANDOFF_ACCESS_LOG": "false",
         }
 
@@ -274,6 +279,19 @@ class LoopServers:
         )
         self._cli("create-token", "--user", sup, "--out", str(self.work / "sam.token"))
         self.supervisor_token = (self.work / "sam.token").read_text().strip()
+        trainer, password, display = TRAINER
+        self._cli(
+            "create-user",
+            trainer,
+            "--role",
+            "trainer",
+            "--display-name",
+            display,
+            "--password-stdin",
+            stdin=password + "\n",
+        )
+        self._cli("create-token", "--user", trainer, "--out", str(self.work / "tina.token"))
+        self.trainer_token = (self.work / "tina.token").read_text().strip()
 
         endpoints, credentials = self._write_rasa_config()
         bot_env = {
