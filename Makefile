@@ -22,10 +22,12 @@ system-deps:
 train: setup
 	@.ci/train.sh >/dev/null
 
-# the current model against the previous one: report in var/reports/latest/, non-zero exit when it got worse
+# the current model against the previous one: report in var/reports/latest/, non-zero exit when it got worse;
+# with a trainer's token, also shown on the console's review page (REVIEW_URL)
 # (options: make evaluate EVALUATE_ARGS="--old models/<hash>.tar.gz --sets heldout,bitext")
 evaluate: setup
-	@PYTHONWARNINGS=ignore $(PY) -m bot.training evaluate $(EVALUATE_ARGS)
+	@if $(HAS_TRAINER_TOKEN); then publish="--publish $(REVIEW_URL)"; fi; \
+	PYTHONWARNINGS=ignore $(PY) -m bot.training evaluate $$publish $(EVALUATE_ARGS)
 
 run: setup train
 	@.ci/serve.sh
@@ -42,12 +44,13 @@ validate: setup
 
 # the trainers' labelled items (JSONL, bot/training/items.py) into data/nlu, one text in five into
 # the held-back test set bench/data/real_traffic/ (README, For trainers); then `make validate` and `make train`
-# With HANDOFF_TRAINER_TOKEN set, the items come from handoff_service's review list first
-# (REVIEW_URL) and the ones written are marked applied there.
+# With a trainer's token (HANDOFF_TRAINER_TOKEN, or var/trainer.token that `make run` keeps), the items
+# come from handoff_service's review list first (REVIEW_URL) and the ones written are marked applied there.
 ITEMS ?= var/review/items.jsonl
 REVIEW_URL ?= http://127.0.0.1:8080
+HAS_TRAINER_TOKEN = [ -n "$$HANDOFF_TRAINER_TOKEN" ] || [ -s var/trainer.token ]
 review-apply: setup
-	@if [ -n "$$HANDOFF_TRAINER_TOKEN" ]; then \
+	@if $(HAS_TRAINER_TOKEN); then \
 	  $(PY) -m bot.training export --from $(REVIEW_URL) --out $(ITEMS) --status labelled,applied && \
 	  $(PY) -m bot.training apply --items $(ITEMS) --mark-applied $(REVIEW_URL); \
 	else $(PY) -m bot.training apply --items $(ITEMS); fi

@@ -77,6 +77,21 @@ if [ ! -f var/agent.credentials ]; then
     agent_note="agent1 exists already but var/agent.credentials is gone: create another account (see below)"
   fi
 fi
+# a trainer account for the review page, created once; its token (var/trainer.token) is what
+# `make review-apply` and `make evaluate` use to read the review list and publish reports
+trainer_note="trainer login: see var/trainer.credentials"
+if [ ! -f var/trainer.credentials ]; then
+  pw=$(.venv-handoff/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))')
+  if echo "$pw" | .venv-handoff/bin/python -m handoff_service create-user trainer1 --role trainer \
+       --display-name "Trainer One" --password-stdin >>var/log/handoff.log 2>&1; then
+    (umask 077; printf 'trainer1 %s\n' "$pw" > var/trainer.credentials)
+    trainer_note="trainer login: trainer1 / $pw  (kept in var/trainer.credentials)"
+    (umask 077; .venv-handoff/bin/python -m handoff_service create-token --user trainer1 --out var/trainer.token \
+       >>var/log/handoff.log 2>&1) || echo "warning: no trainer token (var/trainer.token); see var/log/handoff.log" >&2
+  else
+    trainer_note="trainer1 exists already but var/trainer.credentials is gone: create another account (see below)"
+  fi
+fi
 # handoff_service reaches Rasa's bridge routes only (bot/bridge.py), with the bridge token
 HANDOFF_RASA_TOKEN=$RASA_HANDOFF_TOKEN .venv-handoff/bin/python -m handoff_service serve >>var/log/handoff.log 2>&1 &
 pids+=($!)
@@ -100,6 +115,7 @@ Ready.
   handoff_service http://127.0.0.1:$HANDOFF_PORT   (API: /api/openapi.json; see handoff_service/README.md)
   Customer chat   http://127.0.0.1:$HANDOFF_CHAT_PORT/chat
   Agent console   http://127.0.0.1:$HANDOFF_PORT/console   ($agent_note)
+  Review page     http://127.0.0.1:$HANDOFF_PORT/console   ($trainer_note; README: For trainers)
   Rasa HTTP API token (the operator's; no other process holds it): in var/secrets.env (RASA_TOKEN)
 
 Try it as the messaging gateway (REST takes bodies signed with CHANNEL_GATEWAY_SECRET only):

@@ -83,6 +83,19 @@ WRAPPERS: dict[str, dict[str, Any]] = {
             "error": {"type": "string", "nullable": True},
         },
     },
+    "ReviewReport": {
+        "type": "object",
+        "required": ["id", "created_at", "title", "passed"],
+        "properties": {
+            "id": {"type": "integer"},
+            "created_at": {"type": "string"},
+            "created_by": {"type": "string", "nullable": True},
+            "title": {"type": "string"},
+            "passed": {"type": "boolean"},
+            "markdown": {"type": "string", "description": "show as text: never rendered as HTML"},
+        },
+    },
+    "ReviewReportList": _list_of("reports", "ReviewReport"),
     "ReviewCorrected": {
         "type": "object",
         "required": ["item_id", "status"],

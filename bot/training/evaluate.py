@@ -49,6 +49,7 @@ from pathlib import Path
 
 from bot.serve import SERVING_THREADS
 from bot.training import nlu
+from bot.training.items import ItemsError, review_call, trainer_token
 from bot.training.report import Example, LabelledSet, Report, compare, gate, render, summary
 
 SETS = ("real-traffic", "heldout", "bitext", "clinc150")
@@ -58,6 +59,7 @@ STATE = nlu.ROOT / "var" / "training" / "accepted-models.json"
 KEEP_ACCEPTED = 20
 # predictions per model file, keyed by a hash of the text (no text stored): a model is scored once
 CACHE = nlu.ROOT / "var" / "training" / "predictions"
+PUBLISHED_CHARS = 16_000  # what handoff_service's review page keeps of a report (schemas.REPORT_CHARS)
 KEEP_CACHED_MODELS = 10
 
 
@@ -378,6 +380,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("--no-cache", action="store_true", help="parse every text again")
     parser.add_argument("--jobs", type=int, default=2, help="parsing processes (default 2, one per core)")
+    parser.add_argument(
+        "--publish",
+        metavar="URL",
+        help="then show the report in handoff_service's console (token: HANDOFF_TRAINER_TOKEN or var/trainer.token)",
+    )
     args = parser.parse_args(list(argv))
     args.sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     unknown = [s for s in args.sets if s not in SETS]
@@ -404,6 +411,22 @@ def _quiet_rasa() -> None:
         configure_structlog(logging.ERROR)
     except ImportError:
         pass
+
+
+def publish(url: str, report: Report, markdown: Path) -> str:
+    """Sends the report to handoff_service's review page (POST /api/review/reports); a long one is
+    cut to what the page keeps, saying where the whole report is. Never fails the evaluation."""
+    text = markdown.read_text(encoding="utf-8")
+    if len(text) > PUBLISHED_CHARS:
+        tail = f"\n\n… (shortened; the whole report: {nlu.relative(markdown)})\n"
+        text = text[: PUBLISHED_CHARS - len(tail)] + tail
+    title = f"{report.new_model} vs {report.old_model or 'no previous model'}"[:200]
+    body = {"title": title, "passed": report.gate.passed, "markdown": text}
+    try:
+        made = review_call(url, "/api/review/reports", trainer_token(), "POST", body)
+    except ItemsError as error:
+        return f"evaluate: the report was not published: {error}"
+    return f"evaluate: report published to {url}/console (report {made.get('id')})"
 
 
 def main(argv: list[str]) -> int:
@@ -466,6 +489,8 @@ def main(argv: list[str]) -> int:
         record_accepted(new)  # the next model is measured against this one
     print(summary(report))
     print(f"report: {nlu.relative(out)}/report.md (also report.json, intents.csv, confusions.csv, examples.csv)")
+    if args.publish:
+        print(publish(args.publish, report, out / "report.md"))
     print(f"evaluate: {time.time() - started:.0f} s")
     if not verdict.passed:
         print("evaluate: " + verdict.message, file=sys.stderr)

@@ -212,6 +212,7 @@ class JsonlSource:
 
 
 TOKEN_VARIABLE = "HANDOFF_TRAINER_TOKEN"
+TRAINER_TOKEN_FILE = Path(__file__).resolve().parents[2] / "var" / "trainer.token"  # make run's trainer
 
 
 class ReviewApiError(ItemsError):
@@ -223,22 +224,27 @@ class ReviewApiError(ItemsError):
 
 
 def trainer_token() -> str:
-    """A trainer's or supervisor's API token for the review list, from HANDOFF_TRAINER_TOKEN (never
-    on the command line)."""
+    """A trainer's or supervisor's API token for the review list: HANDOFF_TRAINER_TOKEN, else the
+    file `make run` keeps for its trainer account (TRAINER_TOKEN_FILE); never on the command line."""
     token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    if not token and TRAINER_TOKEN_FILE.is_file():
+        token = TRAINER_TOKEN_FILE.read_text(encoding="utf-8").strip()
     if not token:
-        raise ItemsError(f"the review list needs a trainer's API token in {TOKEN_VARIABLE}")
+        raise ItemsError(f"the review list needs a trainer's API token in {TOKEN_VARIABLE} (or var/trainer.token)")
     return token
 
 
-def review_call(url: str, path: str, token: str, method: str = "GET") -> Any:
+def review_call(url: str, path: str, token: str, method: str = "GET", body: Any = None) -> Any:
     """One call of handoff_service's review API (`url` its base URL); its JSON answer."""
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(
-        f"{url.rstrip('/')}{path}", method=method, headers={"Authorization": f"Bearer {token}"}
-    )
+    headers = {"Authorization": f"Bearer {token}"}
+    data = None
+    if body is not None:
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(f"{url.rstrip('/')}{path}", data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read() or b"null")

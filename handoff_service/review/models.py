@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from handoff_service.core.orm import Base, BigId, UTCDateTime
@@ -72,3 +72,16 @@ class ReviewTraffic(Base):
     language: Mapped[str] = mapped_column(String(8), primary_key=True)  # "?" when not told
     messages: Mapped[int] = mapped_column(Integer)
     fallbacks: Mapped[int] = mapped_column(Integer)
+
+
+class ReviewReport(Base):
+    """An evaluation report a trainer published: the new model against the previous one."""
+
+    __tablename__ = "review_reports"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[int] = mapped_column(BigId)
+    title: Mapped[str] = mapped_column(String(200))  # which models
+    passed: Mapped[bool] = mapped_column(Boolean)  # the gate's verdict
+    markdown: Mapped[str] = mapped_column(Text)  # shown as text in the console, never as HTML

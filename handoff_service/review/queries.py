@@ -22,13 +22,14 @@ from handoff_service.core.principal import Principal
 from handoff_service.rasa.client import RasaClient, RasaError
 
 from . import states
-from .models import ReviewFeed, ReviewItem, ReviewOccurrence, ReviewTraffic
+from .models import ReviewFeed, ReviewItem, ReviewOccurrence, ReviewReport, ReviewTraffic
 from .records import mapping
 
 ITEMS = table_of(ReviewItem)
 OCCURRENCES = table_of(ReviewOccurrence)
 FEED = table_of(ReviewFeed)
 TRAFFIC = table_of(ReviewTraffic)
+REPORTS = table_of(ReviewReport)
 CONTEXT_TURNS = 5  # before and after the message, in the review view
 MAX_TEXT = 4000
 
@@ -265,3 +266,32 @@ async def intents(deps: Deps, rasa: RasaClient) -> dict[str, Any]:
     except RasaError as e:
         return {"intents": [], "available": False, "error": f"the model's intents could not be read: {e.reason}"}
     return {"intents": names, "available": True, "error": None}
+
+
+def report_json(deps: Deps, row: Any, *, with_markdown: bool) -> dict[str, Any]:
+    out = {
+        "id": row.id,
+        "created_at": row.created_at.isoformat(),
+        "created_by": deps.users.username(row.created_by),
+        "title": row.title,
+        "passed": row.passed,
+    }
+    return {**out, "markdown": row.markdown} if with_markdown else out
+
+
+async def reports(deps: Deps, *, limit: int) -> dict[str, Any]:
+    """The published evaluation reports, newest first (without their text)."""
+    columns = (REPORTS.c.id, REPORTS.c.created_at, REPORTS.c.created_by, REPORTS.c.title, REPORTS.c.passed)
+    async with deps.read_engine.begin() as conn:
+        rows = (await conn.execute(select(*columns).order_by(REPORTS.c.id.desc()).limit(limit))).all()
+        await deps.users.load(conn, {r.created_by for r in rows})
+    return {"reports": [report_json(deps, r, with_markdown=False) for r in rows]}
+
+
+async def report(deps: Deps, report_id: int) -> dict[str, Any]:
+    async with deps.read_engine.begin() as conn:
+        row = (await conn.execute(select(REPORTS).where(REPORTS.c.id == report_id))).first()
+        if row is None:
+            raise NotFound(f"report {report_id} does not exist", code="review_report_not_found")
+        await deps.users.load(conn, {row.created_by})
+    return report_json(deps, row, with_markdown=True)

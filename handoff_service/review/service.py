@@ -26,7 +26,7 @@ from handoff_service.rasa.client import RasaClient, RasaError
 
 from . import states
 from .normalize import group_key
-from .queries import FEED, ITEMS, MAX_TEXT, OCCURRENCES, TRAFFIC, item_json, load_item
+from .queries import FEED, ITEMS, MAX_TEXT, OCCURRENCES, REPORTS, TRAFFIC, item_json, load_item, report_json
 from .records import Collected, collected, tracker_records
 
 TOP_INTENTS = 3
@@ -296,3 +296,27 @@ def _the_message(events: list[dict[str, Any]], text: str, at: float | None) -> d
     if not found:
         return None
     return min(found, key=lambda e: abs(float(e["timestamp"]) - at)) if at is not None else found[-1]
+
+
+async def publish_report(deps: Deps, p: Principal, title: str, passed: bool, markdown: str) -> dict[str, Any]:
+    """Keeps an evaluation report for the console (bot.training evaluate --publish); audited."""
+    now = deps.clock.now()
+    async with deps.tx() as conn:
+        report_id = (
+            await conn.execute(
+                insert(REPORTS).returning(REPORTS.c.id),
+                {"created_at": now, "created_by": p.user_id, "title": title, "passed": passed, "markdown": markdown},
+            )
+        ).scalar_one()
+        await audit.record(
+            conn,
+            at=now,
+            actor=p,
+            action="review.report",
+            target_type="review_report",
+            target_id=report_id,
+            details={"title": title, "passed": passed},
+        )
+        row = (await conn.execute(select(REPORTS).where(REPORTS.c.id == report_id))).one()
+        await deps.users.load(conn, {p.user_id})
+    return report_json(deps, row, with_markdown=False)

@@ -18,6 +18,7 @@ from . import service as review
 
 routes = RouteTable()
 ITEM_ID = id_param("item_id", "Review item id", "review_item_not_found")
+REPORT_ID = id_param("report_id", "Evaluation report id", "review_report_not_found")
 CONFIDENCE = {"type": "number", "minimum": 0, "maximum": 1}
 # the console turns the trainer's dates (service zone) into Unix seconds
 TIME = {"type": "integer", "minimum": 0, "maximum": 2**33, "description": "Unix time in seconds"}
@@ -152,6 +153,47 @@ async def review_correction(request: web.Request, case_id: int, body: dict[str, 
     deps, rasa = request.app[DEPS], request.app[RASA]
     given = (body["text"], body.get("at"), body["intent"])
     return json_response(await review.correct(deps, rasa, principal(request), case_id, *given), status=201)
+
+
+@routes.post(
+    "/api/review/reports",
+    summary="Publish an evaluation report (python -m bot.training evaluate --publish; audited)",
+    tag="review",
+    auth=TRAINERS,
+    body="ReviewReportNew",
+    status=201,
+    response="ReviewReport",
+    errors=(400, 401, 403, 413, 415),
+)
+async def review_publish_report(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+    given = (body["title"].strip(), body["passed"], body["markdown"])
+    return json_response(await review.publish_report(request.app[DEPS], principal(request), *given), status=201)
+
+
+@routes.get(
+    "/api/review/reports",
+    summary="The published evaluation reports, newest first",
+    tag="review",
+    auth=TRAINERS,
+    query=[LIMIT],
+    response="ReviewReportList",
+    errors=(400, 401, 403),
+)
+async def review_reports(request: web.Request, query: dict[str, Any]) -> web.StreamResponse:
+    return json_response(await queries.reports(request.app[DEPS], limit=query["limit"]))
+
+
+@routes.get(
+    "/api/review/reports/{report_id}",
+    summary="One evaluation report with its Markdown",
+    tag="review",
+    auth=TRAINERS,
+    path_params=[REPORT_ID],
+    response="ReviewReport",
+    errors=(401, 403, 404),
+)
+async def review_report(request: web.Request, report_id: int) -> web.StreamResponse:
+    return json_response(await queries.report(request.app[DEPS], report_id))
 
 
 def _acted(spec_action: str, summary: str, body: str | None) -> None:

@@ -384,13 +384,16 @@ def test_import_of_a_bad_file_writes_nothing(tmp_path):
     assert store.read_bytes() == before
 
 
-def test_handoff_service_as_a_source_needs_a_trainers_token(monkeypatch):
+def test_handoff_service_as_a_source_needs_a_trainers_token(monkeypatch, tmp_path):
     from bot.training.items import HandoffSource, ItemsError, JsonlSource, open_source
 
+    monkeypatch.setattr(I, "TRAINER_TOKEN_FILE", tmp_path / "trainer.token")
     monkeypatch.delenv("HANDOFF_TRAINER_TOKEN", raising=False)
     with pytest.raises(ItemsError, match="HANDOFF_TRAINER_TOKEN"):
         open_source("http://127.0.0.1:8080")
-    monkeypatch.setenv("HANDOFF_TRAINER_TOKEN", "hsta_x")
+    (tmp_path / "trainer.token").write_text("hsta_from_file\n")  # what make run keeps for its trainer
+    assert open_source("http://127.0.0.1:8080") == HandoffSource("http://127.0.0.1:8080", "hsta_from_file")
+    monkeypatch.setenv("HANDOFF_TRAINER_TOKEN", "hsta_x")  # the environment first
     assert open_source("http://127.0.0.1:8080") == HandoffSource("http://127.0.0.1:8080", "hsta_x")
     assert isinstance(open_source("var/review/items.jsonl"), JsonlSource)
 

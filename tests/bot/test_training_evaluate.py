@@ -409,3 +409,47 @@ def test_report_on_two_small_fixed_models(tmp_path):
     assert result["macro_f1_change"] < 0
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "## Gate: FAILED" in md and "- intent refund on real-traffic/en (support 6) lost 1.000 F1" in md
+
+
+def test_a_report_is_published_to_the_review_page_shortened_to_fit(tmp_path, monkeypatch):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from types import SimpleNamespace
+
+    from bot.training import evaluate as E
+
+    got: list[tuple[str, str, dict]] = []
+
+    class ReviewPage(BaseHTTPRequestHandler):  # handoff_service's POST /api/review/reports, as far as used
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            got.append((self.path, self.headers["Authorization"], body))
+            answer = json.dumps({"id": 7}).encode()
+            self.send_response(201 if self.headers["Authorization"] == "Bearer hsta_t" else 401)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ReviewPage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    markdown = tmp_path / "report.md"
+    markdown.write_text("# 评估报告\n" + "退款 refund 0.91 → 0.95\n" * 2000, encoding="utf-8")
+    report = SimpleNamespace(new_model="models/new.tar.gz", old_model=None, gate=SimpleNamespace(passed=True))
+    monkeypatch.setenv("HANDOFF_TRAINER_TOKEN", "hsta_t")
+    try:
+        said = E.publish(url, report, markdown)
+        monkeypatch.setenv("HANDOFF_TRAINER_TOKEN", "wrong")
+        refused = E.publish(url, report, markdown)
+    finally:
+        server.shutdown()
+    assert said.endswith("(report 7)") and "not published" in refused and "401" in refused
+    path, auth, body = got[0]
+    assert (path, auth) == ("/api/review/reports", "Bearer hsta_t")
+    assert body["title"] == "models/new.tar.gz vs no previous model" and body["passed"] is True
+    assert len(body["markdown"]) == E.PUBLISHED_CHARS and body["markdown"].startswith("# 评估报告")
+    assert body["markdown"].rstrip().endswith("report.md)")  # says where the whole report is

@@ -231,3 +231,24 @@ async def test_an_agents_correction_lands_with_its_reason_and_suggestion(h, rasa
     rasa.feed_down = False
     status, listed = await h.get("/api/review/intents", tina)
     assert status == 200 and "faq/shipping" in listed["intents"]
+
+
+async def test_evaluation_reports_are_published_for_the_console(h):
+    tina = await h.user("tina", role=TRAINER)
+    body = {
+        "title": "models/new.tar.gz vs models/old.tar.gz",
+        "passed": False,
+        "markdown": "# 报告\n<script>x</script>",
+    }
+    status, made = await h.post("/api/review/reports", tina, body)
+    assert status == 201 and made["created_by"] == "tina" and made["passed"] is False and "markdown" not in made
+    status, listed = await h.get("/api/review/reports", tina)
+    assert status == 200 and [r["id"] for r in listed["reports"]] == [made["id"]]
+    status, one = await h.get(f"/api/review/reports/{made['id']}", tina)
+    assert status == 200 and one["markdown"] == body["markdown"]  # kept as written; the console shows it as text
+    assert (await h.get("/api/review/reports/999", tina))[0] == 404
+    assert (await h.post("/api/review/reports", tina, {**body, "markdown": "x" * 16_001}))[0] == 400
+    assert (await h.get("/api/review/reports", await h.user("amy")))[0] == 403
+    async with h.deps.engine.connect() as conn:
+        [entry] = (await conn.execute(select(AUDIT).where(AUDIT.c.action == "review.report"))).all()
+    assert entry.details == {"title": body["title"], "passed": False}

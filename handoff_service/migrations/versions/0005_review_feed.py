@@ -7,6 +7,7 @@ Create Date: 2026-12-07
 review_feed: how far each importer has read (the tracker store's event id; the last low-rated case).
 review_traffic: customer messages and fallbacks per week and language (the fallback rate).
 review_items.suggested_label: the intent an agent said the customer meant.
+review_reports: the evaluation reports trainers publish (python -m bot.training evaluate --publish).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
@@ -36,9 +39,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("review_items") as batch:
         batch.add_column(sa.Column("suggested_label", sa.String(128), nullable=True))
+    op.create_table(
+        "review_reports",
+        sa.Column("id", BigId, primary_key=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", BigId, nullable=False),
+        sa.Column("title", sa.String(200), nullable=False),
+        sa.Column("passed", sa.Boolean(), nullable=False),
+        sa.Column("markdown", sa.Text(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("review_reports")
     with op.batch_alter_table("review_items") as batch:
         batch.drop_column("suggested_label")
     op.drop_table("review_traffic")
