@@ -40,7 +40,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 RASA_TOKEN = "browser-test-rasa-token"
-PASSWORDS = {"alice": "alice-secret-pw", "bob": "bob-secret-pw-1", "sam": "sam-secret-pw-1"}
+PASSWORDS = {"alice": "alice-secret-pw", "bob": "bob-secret-pw-1", "sam": "sam-secret-pw-1", "tina": "tina-secret-pw-1"}
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 # waiting for the page to show something is not a timing assertion; be patient on a busy machine
@@ -122,6 +122,7 @@ class Service:
     sam_token: str
     rasa: RasaStandIn
     log: Path
+    env: dict[str, str] = field(default_factory=dict)
     _seq: int = 0
 
     def call(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
@@ -186,6 +187,23 @@ class Service:
 
     def relay(self, number: str, text: str) -> dict[str, Any]:
         return self.bot("POST", f"/api/bot/cases/{number}/messages", {"text": text})
+
+    def collect(self, *messages: dict[str, Any]) -> list[int | None]:
+        """Misunderstood messages into the review list, through the service's own use case
+        (review.service.collect, as the importer does; tests/browser/seed_review.py). Each message:
+        review.Collected's fields, `at` as ISO time, `intents` as [[name, confidence]]."""
+        out = subprocess.run(
+            [PY, str(Path(__file__).with_name("seed_review.py"))],
+            cwd=REPO,
+            env={**self.env, "PYTHONPATH": str(REPO)},
+            input=json.dumps(list(messages)),
+            text=True,
+            capture_output=True,
+            timeout=120,
+        )
+        assert out.returncode == 0, (out.stdout, out.stderr)
+        ids: list[int | None] = json.loads(out.stdout)
+        return ids
 
 
 def _run(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
@@ -254,6 +272,11 @@ def service(tmp_path_factory: pytest.TempPathFactory, rasa: RasaStandIn) -> Iter
         env,
         PASSWORDS["sam"] + "\n",
     )
+    _run(
+        ["create-user", "tina", "--role", "trainer", "--display-name", "Tina Xu", "--password-stdin"],
+        env,
+        PASSWORDS["tina"] + "\n",
+    )
     _run(["create-token", "--bot", "--out", str(tmp / "bot.token")], env)
     _run(["create-token", "--user", "sam", "--out", str(tmp / "sam.token")], env)
     log = tmp / "service.log"
@@ -280,6 +303,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, rasa: RasaStandIn) -> Iter
             sam_token=(tmp / "sam.token").read_text().strip(),
             rasa=rasa,
             log=log,
+            env=env,
         )
     finally:
         proc.terminate()
