@@ -427,3 +427,30 @@ def test_an_agent_says_what_the_customer_meant_and_a_trainer_accepts_it(new_page
     expect(trainer.locator("#review-message")).to_have_text("已标注为 refund。")
     got = item(service, found[0]["id"], found[0]["channel"] or "")
     assert (got["status"], got["label"]) == ("labelled", "refund")
+
+
+def test_with_an_intent_list_the_picker_takes_only_listed_intents(new_page, service):
+    """GET /api/review/intents answered with a list (as it does when Rasa is up; the browser tests
+    run without Rasa, so the answer is given here): an unlisted name is refused in the page."""
+    (only,) = seed(service, "t-picker", "运费谁出")
+    page = new_page()
+    listed = {"intents": ["refund", "faq/shipping", "order_status"], "available": True, "error": None}
+    page.route(
+        "**/api/review/intents",
+        lambda r: r.fulfill(status=200, content_type="application/json", body=json.dumps(listed)),
+    )
+    page = review_as(lambda: page, service, "t-picker")
+    expect(rows(page)).to_have_count(1)
+    expect(page.locator("#intent-options option")).to_have_count(3)
+    expect(page.locator("#review-intents-warning")).to_be_hidden()
+    page.keyboard.press("l")
+    page.keyboard.type("shipping")
+    page.keyboard.press("Enter")
+    expect(page.locator("#review-message")).to_have_text("“shipping”不是已知意图，请从列表中选择。")
+    expect(page.locator("#review-label")).to_be_focused()
+    assert item(service, only, "t-picker")["status"] == "open"
+    page.fill("#review-label", "faq/shipping")
+    page.press("#review-label", "Enter")
+    expect(page.locator("#review-message")).to_have_text("已标注为 faq/shipping。")
+    got = item(service, only, "t-picker")
+    assert (got["status"], got["label"]) == ("labelled", "faq/shipping")
