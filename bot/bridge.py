@@ -1,8 +1,10 @@
 """handoff_service's routes on Rasa's server, under a credential of their own.
 
-handoff_service needs three things of Rasa: read a conversation's events (the transcript, and the
+handoff_service needs these things of Rasa: read a conversation's events (the transcript, and the
 check for steps already delivered), append an agent's reply or the `handoff_active` slot to a
-conversation, and trigger an `EXTERNAL_*` intent on it (the bot takes the conversation back).
+conversation, trigger an `EXTERNAL_*` intent on it (the bot takes the conversation back), and, for
+the trainers' review list, read the customer messages recorded since a point (with what the model
+made of them and the action that answered) and the intents the loaded model knows.
 Rasa's HTTP API does that only under its one token, which also loads and replaces models and
 reads or rewrites every conversation. These routes do exactly those three things, as Rasa's own
 `/conversations/<id>/tracker`, `/tracker/events` and `/trigger_intent` handlers do them, for a
@@ -12,6 +14,12 @@ token is never in a URL.
     GET  /handoff/conversations/<id>/tracker         → {"sender_id", "events"}  (all events)
     POST /handoff/conversations/<id>/tracker/events  [bot events (text, metadata) | handoff_active slot events]
     POST /handoff/conversations/<id>/trigger_intent  {"name": "EXTERNAL_…", "entities": {name: value}}
+    GET  /handoff/review/events?after=<id>&limit=<n>  → {"events": [user or action record], "next_after"}
+    GET  /handoff/intents                            → {"intents": [intent or retrieval intent "faq/…"]}
+
+The review feed reads the SQL tracker store's `events` table in id order, in a worker thread (the
+event loop that answers customers never waits for it), and sends only what the review list uses: a
+user message's text, channel, language, script, input issue and top intents, an action's name.
 
 What is posted runs its side effects on the conversation's latest input channel (the customer sees
 an agent's reply). Bad input gets a 4xx JSON answer `{"error": code, "message": …}`.
@@ -37,6 +45,10 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_TEXT = 4000
 MAX_EVENTS = 20
 MAX_ENTITY_VALUE = 200
+MAX_FEED = 1000  # records per review-feed page
+# Rasa's own intents a customer message is never labelled with (out_of_scope is a real label here)
+NOT_LABELS = frozenset({"nlu_fallback", "restart", "back", "session_start"})
+FEED_RANKING = 4  # intents kept per user message (the review list shows three, beside nlu_fallback)
 
 
 class Refused(Exception):
@@ -175,8 +187,108 @@ ROUTES = (
 )
 
 
-async def handle(request: Any, conversation_id: str, token: str, operation: Any) -> tuple[int, dict[str, Any]]:
-    """(status, JSON body) of one bridge request."""
+# ---------------------------------------------------------------- the review feed
+
+
+def feed_page(args: Mapping[str, Any]) -> tuple[int, int]:
+    """(after, limit) of a review-feed request; 400 for anything but small non-negative integers."""
+
+    def number(name: str, default: int, high: int) -> int:
+        raw = args.get(name)
+        raw = raw[0] if isinstance(raw, list) else raw
+        if raw is None or raw == "":
+            return default
+        if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 18 or int(raw) > high:
+            raise Refused(400, "bad_query", f"{name} must be an integer from 0 to {high}")
+        return int(raw)
+
+    return number("after", 0, 2**62), max(1, number("limit", 500, MAX_FEED))
+
+
+def feed_record(row: Any) -> dict[str, Any] | None:
+    """What the review list needs of one row of the tracker store's events table (id, sender_id,
+    type_name, timestamp, action_name, data as JSON text)."""
+    base = {"id": int(row.id), "sender_id": row.sender_id, "timestamp": row.timestamp}
+    if row.type_name == "action":
+        return {**base, "type": "action", "name": row.action_name}
+    try:
+        data = json.loads(row.data or "{}")
+    except ValueError:
+        return None
+    parse = data.get("parse_data") if isinstance(data.get("parse_data"), dict) else {}
+    intent = parse.get("intent") if isinstance(parse.get("intent"), dict) else {}
+    ranking = [
+        {"name": i["name"], "confidence": float(i.get("confidence") or 0.0)}
+        for i in parse.get("intent_ranking") or []
+        if isinstance(i, dict) and isinstance(i.get("name"), str)
+    ]
+    text = data.get("text")
+    return {
+        **base,
+        "type": "user",
+        "text": text if isinstance(text, str) else "",
+        "intent": intent.get("name"),
+        "ranking": [i for i in ranking if i["name"] != "nlu_fallback"][:FEED_RANKING],
+        "language": parse.get("language"),
+        "script": parse.get("script"),
+        "input_issue": parse.get("input_issue"),
+        "channel": data.get("input_channel"),
+    }
+
+
+def sql_store(store: Any) -> Any:
+    """The SQLTrackerStore inside Rasa's wrappers (AwaitableTrackerStore, FailSafeTrackerStore)."""
+    for _ in range(4):
+        if hasattr(store, "sessionmaker") and hasattr(store, "SQLEvent"):
+            return store
+        store = getattr(store, "_tracker_store", None)
+    raise Refused(501, "no_sql_tracker_store", "the review feed needs Rasa's SQL tracker store (endpoints.yml)")
+
+
+def read_feed(store: Any, after: int, limit: int) -> dict[str, Any]:
+    """One page of user and action events after `after` (blocking: run it in a thread)."""
+    event = store.SQLEvent
+    with store.session_scope() as session:
+        rows = (
+            session.query(event.id, event.sender_id, event.type_name, event.timestamp, event.action_name, event.data)
+            .filter(event.id > after, event.type_name.in_(("user", "action")))
+            .order_by(event.id)
+            .limit(limit)
+            .all()
+        )
+    records = [r for r in (feed_record(row) for row in rows) if r is not None]
+    return {"events": records, "next_after": int(rows[-1].id) if rows else after}
+
+
+async def review_events(app: Any, args: Mapping[str, Any]) -> dict[str, Any]:
+    import asyncio
+
+    after, limit = feed_page(args)
+    store = sql_store(app.ctx.agent.tracker_store)
+    return await asyncio.get_running_loop().run_in_executor(None, read_feed, store, after, limit)
+
+
+async def intents(app: Any, _args: Mapping[str, Any]) -> dict[str, Any]:
+    """What a trainer may label a message with: the domain's intents (not `EXTERNAL_*`, not
+    `nlu_fallback`) and each retrieval intent's answers (`faq/shipping`) instead of the bare `faq`."""
+    domain = app.ctx.agent.domain
+    retrieval = set(domain.retrieval_intents)
+    names = {i for i in domain.intents if not i.startswith(EXTERNAL_PREFIX) and i not in NOT_LABELS | retrieval}
+    for response in domain.responses:
+        base, _, sub = response.removeprefix("utter_").partition("/")
+        if sub and base in retrieval:
+            names.add(f"{base}/{sub}")
+    return {"intents": sorted(names)}
+
+
+SERVICE_ROUTES = (
+    ("/handoff/review/events", review_events, "handoff_bridge_review_events"),
+    ("/handoff/intents", intents, "handoff_bridge_intents"),
+)
+
+
+async def handle(request: Any, token: str, run: Any) -> tuple[int, dict[str, Any]]:
+    """(status, JSON body) of one bridge request; `run(app, body)` is the operation."""
     if not authorised(request.headers, token):
         return 401, {
             "error": "not_authenticated",
@@ -187,7 +299,7 @@ async def handle(request: Any, conversation_id: str, token: str, operation: Any)
         agent = getattr(request.app.ctx, "agent", None)
         if agent is None or not agent.is_ready():
             raise Refused(409, "no_agent", "no model is loaded yet")
-        return 200, await operation(request.app, conversation_id, body)
+        return 200, await run(request.app, body)
     except Refused as refused:
         return refused.status, {"error": refused.error, "message": refused.message}
 
@@ -196,12 +308,23 @@ def add_routes(app: Any, token: str) -> None:
     """Registers the bridge routes on Rasa's Sanic app."""
     from sanic import response
 
-    def route(operation: Any) -> Any:
+    def conversation_route(operation: Any) -> Any:
         async def handler(request: Any, conversation_id: str) -> Any:
-            status, body = await handle(request, conversation_id, token, operation)
+            status, body = await handle(request, token, lambda app, body: operation(app, conversation_id, body))
+            return response.json(body, status=status)
+
+        return handler
+
+    def service_route(operation: Any) -> Any:
+        async def handler(request: Any) -> Any:
+            status, body = await handle(request, token, lambda app, _body: operation(app, request.args))
             return response.json(body, status=status)
 
         return handler
 
     for method, suffix, operation, name in ROUTES:
-        app.add_route(route(operation), f"{PREFIX}/<conversation_id:path>/{suffix}", methods=[method], name=name)
+        app.add_route(
+            conversation_route(operation), f"{PREFIX}/<conversation_id:path>/{suffix}", methods=[method], name=name
+        )
+    for path, operation, name in SERVICE_ROUTES:
+        app.add_route(service_route(operation), path, methods=["GET"], name=name)

@@ -52,6 +52,7 @@ from handoff_service.live.scheduled import CredentialWatch
 from handoff_service.messages import views as messages_views
 from handoff_service.rasa.client import RASA, RasaClient
 from handoff_service.review import views as review_views
+from handoff_service.review.scheduled import ReviewFeed
 from handoff_service.schemas import build_bodies
 from handoff_service.sla import views as sla_views
 from handoff_service.staff import service as staff
@@ -66,6 +67,7 @@ class Services(Deps):
 
     delivery: DeliveryWorker | None = None
     sla_monitor: SLAMonitor | None = None
+    review_feed: ReviewFeed | None = None
 
 
 class _Gatekeeper:
@@ -99,7 +101,7 @@ def create_app(
     *,
     clock: Clock | None = None,
     sla: SLAConfig | None = None,
-    run_sla_monitor: bool = True,
+    run_background: bool = True,  # the SLA monitor and the review feed
 ) -> web.Application:
     settings = settings or Settings.from_env()
     sla = sla or load_sla(settings.sla_file)  # invalid tiers: fail before serving
@@ -149,14 +151,17 @@ def create_app(
         worker = DeliveryWorker(deps, rasa)
         deps.delivery = worker
         deps.sla_monitor = SLAMonitor(deps)
+        deps.review_feed = ReviewFeed(deps, rasa)
         live_listeners.register(deps)
         delivery_listeners.register(deps.bus, worker)
         app[DEPS] = deps
         await worker.recover()
         loop = asyncio.get_running_loop()
         tasks = [loop.create_task(CredentialWatch(deps).run_forever())]
-        if run_sla_monitor and settings.sla_interval_seconds > 0:
+        if run_background and settings.sla_interval_seconds > 0:
             tasks.append(loop.create_task(deps.sla_monitor.run_forever()))
+        if run_background and settings.review_poll_seconds > 0:
+            tasks.append(loop.create_task(deps.review_feed.run_forever()))
         try:
             yield
         finally:

@@ -8,7 +8,7 @@ from handoff_service.cases.models import Case, CaseCounter, CaseEvent
 from handoff_service.core.orm import Base
 from handoff_service.delivery.models import Delivery
 from handoff_service.messages.models import Message
-from handoff_service.review.models import ReviewItem, ReviewOccurrence
+from handoff_service.review.models import ReviewFeed, ReviewItem, ReviewOccurrence, ReviewTraffic
 from handoff_service.staff.models import ApiToken, StaffSession, StaffUser
 
 __all__ = [
@@ -20,8 +20,10 @@ __all__ = [
     "CaseEvent",
     "Delivery",
     "Message",
+    "ReviewFeed",
     "ReviewItem",
     "ReviewOccurrence",
+    "ReviewTraffic",
     "StaffSession",
     "StaffUser",
 ]

@@ -59,7 +59,34 @@ WRAPPERS: dict[str, dict[str, Any]] = {
             "labelled_per_day": {"type": "array", "items": {"type": "object"}},
             "median_hours_to_label": {"type": "number", "nullable": True},
             "zone": {"type": "string"},
+            "fallback_rate": {"type": "array", "items": {"type": "object"}, "description": "per week and language"},
         },
+    },
+    "ReviewContext": {
+        "type": "object",
+        "required": ["conversation_id", "available", "turns", "cases"],
+        "properties": {
+            "conversation_id": {"type": "string"},
+            "at": {"type": "string"},
+            "available": {"type": "boolean"},
+            "error": {"type": "string", "nullable": True},
+            "turns": {"type": "array", "items": {"type": "object"}, "description": "5 before, the message, 5 after"},
+            "cases": {"type": "array", "items": {"type": "object"}, "description": "those the caller may open"},
+        },
+    },
+    "ReviewIntents": {
+        "type": "object",
+        "required": ["intents", "available"],
+        "properties": {
+            "intents": {"type": "array", "items": {"type": "string"}},
+            "available": {"type": "boolean"},
+            "error": {"type": "string", "nullable": True},
+        },
+    },
+    "ReviewCorrected": {
+        "type": "object",
+        "required": ["item_id", "status"],
+        "properties": {"item_id": {"type": "integer"}, "status": {"type": "string"}},
     },
     "ReviewExport": {
         "type": "object",
@@ -99,6 +126,7 @@ _ERROR_TEXT = {
     413: "Body too large",
     415: "Body is not JSON",
     429: "Too many attempts",
+    503: "Rasa could not be read; try again",
 }
 
 

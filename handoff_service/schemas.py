@@ -43,6 +43,14 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
             ["label"],
         ),
         "ReviewFlag": obj({"comment": TEXT}, ["comment"]),
+        "ReviewCorrection": obj(
+            {
+                "text": TEXT,
+                "at": {"type": "string", "format": "date-time", "nullable": True, "maxLength": 40},
+                "intent": {"type": "string", "pattern": r"^[A-Za-z0-9_/.-]{1,128}$", "description": "the intent meant"},
+            },
+            ["text", "intent"],
+        ),
         "LoginRequest": obj(
             {"username": text(1, 64), "password": text(1, 1024)},
             ["username", "password"],
@@ -346,6 +354,7 @@ RESPONSES: dict[str, dict[str, Any]] = {
             "label": {"type": "string", "nullable": True},
             "comment": {"type": "string", "nullable": True},
             "reviewed_at": {"type": "string", "nullable": True},
+            "suggested_label": {"type": "string", "nullable": True, "description": "an agent's correction"},
         },
     },
 }

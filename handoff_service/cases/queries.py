@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff_service.core.deps import Deps
@@ -33,6 +35,46 @@ async def get_case(deps: Deps, case_id: int, viewer: Principal) -> dict[str, Any
         row = await load_readable(conn, viewer, case_id)
         await load_names(deps, conn, [row])
     return case_json(deps, row, viewer)
+
+
+@dataclass(frozen=True)
+class RatedCase:
+    id: int
+    number: str
+    conversation_id: str
+    created_at: datetime
+    csat_at: datetime
+    position: str  # where a reader of low ratings goes on from (rated_at_most's `after`)
+
+
+async def rated_at_most(deps: Deps, score: int, *, after: str | None, limit: int) -> list[RatedCase]:
+    """Cases whose satisfaction rating is at most `score`, in the order they were rated, after the
+    `position` of the last one read (None: from the first)."""
+    query = select(C.c.id, C.c.number, C.c.conversation_id, C.c.created_at, C.c.csat_at).where(
+        C.c.csat_overall <= score, C.c.csat_at.is_not(None)
+    )
+    if after:
+        at_text, _, id_text = after.partition("|")
+        at, case_id = datetime.fromisoformat(at_text), int(id_text)
+        query = query.where(or_(C.c.csat_at > at, and_(C.c.csat_at == at, C.c.id > case_id)))
+    async with deps.read_engine.begin() as conn:
+        rows = (await conn.execute(query.order_by(C.c.csat_at, C.c.id).limit(limit))).all()
+    return [
+        RatedCase(r.id, r.number, r.conversation_id, r.created_at, r.csat_at, f"{r.csat_at.isoformat()}|{r.id}")
+        for r in rows
+    ]
+
+
+async def readable_of_conversation(conn: AsyncConnection, p: Principal, conversation_id: str) -> list[dict[str, Any]]:
+    """The cases a conversation opened that `p` may read: {id, number}, newest first."""
+    rows = (
+        await conn.execute(select(C).where(C.c.conversation_id == conversation_id).order_by(C.c.id.desc()).limit(20))
+    ).all()
+    readable = []
+    for r in rows:
+        if p.is_supervisor or policy.may_read(p, r, await staff.teams_of(conn, {r.owner_id, r.handler_id})):
+            readable.append({"id": r.id, "number": r.number})
+    return readable
 
 
 async def get_case_by_number(deps: Deps, number: str, *, conversation_id: str | None = None) -> dict[str, Any]:

@@ -86,6 +86,15 @@ class Settings:
     style_guide_file: Path = DEFAULT_STYLE_GUIDE_FILE
     # Reading the bot's part of a transcript from Rasa's tracker.
     transcript_timeout_seconds: float = 3.0
+    # The trainers' review list: how often it reads what Rasa recorded (0 = never), how long a customer
+    # message waits for the action that answered it, and what counts as misunderstood beside the
+    # fallback: a top intent below `review_low_confidence`, the top two closer than
+    # `review_min_margin`, the messages of a case rated at most `review_low_csat` (1-5).
+    review_poll_seconds: float = 5.0
+    review_settle_seconds: float = 30.0
+    review_low_confidence: float = 0.5
+    review_min_margin: float = 0.1
+    review_low_csat: int = 2
 
     @property
     def origins(self) -> tuple[str, ...]:
@@ -141,6 +150,11 @@ class Settings:
             "CHAT_SOCKET_PATH": ("chat_socket_path", str),
             "STYLE_GUIDE_FILE": ("style_guide_file", Path),
             "TRANSCRIPT_TIMEOUT_SECONDS": ("transcript_timeout_seconds", float),
+            "REVIEW_POLL_SECONDS": ("review_poll_seconds", float),
+            "REVIEW_SETTLE_SECONDS": ("review_settle_seconds", float),
+            "REVIEW_LOW_CONFIDENCE": ("review_low_confidence", float),
+            "REVIEW_MIN_MARGIN": ("review_min_margin", float),
+            "REVIEW_LOW_CSAT": ("review_low_csat", int),
         }
         values: dict[str, Any] = {}
         for suffix, (attr, fn) in conv.items():

@@ -42,6 +42,13 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Unavailable(DomainError):
+    """Something this service depends on (Rasa) could not answer; the caller may try again."""
+
+    status = 503
+    code = "unavailable"
+
+
 class RateLimited(DomainError):
     status = 429
     code = "rate_limited"

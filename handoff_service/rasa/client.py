@@ -54,18 +54,35 @@ class RasaClient:
 
     async def tracker_events(self, conversation_id: str, *, timeout: float) -> list[dict[str, Any]]:
         """Every event of a conversation (dicts only)."""
-        url = self._url(conversation_id, "tracker")
+        data = await self._get(self._url(conversation_id, "tracker"), {}, timeout)
+        events = data.get("events")
+        return [e for e in events or [] if isinstance(e, dict)]
+
+    async def review_events(self, after: int, limit: int, *, timeout: float) -> tuple[list[dict[str, Any]], int]:
+        """The user and action records after the tracker store's event `after` (bot/bridge.py), and
+        the id to read on from."""
+        data = await self._get(f"{self.base_url}/handoff/review/events", {"after": after, "limit": limit}, timeout)
+        events, next_after = data.get("events"), data.get("next_after")
+        if not isinstance(events, list) or not isinstance(next_after, int) or next_after < after:
+            raise RasaError(status=200, body="the review feed answered without events and next_after")
+        return [e for e in events if isinstance(e, dict)], next_after
+
+    async def intents(self, *, timeout: float) -> list[str]:
+        """The intents (and retrieval intents' answers, faq/…) the loaded model knows."""
+        names = (await self._get(f"{self.base_url}/handoff/intents", {}, timeout)).get("intents")
+        return [n for n in names or [] if isinstance(n, str)]
+
+    async def _get(self, url: str, params: dict[str, Any], timeout: float) -> dict[str, Any]:
         try:
             async with self.http.get(
-                url, headers=self._headers(), timeout=aiohttp.ClientTimeout(total=timeout)
+                url, params=params, headers=self._headers(), timeout=aiohttp.ClientTimeout(total=timeout)
             ) as resp:
                 if resp.status != 200:
                     raise RasaError(status=resp.status, body=await resp.text())
                 data = await resp.json(content_type=None)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as e:
             raise RasaError(cause=e) from None
-        events = data.get("events") if isinstance(data, dict) else None
-        return [e for e in events or [] if isinstance(e, dict)]
+        return data if isinstance(data, dict) else {}
 
     async def append_events(self, conversation_id: str, events: list[dict[str, Any]], *, timeout: float) -> None:
         await self._post(self._url(conversation_id, "tracker/events"), events, timeout)

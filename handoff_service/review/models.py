@@ -35,6 +35,7 @@ class ReviewItem(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     reviewed_by: Mapped[int | None] = mapped_column(BigId)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suggested_label: Mapped[str | None] = mapped_column(String(128))  # what an agent said the customer meant
 
 
 class ReviewOccurrence(Base):
@@ -50,3 +51,24 @@ class ReviewOccurrence(Base):
     reasons: Mapped[list[str]] = mapped_column(JSON)
     intents: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     channel: Mapped[str | None] = mapped_column(String(32))
+
+
+class ReviewFeed(Base):
+    """How far an importer has read: the tracker store's last event id, or the last low-rated case."""
+
+    __tablename__ = "review_feed"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReviewTraffic(Base):
+    """Customer messages the bot answered, and how many with the fallback, per week and language."""
+
+    __tablename__ = "review_traffic"
+
+    week: Mapped[str] = mapped_column(String(10), primary_key=True)  # the Monday, service zone, ISO date
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)  # "?" when not told
+    messages: Mapped[int] = mapped_column(Integer)
+    fallbacks: Mapped[int] = mapped_column(Integer)

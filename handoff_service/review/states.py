@@ -11,6 +11,15 @@ LOW_CSAT = "low_csat"  # the message's case got a low satisfaction rating
 REASONS = (FALLBACK, LOW_CONFIDENCE, SMALL_MARGIN, AGENT_CORRECTION, LOW_CSAT)
 REASON_BITS = {reason: 1 << i for i, reason in enumerate(REASONS)}  # stored beside the list, for filters
 
+# Rasa's names the feed reads (config.yml, domain.yml, bot/nlu/input_guard.py, bot/policies/handoff.py)
+FALLBACK_INTENT = "nlu_fallback"  # FallbackClassifier and the input guard
+CORE_FALLBACK_ACTION = "action_default_fallback"  # RulePolicy's core fallback
+RELAY_ACTION = "action_relay_to_agent"  # the message went to an agent: not the bot's to understand
+LISTEN = "action_listen"
+EXTERNAL_PREFIX = "EXTERNAL_"  # the service's own triggers
+# input the assistant answers as unusable, not as misunderstood (actions/fallback.py)
+UNUSABLE_INPUT = frozenset({"empty", "symbols_only", "markup_only", "too_long"})
+
 # the list's order: count x recency, each collected message weighing half as much a week later
 HALF_LIFE_SECONDS = 7 * 86400
 

@@ -8,12 +8,13 @@ from typing import Any
 from aiohttp import web
 
 from handoff_service.core.deps import DEPS
-from handoff_service.core.http import LIMIT, Param, RouteTable, id_param, json_response, principal
-from handoff_service.core.principal import TRAINERS
+from handoff_service.core.http import CASE_ID, LIMIT, Param, RouteTable, id_param, json_response, principal
+from handoff_service.core.principal import AGENTS, ANY_STAFF, TRAINERS
 from handoff_service.core.validation import text
+from handoff_service.rasa.client import RASA
 
+from . import queries, states
 from . import service as review
-from . import states
 
 routes = RouteTable()
 ITEM_ID = id_param("item_id", "Review item id", "review_item_not_found")
@@ -61,7 +62,7 @@ async def review_vocabulary(request: web.Request) -> web.StreamResponse:
     errors=(400, 401, 403),
 )
 async def review_items(request: web.Request, query: dict[str, Any]) -> web.StreamResponse:
-    filters = review.Filters(
+    filters = queries.Filters(
         statuses=(query["status"],) if query["status"] else states.LISTED,
         reason=query["reason"],
         intent=query["intent"] or None,
@@ -72,7 +73,7 @@ async def review_items(request: web.Request, query: dict[str, Any]) -> web.Strea
         since=_time(query["since"]),
         until=_time(query["until"]),
     )
-    page = await review.list_items(request.app[DEPS], filters, limit=query["limit"], offset=query["offset"])
+    page = await queries.list_items(request.app[DEPS], filters, limit=query["limit"], offset=query["offset"])
     return json_response(page)
 
 
@@ -86,7 +87,7 @@ async def review_items(request: web.Request, query: dict[str, Any]) -> web.Strea
     errors=(400, 401, 403),
 )
 async def review_kpis(request: web.Request, query: dict[str, Any]) -> web.StreamResponse:
-    return json_response(await review.kpis(request.app[DEPS], days=query["days"]))
+    return json_response(await queries.kpis(request.app[DEPS], days=query["days"]))
 
 
 @routes.get(
@@ -105,9 +106,52 @@ async def review_kpis(request: web.Request, query: dict[str, Any]) -> web.Stream
     errors=(400, 401, 403),
 )
 async def review_export(request: web.Request, query: dict[str, Any]) -> web.StreamResponse:
-    statuses = tuple(query["status"].split(",")) if query["status"] else review.EXPORTED
-    page = await review.export_items(request.app[DEPS], statuses, limit=query["limit"], after_id=query["after_id"])
+    statuses = tuple(query["status"].split(",")) if query["status"] else queries.EXPORTED
+    page = await queries.export_items(request.app[DEPS], statuses, limit=query["limit"], after_id=query["after_id"])
     return json_response(page)
+
+
+@routes.get(
+    "/api/review/items/{item_id}/context",
+    summary="The item's latest message in its conversation: 5 turns before and after (masked), and its cases",
+    tag="review",
+    auth=TRAINERS,
+    path_params=[ITEM_ID],
+    response="ReviewContext",
+    errors=(401, 403, 404),
+)
+async def review_context(request: web.Request, item_id: int) -> web.StreamResponse:
+    deps = request.app[DEPS]
+    return json_response(await queries.context(deps, request.app[RASA], principal(request), item_id))
+
+
+@routes.get(
+    "/api/review/intents",
+    summary="What a message may be labelled with: the loaded model's intents and FAQ answers (faq/...)",
+    tag="review",
+    auth=ANY_STAFF,
+    response="ReviewIntents",
+    errors=(401,),
+)
+async def review_intents(request: web.Request) -> web.StreamResponse:
+    return json_response(await queries.intents(request.app[DEPS], request.app[RASA]))
+
+
+@routes.post(
+    "/api/cases/{case_id}/corrections",
+    summary="An agent says what the customer meant by a message of the case: it joins the review list (audited)",
+    tag="review",
+    auth=AGENTS,
+    path_params=[CASE_ID],
+    body="ReviewCorrection",
+    status=201,
+    response="ReviewCorrected",
+    errors=(400, 401, 403, 404, 413, 415, 503),
+)
+async def review_correction(request: web.Request, case_id: int, body: dict[str, Any]) -> web.StreamResponse:
+    deps, rasa = request.app[DEPS], request.app[RASA]
+    given = (body["text"], body.get("at"), body["intent"])
+    return json_response(await review.correct(deps, rasa, principal(request), case_id, *given), status=201)
 
 
 def _acted(spec_action: str, summary: str, body: str | None) -> None:

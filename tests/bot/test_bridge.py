@@ -78,7 +78,9 @@ def request(agent: Agent | None, method: str, body: Any = None, headers: dict[st
 
 async def call(agent: Agent | None, operation: Any, body: Any = None, headers: dict[str, str] | None = None) -> Any:
     method = "GET" if operation is bridge.read_tracker else "POST"
-    return await bridge.handle(request(agent, method, body, headers), "conv-1", TOKEN, operation)
+    return await bridge.handle(
+        request(agent, method, body, headers), TOKEN, lambda app, given: operation(app, "conv-1", given)
+    )
 
 
 # ---------------------------------------------------------------- the token
@@ -211,6 +213,111 @@ async def test_without_a_model_it_says_so(agent: Agent) -> None:
     assert status == 409 and answer["error"] == "no_agent"
 
 
+# ---------------------------------------------------------------- the review feed and the intents
+
+
+def feed_request(agent: Any, query: dict[str, str], headers: dict[str, str] | None = None) -> Any:
+    req = request(agent, "GET", None, headers)
+    req.args = query
+    return req
+
+
+async def feed(agent: Any, operation: Any, query: dict[str, str], headers: dict[str, str] | None = None) -> Any:
+    req = feed_request(agent, query, headers)
+    return await bridge.handle(req, TOKEN, lambda app, _body: operation(app, req.args))
+
+
+@pytest.fixture
+async def sql_agent(tmp_path: Any) -> Any:
+    """The bridge's agent over a real SQLTrackerStore (SQLite), wrapped as Rasa wraps it."""
+    from rasa.core.tracker_store import AwaitableTrackerStore, SQLTrackerStore
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    a = Agent()
+    store = SQLTrackerStore(a.domain, dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    a.tracker_store = AwaitableTrackerStore(store)
+    parse = {
+        "intent": {"name": "nlu_fallback", "confidence": 0.7},
+        "intent_ranking": [
+            {"name": "nlu_fallback", "confidence": 0.7},
+            {"name": "refund", "confidence": 0.21},
+            {"name": "greet", "confidence": 0.2},
+        ],
+        "language": "zh",
+        "script": "Hans",
+        "input_issue": None,
+        "entities": [],
+    }
+    tracker = DialogueStateTracker("conv-9", a.domain.slots)
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered("钱什么时候回来", parse_data=parse, input_channel="socketio", metadata={"phone": "x"}))
+    tracker.update(ActionExecuted("action_handle_fallback"))
+    tracker.update(BotUttered("请换个说法"))
+    await a.tracker_store.save(tracker)
+    return a
+
+
+async def test_the_review_feed_pages_user_and_action_records_in_id_order(sql_agent: Any) -> None:
+    status, page = await feed(sql_agent, bridge.review_events, {"after": "0", "limit": "2"})
+    assert status == 200
+    assert [e["type"] for e in page["events"]] == ["action", "user"]
+    user = page["events"][1]
+    assert user["text"] == "钱什么时候回来" and user["intent"] == "nlu_fallback"
+    assert user["ranking"] == [{"name": "refund", "confidence": 0.21}, {"name": "greet", "confidence": 0.2}]
+    assert (user["language"], user["script"], user["channel"], user["sender_id"]) == (
+        "zh",
+        "Hans",
+        "socketio",
+        "conv-9",
+    )
+    assert "metadata" not in user and "phone" not in json.dumps(page)  # only what the review list uses
+    status, rest = await feed(sql_agent, bridge.review_events, {"after": str(page["next_after"])})
+    assert status == 200
+    assert [(e["type"], e.get("name")) for e in rest["events"]] == [("action", "action_handle_fallback")]
+    assert rest["events"][0]["id"] > user["id"]  # bot events are not sent
+    status, empty = await feed(sql_agent, bridge.review_events, {"after": str(rest["next_after"])})
+    assert status == 200 and empty == {"events": [], "next_after": rest["next_after"]}
+
+
+@pytest.mark.parametrize("query", [{"after": "-1"}, {"after": "x"}, {"limit": "100000"}, {"after": "9" * 30}])
+async def test_the_review_feed_refuses_bad_pages(sql_agent: Any, query: dict[str, str]) -> None:
+    status, answer = await feed(sql_agent, bridge.review_events, query)
+    assert status == 400 and answer["error"] == "bad_query"
+
+
+async def test_the_review_feed_needs_the_token_and_a_sql_tracker_store(sql_agent: Any, agent: Agent) -> None:
+    status, _ = await feed(sql_agent, bridge.review_events, {}, {"Authorization": "Bearer wrong"})
+    assert status == 401
+    status, answer = await feed(agent, bridge.review_events, {})  # the in-memory store has no SQL table
+    assert status == 501 and answer["error"] == "no_sql_tracker_store"
+
+
+async def test_intents_are_what_a_trainer_may_label_with() -> None:
+    from rasa.shared.core.domain import Domain
+
+    a = Agent()
+    a.domain = Domain.from_dict(
+        {
+            "intents": [
+                "greet",
+                {"faq": {"is_retrieval_intent": True}},
+                "nlu_fallback",
+                "EXTERNAL_handoff_resolved",
+                "refund",
+            ],
+            "responses": {
+                "utter_faq/shipping": [{"text": "3 days"}],
+                "utter_faq/invoice": [{"text": "yes"}],
+                "utter_greet": [{"text": "hi"}],
+            },
+        }
+    )
+    status, answer = await feed(a, bridge.intents, {})
+    assert status == 200
+    assert answer == {"intents": ["faq/invoice", "faq/shipping", "greet", "out_of_scope", "refund"]}
+
+
 # ---------------------------------------------------------------- on Rasa's own server
 
 
@@ -225,6 +332,8 @@ def test_the_routes_sit_beside_rasas_own_api() -> None:
         "handoff/conversations/<conversation_id:path>/tracker/events",
         "handoff/conversations/<conversation_id:path>/trigger_intent",
         "conversations/<conversation_id:path>/tracker",
+        "handoff/review/events",
+        "handoff/intents",
     } <= paths
 
 
@@ -244,6 +353,8 @@ def test_bot_serve_adds_the_bridge_to_the_app_rasa_run_builds() -> None:
         "/handoff/conversations/<conversation_id:path>/tracker",
         "/handoff/conversations/<conversation_id:path>/tracker/events",
         "/handoff/conversations/<conversation_id:path>/trigger_intent",
+        "/handoff/review/events",
+        "/handoff/intents",
     ]
 
 

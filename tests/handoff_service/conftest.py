@@ -102,6 +102,10 @@ class RasaStandIn:
     auth: list[str] = field(default_factory=list)
     token: str = "rasa-secret"
     url: str = ""
+    # the review feed (bot/bridge.py): the tracker store's user and action records, with their ids
+    feed: list[dict[str, Any]] = field(default_factory=list)
+    feed_down: bool = False  # answer 503 to feed and intents reads
+    intent_names: list[str] = field(default_factory=lambda: ["greet", "refund", "order_status", "faq/shipping"])
 
     def applied(self, conversation_id: str, event: str | None = None) -> list[dict[str, Any]]:
         return [e for e in self.events.get(conversation_id, []) if event is None or e.get("event") == event]
@@ -164,8 +168,32 @@ class RasaStandIn:
         cid = request.match_info["cid"]
         return web.json_response({"sender_id": cid, "events": self.events.get(cid, [])})
 
+    def record(self, **record: Any) -> dict[str, Any]:
+        """Appends a record to the feed with the next id (as the tracker store numbers its events)."""
+        record = {"id": len(self.feed) + 1, **record}
+        self.feed.append(record)
+        return record
+
+    async def review_events(self, request: web.Request) -> web.StreamResponse:
+        if refused := self._refused(request):
+            return refused
+        if self.feed_down:
+            return web.json_response({"error": "down"}, status=503)
+        after, limit = int(request.query.get("after", "0")), int(request.query.get("limit", "500"))
+        page = [r for r in self.feed if r["id"] > after][:limit]
+        return web.json_response({"events": page, "next_after": page[-1]["id"] if page else after})
+
+    async def intents(self, request: web.Request) -> web.StreamResponse:
+        if refused := self._refused(request):
+            return refused
+        if self.feed_down:
+            return web.json_response({"error": "down"}, status=503)
+        return web.json_response({"intents": self.intent_names})
+
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_get("/handoff/review/events", self.review_events)
+        app.router.add_get("/handoff/intents", self.intents)
         app.router.add_post("/handoff/conversations/{cid}/tracker/events", self.tracker_events)
         app.router.add_post("/handoff/conversations/{cid}/trigger_intent", self.trigger_intent)
         app.router.add_get("/handoff/conversations/{cid}/tracker", self.tracker)
@@ -196,6 +224,8 @@ def settings(db_url: str, rasa: RasaStandIn) -> Settings:
         rasa_token="rasa-secret",
         cookie_secure="false",
         sla_interval_seconds=0,
+        review_poll_seconds=0,
+        review_settle_seconds=30,
         delivery_backoff_seconds=0.01,
         delivery_backoff_max_seconds=0.05,
         delivery_timeout_seconds=1.0,
@@ -208,7 +238,7 @@ def settings(db_url: str, rasa: RasaStandIn) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings, clock: FakeClock) -> web.Application:
-    return create_app(settings, clock=clock, run_sla_monitor=False)
+    return create_app(settings, clock=clock, run_background=False)
 
 
 class Helper:

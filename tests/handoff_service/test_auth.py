@@ -37,7 +37,7 @@ async def test_secure_flag_when_configured(aiohttp_client, settings, clock, h):
     from handoff_service.app import create_app
 
     await h.user("alice")
-    client = await aiohttp_client(create_app(settings.with_(cookie_secure="true"), clock=clock, run_sla_monitor=False))
+    client = await aiohttp_client(create_app(settings.with_(cookie_secure="true"), clock=clock, run_background=False))
     resp = await client.post("/api/auth/login", json={"username": "alice", "password": PASSWORD})
     session = next(c for c in resp.headers.getall("Set-Cookie") if c.startswith("handoff_session="))
     assert "Secure" in session
@@ -280,7 +280,7 @@ async def test_behind_our_proxy_each_caller_is_limited_not_the_proxy(aiohttp_cli
 
     await h.user("alice")
     s = settings.with_(trusted_proxies=("127.0.0.1",), login_max_failures=3)
-    client = await aiohttp_client(create_app(s, clock=clock, run_sla_monitor=False))
+    client = await aiohttp_client(create_app(s, clock=clock, run_background=False))
     assert await _wrong_logins_from(client, "198.51.100.7", 4) == [401, 401, 401, 429]
     # another customer of the same proxy still gets their password checked
     resp = await client.post(
@@ -295,7 +295,7 @@ async def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(aiohttp_client
     from handoff_service.app import create_app
 
     await h.user("alice")
-    client = await aiohttp_client(create_app(settings.with_(login_max_failures=3), clock=clock, run_sla_monitor=False))
+    client = await aiohttp_client(create_app(settings.with_(login_max_failures=3), clock=clock, run_background=False))
     statuses = []
     for i in range(4):  # a new forged address each time does not escape the limit
         statuses += await _wrong_logins_from(client, f"198.51.100.{i}", 1)

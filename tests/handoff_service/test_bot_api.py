@@ -54,7 +54,7 @@ async def test_idempotency_key_is_validated(h):
 
 
 async def test_concurrent_creates_with_one_key_end_with_one_case(h, aiohttp_client, settings, clock):
-    other = await aiohttp_client(create_app(settings, clock=clock, run_sla_monitor=False))
+    other = await aiohttp_client(create_app(settings, clock=clock, run_background=False))
     clients = [h.client, other]
 
     async def create(i: int) -> tuple[int, dict]:
@@ -106,7 +106,7 @@ async def test_timeline_key_is_per_case(h):
 
 
 async def test_concurrent_timeline_retries_add_one_entry(h, aiohttp_client, settings, clock):
-    other = await aiohttp_client(create_app(settings, clock=clock, run_sla_monitor=False))
+    other = await aiohttp_client(create_app(settings, clock=clock, run_background=False))
     case = await h.new_case()
     clients = [h.client, other]
 

@@ -85,7 +85,7 @@ async def test_transcript_without_rasa_shows_the_case_messages_and_says_why(h, a
         argon2_parallelism=1,
         transcript_timeout_seconds=2,
     )
-    h.client = await aiohttp_client(create_app(settings, clock=clock, run_sla_monitor=False))
+    h.client = await aiohttp_client(create_app(settings, clock=clock, run_background=False))
     await h.make_bot()
     alice = await h.user("alice")
     case = await h.queued_case()
@@ -183,7 +183,7 @@ async def test_style_guide_path_is_configurable(h, aiohttp_client, settings, clo
         encoding="utf-8",
     )
     h.client = await aiohttp_client(
-        create_app(settings.with_(style_guide_file=guide), clock=clock, run_sla_monitor=False)
+        create_app(settings.with_(style_guide_file=guide), clock=clock, run_background=False)
     )
     alice = await h.user("alice")
     _, body = await h.get("/api/phrasing", alice)

@@ -179,7 +179,7 @@ async def test_pending_deliveries_are_resumed_after_restart(h, rasa, aiohttp_cli
     status, msg = await h.post(f"/api/cases/{case['id']}/messages", alice, {"text": "after restart"})
     assert status == 201 and msg["delivery"]["status"] == "pending"
     assert rasa.posts == 0
-    restarted = await aiohttp_client(create_app(settings, clock=clock, run_sla_monitor=False))
+    restarted = await aiohttp_client(create_app(settings, clock=clock, run_background=False))
     from handoff_service.core.deps import DEPS
 
     await restarted.server.app[DEPS].delivery.idle()

@@ -52,8 +52,10 @@ class LiveService:
         cfg = Settings(
             database_url=self.db_url,
             rasa_url=f"http://127.0.0.1:{rasa_port}",
+            rasa_token=rasa.token,
             cookie_secure="false",
             sla_interval_seconds=0,
+            review_poll_seconds=0,
             delivery_backoff_seconds=0.01,
             delivery_timeout_seconds=1.0,
             login_max_failures=1000,

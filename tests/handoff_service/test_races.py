@@ -12,7 +12,7 @@ from handoff_service.models import CaseEvent
 
 
 async def test_concurrent_accepts_give_exactly_one_owner(h, aiohttp_client, settings, clock):
-    other = await aiohttp_client(create_app(settings, clock=clock, run_sla_monitor=False))
+    other = await aiohttp_client(create_app(settings, clock=clock, run_background=False))
     agents = [await h.user(f"agent{i:02d}") for i in range(20)]
     case = await h.queued_case()
     clients = [h.client, other]
@@ -46,7 +46,7 @@ async def test_concurrent_accepts_give_exactly_one_owner(h, aiohttp_client, sett
 
 
 async def test_concurrent_case_creation_gives_unique_sequential_numbers(h, aiohttp_client, settings, clock):
-    other = await aiohttp_client(create_app(settings, clock=clock, run_sla_monitor=False))
+    other = await aiohttp_client(create_app(settings, clock=clock, run_background=False))
     clients = [h.client, other]
 
     async def create(i: int) -> str:

@@ -62,10 +62,20 @@ async def test_messages_group_into_one_item_with_a_count_and_each_source_counts_
     first = await review.collect(h.deps, collected(1))
     again = await review.collect(h.deps, collected(2, "我的东西坏了，怎么弄？", reasons=(states.LOW_CONFIDENCE,)))
     assert first == again
-    assert await review.collect(h.deps, collected(2)) is None  # the same source: collected already
+    # the same source for the same reason: collected already
+    assert await review.collect(h.deps, collected(2, reasons=(states.LOW_CONFIDENCE,))) is None
     [item] = await rows(h, ITEMS)
     assert item.count == 2 and item.status == states.OPEN
     assert item.reasons == [states.FALLBACK, states.LOW_CONFIDENCE]
+    # the same source for a new reason (an agent corrected it): one more reason, not one more message
+    corrected = collected(1, reasons=(states.AGENT_CORRECTION,))
+    assert await review.collect(h.deps, corrected) == first
+    [item] = await rows(h, ITEMS)
+    assert item.count == 2 and item.reasons == [states.FALLBACK, states.LOW_CONFIDENCE, states.AGENT_CORRECTION]
+    assert [o.reasons for o in await rows(h, OCCURRENCES)] == [
+        [states.FALLBACK, states.AGENT_CORRECTION],
+        [states.LOW_CONFIDENCE],
+    ]
     assert [i["name"] for i in item.intents] == ["nlu_fallback", "product_fault", "return_goods"]  # top three
     assert len(await rows(h, OCCURRENCES)) == 2
 
