@@ -60,12 +60,14 @@ def free_port() -> int:
 class RasaStandIn(ThreadedServer):
     """Rasa's bridge routes as handoff_service uses them (bot/bridge.py): reads trackers, takes
     events, with the bridge token in the Authorization header. Conversations whose id starts with
-    'down-' answer 503 (Rasa unreachable)."""
+    'down-' answer 503 (Rasa unreachable). The model's intents (/handoff/intents) answer 503 unless
+    a test sets `intent_names` (and puts None back)."""
 
     port: int = 0
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     posts: list[dict[str, Any]] = field(default_factory=list)
     queries: list[dict[str, str]] = field(default_factory=list)
+    intent_names: list[str] | None = None
 
     @property
     def url(self) -> str:
@@ -102,7 +104,15 @@ class RasaStandIn(ThreadedServer):
         self.posts.append({"conversation_id": cid, "event": "trigger_intent", **body})
         return web.json_response({"tracker": {"sender_id": cid}, "messages": []})
 
+    async def _intents(self, request: web.Request) -> web.StreamResponse:
+        if not self._authorised(request):
+            return web.json_response({"message": "no token"}, status=401)
+        if self.intent_names is None:
+            return web.json_response({"message": "no model loaded"}, status=503)
+        return web.json_response({"intents": self.intent_names})
+
     def routes(self, app: web.Application) -> None:
+        app.router.add_get("/handoff/intents", self._intents)
         app.router.add_get("/handoff/conversations/{cid}/tracker", self._tracker)
         app.router.add_post("/handoff/conversations/{cid}/tracker/events", self._events)
         app.router.add_post("/handoff/conversations/{cid}/trigger_intent", self._trigger)
@@ -245,6 +255,8 @@ def service(tmp_path_factory: pytest.TempPathFactory, rasa: RasaStandIn) -> Iter
         "HANDOFF_LOGIN_MAX_FAILURES": "1000",
         "HANDOFF_DELIVERY_BACKOFF_SECONDS": "0.2",
         "HANDOFF_ACCESS_LOG": "false",
+        # no review feed to read here: the tests put review items in themselves (Service.collect)
+        "HANDOFF_REVIEW_POLL_SECONDS": "0",
     }
     _run(["migrate"], env)
     _run(

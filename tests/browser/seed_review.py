@@ -24,6 +24,7 @@ from handoff_service.core.hub import EventHub
 from handoff_service.core.security import LoginRateLimiter, Passwords
 from handoff_service.core.tiers import load_sla
 from handoff_service.review import service as review
+from handoff_service.review.records import Collected
 from handoff_service.staff.service import load_user_names
 
 
@@ -46,7 +47,7 @@ async def seed(messages: list[dict[str, Any]]) -> list[int | None]:
     try:
         ids = []
         for m in messages:
-            collected = review.Collected(
+            collected = Collected(
                 **{
                     **m,
                     "at": datetime.fromisoformat(m["at"]),

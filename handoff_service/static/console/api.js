@@ -50,6 +50,8 @@ export function errorText(e) {
     case "correction_message_not_found": return t("err_correction_not_found");
     case "review_item_not_found": return t("err_review_not_found");
     case "review_state_conflict": return t("err_transition", { msg: e.message });
+    case "unknown_intent": return t("err_unknown_intent");
+    case "rasa_unavailable": return t("err_rasa_unavailable");
     default: return t("err_generic", { msg: e.message });
   }
 }

@@ -13,6 +13,15 @@ function say(node, text, kind) {
   node.className = "meant-status" + (kind ? " " + kind : "");
 }
 
+const keyOf = (item) => `${item.at || ""}|${item.text}`;
+
+// The status line of this item's control as the page has it now: the transcript may have been
+// drawn again (a live update) while the correction was on its way.
+function liveStatus(item, fallback) {
+  const m = [...document.querySelectorAll("#transcript .meant")].find((x) => x.dataset.key === keyOf(item));
+  return (m && m.querySelector(".meant-status")) || fallback;
+}
+
 async function send(ev, item, input, button, status) {
   ev.preventDefault();
   const c = state.current;
@@ -24,9 +33,9 @@ async function send(ev, item, input, button, status) {
   say(status, "");
   try {
     await api("POST", `/api/cases/${c.id}/corrections`, { text: item.text, at: item.at || null, intent });
-    say(status, t("meant_sent"), "ok");
+    say(liveStatus(item, status), t("meant_sent"), "ok");
   } catch (e) {
-    say(status, errorText(e), "error");
+    say(liveStatus(item, status), errorText(e), "error");
   } finally {
     button.disabled = false;
   }
@@ -55,7 +64,7 @@ export function correctionControl(item) {
     show(toggle, form, warning, form.hidden);
     if (!form.hidden) input.focus();
   });
-  return el("div", { className: "meant", "data-key": `${item.at || ""}|${item.text}` }, toggle, form);
+  return el("div", { className: "meant", "data-key": keyOf(item) }, toggle, form);
 }
 
 // The controls an agent has open under `list` (before the transcript is drawn again, e.g. after a

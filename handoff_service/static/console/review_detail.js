@@ -80,12 +80,13 @@ async function loadContext(id) {
   else contextNote(turns.length ? "" : t("context_empty"));
   $("review-conversation").textContent = out.conversation_id ? `${out.conversation_id} · ${fmtTime(out.at)}` : "";
   const list = $("review-context");
-  turns.forEach((turn) => list.append(el("li", {
-    className: "msg " + (turn.kind === "bot" ? "bot" : "customer") + (turn.current ? " current" : ""),
-    "aria-current": turn.current ? "true" : null },
-  el("span", { className: "who", text: t(turn.kind === "bot" ? "bot" : "customer") }),
-  el("time", { text: fmtTime(turn.at) }),
-  el("p", { className: "text", text: turn.text }))));
+  turns.forEach((turn) => {
+    const kind = turn.kind === "bot" || turn.kind === "agent" ? turn.kind : "customer";
+    list.append(el("li", { className: "msg " + kind + (turn.current ? " current" : ""), "aria-current": turn.current ? "true" : null },
+      el("span", { className: "who", text: t(kind) }),
+      el("time", { text: fmtTime(turn.at) }),
+      el("p", { className: "text", text: turn.text })));
+  });
   const cur = list.querySelector(".current");
   if (cur) cur.scrollIntoView({ block: "nearest" });
   const cases = Array.isArray(out.cases) ? out.cases : [];
