@@ -40,7 +40,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 RASA_TOKEN = "browser-test-rasa-token"
-PASSWORDS = {"alice": "alice-secret-pw", "bob": "bob-secret-pw-1", "sam": "sam-secret-pw-1"}
+PASSWORDS = {"alice": "alice-secret-pw", "bob": "bob-secret-pw-1", "sam": "sam-secret-pw-1", "tina": "tina-secret-pw-1"}
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 # waiting for the page to show something is not a timing assertion; be patient on a busy machine
@@ -60,12 +60,14 @@ def free_port() -> int:
 class RasaStandIn(ThreadedServer):
     """Rasa's bridge routes as handoff_service uses them (bot/bridge.py): reads trackers, takes
     events, with the bridge token in the Authorization header. Conversations whose id starts with
-    'down-' answer 503 (Rasa unreachable)."""
+    'down-' answer 503 (Rasa unreachable). The model's intents (/handoff/intents) answer 503 unless
+    a test sets `intent_names` (and puts None back)."""
 
     port: int = 0
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     posts: list[dict[str, Any]] = field(default_factory=list)
     queries: list[dict[str, str]] = field(default_factory=list)
+    intent_names: list[str] | None = None
 
     @property
     def url(self) -> str:
@@ -102,7 +104,15 @@ class RasaStandIn(ThreadedServer):
         self.posts.append({"conversation_id": cid, "event": "trigger_intent", **body})
         return web.json_response({"tracker": {"sender_id": cid}, "messages": []})
 
+    async def _intents(self, request: web.Request) -> web.StreamResponse:
+        if not self._authorised(request):
+            return web.json_response({"message": "no token"}, status=401)
+        if self.intent_names is None:
+            return web.json_response({"message": "no model loaded"}, status=503)
+        return web.json_response({"intents": self.intent_names})
+
     def routes(self, app: web.Application) -> None:
+        app.router.add_get("/handoff/intents", self._intents)
         app.router.add_get("/handoff/conversations/{cid}/tracker", self._tracker)
         app.router.add_post("/handoff/conversations/{cid}/tracker/events", self._events)
         app.router.add_post("/handoff/conversations/{cid}/trigger_intent", self._trigger)
@@ -122,6 +132,7 @@ class Service:
     sam_token: str
     rasa: RasaStandIn
     log: Path
+    env: dict[str, str] = field(default_factory=dict)
     _seq: int = 0
 
     def call(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
@@ -187,6 +198,23 @@ class Service:
     def relay(self, number: str, text: str) -> dict[str, Any]:
         return self.bot("POST", f"/api/bot/cases/{number}/messages", {"text": text})
 
+    def collect(self, *messages: dict[str, Any]) -> list[int | None]:
+        """Misunderstood messages into the review list, through the service's own use case
+        (review.service.collect, as the importer does; tests/browser/seed_review.py). Each message:
+        review.Collected's fields, `at` as ISO time, `intents` as [[name, confidence]]."""
+        out = subprocess.run(
+            [PY, str(Path(__file__).with_name("seed_review.py"))],
+            cwd=REPO,
+            env={**self.env, "PYTHONPATH": str(REPO)},
+            input=json.dumps(list(messages)),
+            text=True,
+            capture_output=True,
+            timeout=120,
+        )
+        assert out.returncode == 0, (out.stdout, out.stderr)
+        ids: list[int | None] = json.loads(out.stdout)
+        return ids
+
 
 def _run(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
     out = subprocess.run(
@@ -227,6 +255,8 @@ def service(tmp_path_factory: pytest.TempPathFactory, rasa: RasaStandIn) -> Iter
         "HANDOFF_LOGIN_MAX_FAILURES": "1000",
         "HANDOFF_DELIVERY_BACKOFF_SECONDS": "0.2",
         "HANDOFF_ACCESS_LOG": "false",
+        # no review feed to read here: the tests put review items in themselves (Service.collect)
+        "HANDOFF_REVIEW_POLL_SECONDS": "0",
     }
     _run(["migrate"], env)
     _run(
@@ -254,6 +284,11 @@ def service(tmp_path_factory: pytest.TempPathFactory, rasa: RasaStandIn) -> Iter
         env,
         PASSWORDS["sam"] + "\n",
     )
+    _run(
+        ["create-user", "tina", "--role", "trainer", "--display-name", "Tina Xu", "--password-stdin"],
+        env,
+        PASSWORDS["tina"] + "\n",
+    )
     _run(["create-token", "--bot", "--out", str(tmp / "bot.token")], env)
     _run(["create-token", "--user", "sam", "--out", str(tmp / "sam.token")], env)
     log = tmp / "service.log"
@@ -280,6 +315,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, rasa: RasaStandIn) -> Iter
             sam_token=(tmp / "sam.token").read_text().strip(),
             rasa=rasa,
             log=log,
+            env=env,
         )
     finally:
         proc.terminate()

@@ -47,6 +47,11 @@ export function errorText(e) {
     case "invalid_credentials": return t("err_credentials");
     case "rate_limited": return t("err_rate", { s: e.retryAfter || "60" });
     case "network": return t("err_network");
+    case "correction_message_not_found": return t("err_correction_not_found");
+    case "review_item_not_found": return t("err_review_not_found");
+    case "review_state_conflict": return t("err_transition", { msg: e.message });
+    case "unknown_intent": return t("err_unknown_intent");
+    case "rasa_unavailable": return t("err_rasa_unavailable");
     default: return t("err_generic", { msg: e.message });
   }
 }

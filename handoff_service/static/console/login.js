@@ -4,10 +4,12 @@ import { api, errorText } from "./api.js";
 import { $ } from "./dom.js";
 import { t } from "./i18n.js";
 import { loadPhrasing, loadStaff, renderCase } from "./case.js";
+import { forgetIntents, loadIntents } from "./intents.js";
 import { connect, disconnect } from "./live.js";
 import { loadMine, loadQueue } from "./queue.js";
-import { applyI18n, notice, renderMe, showLogin } from "./shell.js";
-import { state } from "./state.js";
+import { enterReview } from "./review.js";
+import { applyI18n, notice, renderMe, renderTabs, showLogin, showView } from "./shell.js";
+import { state, worksCases } from "./state.js";
 
 // The page's start: the work view when the session cookie is still good, else the login form.
 export async function start() {
@@ -22,13 +24,21 @@ export async function start() {
   await enterWork();
 }
 
+// Agents and supervisors start in the case work (supervisors have the review tab too);
+// trainers, who do not work cases, in the review list.
 async function enterWork() {
   $("login-view").hidden = true;
-  $("work-view").hidden = false;
   $("logout").hidden = false;
   renderMe();
+  renderTabs();
+  if (!worksCases(state.me)) {
+    showView("review");
+    await enterReview();
+    return;
+  }
+  showView("cases");
   connect();
-  await Promise.all([loadQueue(), loadMine(), loadStaff(), loadPhrasing()]);
+  await Promise.all([loadQueue(), loadMine(), loadStaff(), loadPhrasing(), loadIntents()]);
   renderCase();
 }
 
@@ -54,6 +64,7 @@ async function login(ev) {
 async function logout() {
   try { await api("POST", "/api/auth/logout"); } catch { /* the session may be gone already */ }
   disconnect();
+  forgetIntents();
   state.current = null;
   showLogin();
 }

@@ -2,8 +2,9 @@
 // <script type="module">. Every piece of data is put on the page with textContent
 // (el() in dom.js); innerHTML is never used. This module wires the others together:
 //
-//   strings <- i18n <- dom, api <- shell <- queue, transcript, compose <- case
-//   <- actions, live <- login <- main                (state.js: shared, imports nothing)
+//   strings <- i18n <- dom, api <- shell, intents <- queue, correction <- transcript, compose
+//   <- case <- actions, live; review_list <- review_detail <- review_keys, review_kpis <- review
+//   <- login <- main                                   (state.js: shared, imports nothing)
 
 import { initActions } from "./actions.js";
 import { openCase, renderCase } from "./case.js";
@@ -12,20 +13,32 @@ import { startClock } from "./dom.js";
 import { setLang } from "./i18n.js";
 import { initLogin, start } from "./login.js";
 import { onOpenCase, renderMine, renderQueue } from "./queue.js";
-import { applyI18n, initShell, renderMe } from "./shell.js";
-import { state } from "./state.js";
+import { enterReview, initReview, onOpenCaseFromReview, renderReview } from "./review.js";
+import { applyI18n, currentView, initShell, renderMe, showView } from "./shell.js";
+import { state, worksCases } from "./state.js";
 
 startClock();
 initShell();
 onOpenCase(openCase);
+onOpenCaseFromReview((id) => { showView("cases"); openCase(id); });
+
+document.querySelectorAll("#view-tabs button").forEach((b) => b.addEventListener("click", () => {
+  if (currentView() === b.dataset.view) return;
+  showView(b.dataset.view);
+  if (b.dataset.view === "review") enterReview();
+}));
 
 document.querySelectorAll(".lang button").forEach((b) => b.addEventListener("click", () => {
   setLang(b.dataset.lang);
   applyI18n();
-  if (state.me) { renderMe(); renderQueue(); renderMine(); renderCase(); }
+  if (!state.me) return;
+  renderMe();
+  if (worksCases(state.me)) { renderQueue(); renderMine(); renderCase(); }
+  renderReview();
 }));
 
 initLogin();
 initActions();
 initCompose();
+initReview();
 start();

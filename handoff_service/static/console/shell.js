@@ -5,7 +5,7 @@
 import { errorText } from "./api.js";
 import { $ } from "./dom.js";
 import { getLang, t } from "./i18n.js";
-import { state } from "./state.js";
+import { reviews, state, worksCases } from "./state.js";
 
 export function notice(text) {
   $("notice-text").textContent = text;
@@ -19,7 +19,7 @@ export function caseMessage(text, kind) {
 }
 
 export function setLive(on) {
-  if (!state.me) { $("live").textContent = ""; return; }
+  if (!state.me || !worksCases(state.me)) { $("live").textContent = ""; return; } // trainers have no live feed
   $("live").textContent = on ? t("live_on") : t("live_off");
   $("live").className = "live " + (on ? "on" : "off");
 }
@@ -40,9 +40,28 @@ export function applyI18n() {
   setLive(state.ws && state.ws.readyState === WebSocket.OPEN);
 }
 
+// The tabs this staff member may use: cases (agents, supervisors), review (trainers, supervisors).
+export function renderTabs() {
+  const me = state.me;
+  $("view-tabs").hidden = !reviews(me);
+  $("tab-cases").hidden = !worksCases(me);
+  $("tab-review").hidden = !reviews(me);
+}
+
+// Shows the case work ("cases") or the review list ("review").
+export function showView(name) {
+  $("work-view").hidden = name !== "cases";
+  $("review-view").hidden = name !== "review";
+  document.querySelectorAll("#view-tabs button").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.view === name)));
+}
+
+export const currentView = () => (!$("review-view").hidden ? "review" : !$("work-view").hidden ? "cases" : null);
+
 export function showLogin() {
   state.me = null;
   $("work-view").hidden = true;
+  $("review-view").hidden = true;
+  $("view-tabs").hidden = true;
   $("logout").hidden = true;
   $("me").textContent = "";
   $("live").textContent = "";

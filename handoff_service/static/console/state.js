@@ -18,3 +18,8 @@ export const state = {
 // on it (accept, claim, reply, note, transfer, resolve, reopen, close, change_tier).
 // The console does not re-derive this from status, role, owner, handler or team.
 export const can = (c, a) => !!c && Array.isArray(c.my_actions) && c.my_actions.includes(a);
+
+// What a staff member's role lets them see in the console (the server checks every call anyway):
+// agents and supervisors work cases; trainers and supervisors review what the bot misunderstood.
+export const worksCases = (me) => !!me && (me.role === "agent" || me.role === "supervisor");
+export const reviews = (me) => !!me && (me.role === "trainer" || me.role === "supervisor");

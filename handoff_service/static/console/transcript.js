@@ -1,7 +1,9 @@
 // The open case's conversation: the bot's part (from Rasa's tracker) merged with the
-// case's messages, live additions, and the delivery status of each agent reply.
+// case's messages, live additions, the delivery status of each agent reply, and on each
+// customer message the agent's "the customer meant…" (correction.js).
 
 import { api, errorText } from "./api.js";
+import { correctionControl, openCorrections, reopenCorrections } from "./correction.js";
 import { $, clear, el, fmtTime } from "./dom.js";
 import { t } from "./i18n.js";
 import { caseMessage } from "./shell.js";
@@ -22,17 +24,23 @@ function transcriptItem(item) {
     el("span", { className: "who", text: who }),
     el("time", { dateTime: item.at || null, text: fmtTime(item.at) }),
     el("p", { className: "text", text: item.text }),
-    item.kind === "agent" ? deliveryNode(item.delivery, item.message_id) : null);
+    item.kind === "agent" ? deliveryNode(item.delivery, item.message_id) : null,
+    correctionControl(item));
 }
 
 export function renderTranscript() {
   const tr = state.transcript || { rasa: { available: true }, items: [] };
   const list = $("transcript");
+  const caseId = String(state.current ? state.current.id : "");
+  const open = list.dataset.caseId === caseId ? openCorrections(list) : []; // the same case drawn again
+  list.dataset.caseId = caseId;
+  const scroll = list.scrollTop, atEnd = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
   clear(list);
   tr.items.forEach((i) => list.append(transcriptItem(i)));
+  reopenCorrections(list, open);
   $("rasa-notice").hidden = tr.rasa.available;
   $("rasa-notice").textContent = tr.rasa.available ? "" : t("rasa_unavailable");
-  list.scrollTop = list.scrollHeight;
+  list.scrollTop = open.length && !atEnd ? scroll : list.scrollHeight;
 }
 
 // A message of the open case (as the API returns it), appended once.
