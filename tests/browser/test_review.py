@@ -457,3 +457,21 @@ def test_with_an_intent_list_the_picker_takes_only_listed_intents(new_page, serv
     expect(page.locator("#review-message")).to_have_text("已标注为 faq/shipping。")
     got = item(service, only, "t-picker")
     assert (got["status"], got["label"]) == ("labelled", "faq/shipping")
+
+
+def test_evaluation_reports_are_shown_as_text_newest_first(new_page, service, guard):
+    older = service.staff("POST", "/api/review/reports", {"title": "m1 vs m0", "passed": True, "markdown": "# 旧报告"})
+    markdown = "# 评估报告\n| intent | F1 |\n|---|---|\n| refund | 0.91 → 0.95 |\n<img src=x onerror=alert(1)>"
+    newer = service.staff("POST", "/api/review/reports", {"title": "m2 vs m1", "passed": False, "markdown": markdown})
+    page = signin(new_page(), service, "tina")
+    listed = page.locator("#reports-list li")
+    expect(listed.first).to_contain_text("未通过 · m2 vs m1")
+    expect(listed.nth(1)).to_contain_text("通过 · m1 vs m0")
+    page.locator(f'#reports-list [data-report-id="{newer["id"]}"]').click()
+    expect(page.locator("#report-text")).to_have_text(markdown)  # the Markdown as written, as text
+    assert page.locator("#report-text img").count() == 0 and guard.dialogs == []
+    page.locator(f'#reports-list [data-report-id="{older["id"]}"]').click()
+    expect(page.locator("#report-text")).to_have_text("# 旧报告")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", name="Evaluation reports")).to_be_visible()
+    expect(listed.first).to_contain_text("failed · m2 vs m1")

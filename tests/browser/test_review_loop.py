@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from conftest import login
 from loop_servers import REPO, TRAINER, LoopServers
 from playwright.sync_api import Page, expect
-from test_full_loop import conversation_id, open_chat, say
+from test_full_loop import ask_for_a_person, conversation_id, open_chat, say
 
 RASA_PY = REPO / ".venv" / "bin" / "python"
 # The current model is unsure of this one (out_of_scope about as likely as inform, neither likely):
@@ -58,17 +59,23 @@ def training(loop: LoopServers, *args: str, cwd: Path = REPO) -> subprocess.Comp
 
 
 def label_in_console(page: Page, loop: LoopServers, text: str, intent: str) -> None:
+    """A trainer signs in (trainers land on the review page), selects the item and labels it from
+    the keyboard: l, the intent, Enter."""
     page.goto(loop.url + "/console")
     page.fill("#login-username", TRAINER[0])
     page.fill("#login-password", TRAINER[1])
     page.click("#login-submit")
-    row = page.locator("#review-list [data-item-id]", has_text=text)
+    row = page.locator("#review-list .review-row", has_text=text)
     expect(row).to_be_visible()
     row.click()
+    expect(page.locator("#review-context .msg.current")).to_contain_text(text)  # the conversation around it
+    expect(page.locator("#review-intents-warning")).to_be_hidden()  # the model's intents came through the bridge
+    page.locator("#review-table").focus()
     page.keyboard.press("l")
+    expect(page.locator("#review-label")).to_be_focused()
     page.keyboard.type(intent)
     page.keyboard.press("Enter")
-    expect(page.locator("#review-list [data-item-id]", has_text=text)).to_have_count(0)
+    expect(page.locator("#review-message")).to_have_text(f"已标注为 {intent}。")
 
 
 def test_a_misunderstood_message_goes_from_the_widget_to_the_training_data(new_page, loop, tmp_path):
@@ -144,24 +151,21 @@ def test_a_misunderstood_message_goes_from_the_widget_to_the_training_data(new_p
 
 
 def test_an_agents_correction_on_a_real_transcript_lands_in_the_review_list(new_page, loop):
+    alice = login(new_page(), loop, "alice")
     chat = open_chat(new_page(), loop)
-    say(chat, "你们家的东西我想问问 13900001111")
-    say(chat, "转人工")
-    conv = conversation_id(chat)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            case = loop.case_of(conv)
-            break
-        except AssertionError:
-            time.sleep(0.5)
-    loop.as_agent("alice", "POST", f"/api/cases/{case['id']}/accept")
-    done = loop.as_agent(
-        "alice",
-        "POST",
-        f"/api/cases/{case['id']}/corrections",
-        {"text": "你们家的东西我想问问 13900001111", "at": None, "intent": "product_inquiry"},
-    )
+    say(chat, "在吗 13900001111")
+    cid, number = ask_for_a_person(chat, loop, "转人工", "转接人工客服", "您目前排在第 {} 位", "review-loop-queued")
+    alice.locator("#queue-list .card", has_text=number).click()
+    alice.click("#accept-btn")
+    expect(alice.locator("#case-status")).to_have_text("处理中")
+    msg = alice.locator("#transcript .msg.customer", has_text="在吗")
+    msg.get_by_role("button", name="客户实际想问…").click()
+    box = msg.get_by_label("顾客实际想问的意图")
+    box.fill("product_inquiry")
+    box.press("Enter")
+    expect(msg.locator(".meant-status")).to_have_text("已提交给训练师")
     items = loop.api("GET", "/api/review/items?reason=agent_correction", token=loop.trainer_token)["items"]
-    [item] = [i for i in items if i["id"] == done["item_id"]]
+    [item] = [i for i in items if i["text"].startswith("在吗")]
     assert item["suggested_label"] == "product_inquiry" and "13900001111" not in item["text"]
+    context = loop.api("GET", f"/api/review/items/{item['id']}/context", token=loop.supervisor_token)
+    assert context["conversation_id"] == cid and [c["number"] for c in context["cases"]] == [number]

@@ -2,7 +2,7 @@
 // the list of misunderstood messages and the selected one's detail, driven from the keyboard.
 //
 //   review_list (vocabulary, filters, list, selection) <- review_detail (item, context, actions)
-//   <- review_keys; review_kpis; this module wires them together.
+//   <- review_keys; review_kpis; review_reports; this module wires them together.
 
 import { $ } from "./dom.js";
 import { loadIntents } from "./intents.js";
@@ -10,12 +10,13 @@ import { initDetail, onReviewAction, renderDetail } from "./review_detail.js";
 import { initKeys, renderHelp } from "./review_keys.js";
 import { kpisSoon, loadKpis, renderKpis } from "./review_kpis.js";
 import { loadReviewItems, loadVocabulary, onSelect, renderFilterOptions, renderReviewList } from "./review_list.js";
+import { loadReports, renderReports } from "./review_reports.js";
 
 export { onOpenCaseFromReview } from "./review_detail.js";
 
 // Everything the view shows, fresh from the server (on entering it).
 export async function enterReview() {
-  await Promise.all([loadVocabulary(), loadIntents(), loadKpis()]);
+  await Promise.all([loadVocabulary(), loadIntents(), loadKpis(), loadReports()]);
   await loadReviewItems();
   renderDetail();
 }
@@ -26,6 +27,7 @@ export function renderReview() {
   renderReviewList();
   renderDetail();
   renderKpis();
+  renderReports();
   renderHelp();
 }
 
