@@ -278,6 +278,31 @@ def _examples_md(title: str, rows: list[ExampleRow], has_old: bool) -> list[str]
     return [f"**{title}** ({len(rows)})", "", *_table(header, body), *tail, ""]
 
 
+CHANGED_F1 = 0.005  # an intent's F1 change shown under "What changed" (smaller is rounding noise)
+
+
+def changed_intents(report: Report) -> list[str]:
+    """The section a trainer reads first: the intents whose F1 went up or down, per set and language,
+    the biggest changes first, with the examples fixed and broken."""
+    better, worse = [], []
+    for r in report.sets:
+        for row in r.intents:
+            delta = row.delta("f1")
+            if delta is not None and abs(delta) >= CHANGED_F1:
+                line = f"`{row.intent}` {_num(delta, True)} F1 on {r.label} ({_num(row.old.f1 if row.old else None)} -> {_num(row.new.f1)}, support {row.support})"
+                (better if delta > 0 else worse).append((abs(delta), line))
+    fixed = sum(len(r.fixed) for r in report.sets)
+    broken = sum(len(r.broken) for r in report.sets)
+    if report.old_model is None:
+        return ["## What changed", "", "No previous model to compare with.", ""]
+    out = ["## What changed", "", f"{fixed} example(s) fixed, {broken} broken (lists under each set below).", ""]
+    for title, rows in (("Better", better), ("Worse", worse)):
+        out.append(f"**{title}**: " + ("none" if not rows else ""))
+        out += [f"- {line}" for _, line in sorted(rows, key=lambda x: -x[0])]
+        out.append("")
+    return out
+
+
 def to_markdown(report: Report) -> str:
     has_old = report.old_model is not None
     out = [
@@ -306,6 +331,7 @@ def to_markdown(report: Report) -> str:
             ],
         ),
         "",
+        *changed_intents(report),
     ]
     for r in report.sets:
         out += [f"## {r.label}", "", r.description, ""]

@@ -156,6 +156,18 @@ def test_markdown_and_json_hold_every_part():
     assert data["gate"] == {"passed": True, "reasons": [], "message": report.gate([result]).message}
 
 
+def test_what_changed_comes_first_and_names_the_intents_that_got_better_and_worse():
+    result = report.compare(labelled(FIXED))
+    md = report.to_markdown(report_of([result]))
+    changed = md[md.index("## What changed") : md.index("## real-traffic/zh")]
+    assert "1 example(s) fixed, 1 broken" in changed
+    better, worse = changed[changed.index("**Better**") :].split("**Worse**")
+    # refund 0.5 -> 0.8, order_status 0.667 -> 0.5; greet unchanged is in neither list
+    assert "`refund` +0.300 F1 on real-traffic/zh (0.500 -> 0.800, support 2)" in better
+    assert "`order_status` -0.167 F1 on real-traffic/zh (0.667 -> 0.500, support 3)" in worse
+    assert "greet" not in changed
+
+
 def set_result(macro_old, macro_new, intents, name="heldout", language="en"):
     rows = [
         IntentRow(intent, support, Scores(1.0, 1.0, new), Scores(1.0, 1.0, old))
