@@ -80,6 +80,7 @@ bench: setup train
 	$(PY) bench/emotion_eval.py
 	$(PY) bench/train_time.py
 	$(PY) bench/latency.py
+	$(PY) bench/review_feed_cost.py
 	.venv-handoff/bin/python bench/handoff_load.py
 	.venv-handoff/bin/python bench/handoff_e2e.py
 	.venv-handoff/bin/python bench/pii_eval.py

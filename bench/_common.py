@@ -1,4 +1,5 @@
-"""Helpers shared by bench/nlu_eval.py and bench/latency.py (paths, model, servers, stats)."""
+"""Helpers shared by bench/nlu_eval.py, bench/latency.py and bench/review_feed_cost.py (paths, model,
+servers, stats)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from bot.training.nlu import BENCHMARKS, production_model, read_benchmark  # noqa: E402,F401  (shared with bot.training)
+from bot.training.nlu import (  # noqa: E402,F401  (shared with bot.training)
+    BENCHMARKS,
+    production_model,
+    read_benchmark,
+    relative,
+)
 
 VENV_BIN = ROOT / ".venv" / "bin"
 PYTHON = VENV_BIN / "python"

@@ -35,7 +35,7 @@ import _common as C  # noqa: E402
 C.setup()
 
 from bot.identity import GATEWAY_SECRET_ENV, SIGNATURE_HEADER, sign_body  # noqa: E402
-from bot.serve import SERVING_THREADS  # noqa: E402
+from bot.serve import BRIDGE_TOKEN_VARIABLE, SERVING_THREADS, TOKEN_VARIABLE  # noqa: E402
 
 GATEWAY_SECRET = "bench-gateway-secret-" + "0" * 24  # the stand-in gateway's, for this run only
 
@@ -78,13 +78,17 @@ ENSEMBLE_START = {"start_s": "~45 s", "rss": "2.35 GB", "size": "~290 MB"}
 # ---------------------------------------------------------------- servers
 
 
-def start_ours(procs: C.Processes, model: Path, work: Path):
+def start_ours(procs: C.Processes, model: Path, work: Path, *, tracker_db: Path | None = None, bridge: str = ""):
+    """Action server + Rasa; by default as here (`rasa run`, in-memory tracker store). `tracker_db`:
+    the SQL tracker store on this SQLite file; `bridge`: a bridge token, Rasa then started as `make
+    run` starts it (`bot.serve`, the HTTP API under a token of this run, the bridge routes)."""
     rasa_port, actions_port = C.free_port(), C.free_port()
     endpoints = work / "endpoints_ours.yml"
+    tracker_store = f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tracker_db}\n" if tracker_db else ""
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
         "  headers:\n    X-Action-Secret: ${ACTION_SERVER_SECRET}\n"
-        "nlg:\n  type: bot.nlg.LocalizedNLG\n",
+        "nlg:\n  type: bot.nlg.LocalizedNLG\n" + tracker_store,
         encoding="utf-8",
     )
     # as `make run` serves it: the action server answers Rasa only, which sends the shared secret
@@ -94,6 +98,11 @@ def start_ours(procs: C.Processes, model: Path, work: Path):
         "DEMO_STORE_PATH": str(work / "demo_store.db"),
         "ACTION_SERVER_SECRET": secrets.token_urlsafe(24),
     }
+    launcher: list = [C.RASA, "run"]
+    rasa_env = env
+    if bridge:  # Rasa's alone (bot.serve keeps them from what it starts)
+        rasa_env = {**env, TOKEN_VARIABLE: secrets.token_urlsafe(24), BRIDGE_TOKEN_VARIABLE: bridge}
+        launcher = [C.PYTHON, "-m", "bot.serve"]
     actions = procs.start(
         [C.PYTHON, "-m", "actions.serve", "--actions", "actions", "-p", actions_port],
         C.ROOT,
@@ -102,8 +111,7 @@ def start_ours(procs: C.Processes, model: Path, work: Path):
     )
     rasa = procs.start(
         [
-            C.RASA,
-            "run",
+            *launcher,
             "--model",
             model,
             "--interface",
@@ -117,7 +125,7 @@ def start_ours(procs: C.Processes, model: Path, work: Path):
         ],
         C.ROOT,
         work / "ours_rasa.log",
-        env,
+        rasa_env,
     )
     return (
         f"http://127.0.0.1:{rasa_port}",
@@ -204,6 +212,7 @@ async def run_level(base: str, scripts: Sequence[list[str]], concurrency: int, n
         "rate": stats["messages"] / wall,
         "wall": wall,
         "conversations": n_conv,
+        "samples": latencies,  # seconds, to pool several runs
         **stats,
     }
 
@@ -292,7 +301,7 @@ def main() -> None:
     try:
         with C.Processes() as procs:
             model = C.production_model()
-            print(f"ours : {model.relative_to(C.ROOT)} (in-memory tracker store, throwaway demo order store)")
+            print(f"ours : {C.relative(model)} (in-memory tracker store, throwaway demo order store)")
             # the plain project trains first, so that each server starts alone (start-up is measured)
             start = time.time()
             init = procs.start([C.RASA, "init", "--no-prompt", "--init-dir", project], work, work / "init.log")
