@@ -15,8 +15,10 @@ The channels keep Rasa's names, URLs and settings (`credentials.yml` names these
 Before the gate, every message passes `guard_message`: intents come from understanding, not
 from typing. Rasa reads a text starting with "/" as an intent (with entities as JSON) and skips
 understanding; here such a text counts as a payload only if it is one of the buttons the bot
-offered since the customer's last message. Otherwise the slash is dropped and the text is
-understood like any other (so `/EXTERNAL_handoff_resolved` typed in the chat is just words).
+offered since the customer's last message, or the chat page's opening greeting (`/greet`,
+rasa-webchat's initPayload, harmless from anyone: the greeting then follows the page's language,
+not the language of the word "greet"). Otherwise the slash is dropped and the text is understood
+like any other (so `/EXTERNAL_handoff_resolved` typed in the chat is just words).
 A message is cut at `MAX_MESSAGE_CHARS`.
 
 Who may speak (`bot.identity` holds the signatures): on socket.io, only the browser the server
@@ -105,6 +107,10 @@ def turn_gate() -> TurnGate:
     )
 
 
+# the chat page's opening message (handoff_service/static/chat.js, initPayload): always a payload
+OPENING_PAYLOADS = frozenset({"/greet"})
+
+
 def offered_payloads(events: list[Any]) -> set[str]:
     """Payloads of the buttons and quick replies the bot sent since the customer's last message."""
     offered: set[str] = set()
@@ -135,7 +141,8 @@ async def tracker_payloads(sender_id: str) -> set[str]:
 async def guard_message(message: UserMessage, payloads: Payloads = tracker_payloads) -> UserMessage:
     """The message as the assistant may take it (see the module's docstring)."""
     text = (message.text or "")[:MAX_MESSAGE_CHARS]
-    if text.lstrip().startswith("/") and text.strip() not in await payloads(message.sender_id):
+    wanted = text.strip()
+    if wanted.startswith("/") and wanted not in OPENING_PAYLOADS and wanted not in await payloads(message.sender_id):
         text = text.lstrip().lstrip("/")
     message.text = text
     return message

@@ -126,6 +126,8 @@ def _payloads(*offered):
         ("/order_status", ("/order_status", "/request_human"), "/order_status"),
         ('/inform{"rating":"5"}', ('/inform{"rating":"5"}',), '/inform{"rating":"5"}'),
         ("我想退款 /refund", (), "我想退款 /refund"),
+        ("/greet", (), "/greet"),  # the chat page's opening payload: the greeting in the page's language
+        ('/greet{"x": "1"}', (), 'greet{"x": "1"}'),  # but nothing more
     ],
 )
 def test_only_offered_payloads_pass_as_intents(typed, offered, taken):

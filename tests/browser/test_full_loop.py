@@ -118,6 +118,8 @@ def test_chinese_loop_widget_to_console_and_back_with_survey(new_page, loop):
     alice = login(new_page(), loop, "alice")  # logged in first: an agent is online
     chat = open_chat(new_page(), loop)
     expect(chat.locator(".rw-title")).to_have_text("在线客服")
+    # the opening greeting (initPayload /greet) in the page's language, not that of the word "greet"
+    expect(chat.locator(BOT_TEXTS).first).to_contain_text("欢迎光临小蓝鲸官方商城")
 
     # the customer asks for a person; the bot hands off and says where they are in the queue
     cid, number = ask_for_a_person(
