@@ -203,6 +203,23 @@ class LoopServers:
         assert out.returncode == 0, (args, out.stdout, out.stderr)
         return out.stdout
 
+    def _account(self, name: str, role: str, password: str, display: str, team: str | None = None) -> str:
+        """A staff account through handoff_service's CLI; returns its API token."""
+        teams = ["--team", team] if team else []
+        self._cli(
+            "create-user",
+            name,
+            "--role",
+            role,
+            *teams,
+            "--display-name",
+            display,
+            "--password-stdin",
+            stdin=password + "\n",
+        )
+        self._cli("create-token", "--user", name, "--out", str(self.work / f"{name}.token"))
+        return (self.work / f"{name}.token").read_text().strip()
+
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Proc:
         log = self.work / f"{name}.log"
         with open(log, "w") as fh:
@@ -250,48 +267,11 @@ class LoopServers:
         self._cli("migrate")
         self._cli("create-token", "--bot", "--out", str(self.bot_token_file))
         for name, (password, display) in AGENTS.items():
-            self._cli(
-                "create-user",
-                name,
-                "--role",
-                "agent",
-                "--team",
-                "l1",
-                "--display-name",
-                display,
-                "--password-stdin",
-                stdin=password + "\n",
-            )
-            self._cli("create-token", "--user", name, "--out", str(self.work / f"{name}.token"))
-            self.agent_tokens[name] = (self.work / f"{name}.token").read_text().strip()
-        sup, password, display = SUPERVISOR
-        self._cli(
-            "create-user",
-            sup,
-            "--role",
-            "supervisor",
-            "--team",
-            "l1",
-            "--display-name",
-            display,
-            "--password-stdin",
-            stdin=password + "\n",
-        )
-        self._cli("create-token", "--user", sup, "--out", str(self.work / "sam.token"))
-        self.supervisor_token = (self.work / "sam.token").read_text().strip()
-        trainer, password, display = TRAINER
-        self._cli(
-            "create-user",
-            trainer,
-            "--role",
-            "trainer",
-            "--display-name",
-            display,
-            "--password-stdin",
-            stdin=password + "\n",
-        )
-        self._cli("create-token", "--user", trainer, "--out", str(self.work / "tina.token"))
-        self.trainer_token = (self.work / "tina.token").read_text().strip()
+            self.agent_tokens[name] = self._account(name, "agent", password, display, team="l1")
+        name, password, display = SUPERVISOR
+        self.supervisor_token = self._account(name, "supervisor", password, display, team="l1")
+        name, password, display = TRAINER
+        self.trainer_token = self._account(name, "trainer", password, display)
 
         endpoints, credentials = self._write_rasa_config()
         bot_env = {

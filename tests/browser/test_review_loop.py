@@ -58,6 +58,12 @@ def training(loop: LoopServers, *args: str, cwd: Path = REPO) -> subprocess.Comp
     )
 
 
+def apply(loop: LoopServers, copy: Path, items: Path, *more: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot.training apply` on the project copy's NLU data and held-back set."""
+    where = ["--data", str(copy / "data" / "nlu"), "--held-back", str(copy / "held_back")]
+    return training(loop, "apply", "--items", str(items), *where, "--domain", str(copy / "domain.yml"), *more)
+
+
 def label_in_console(page: Page, loop: LoopServers, text: str, intent: str) -> None:
     """A trainer signs in (trainers land on the review page), selects the item and labels it from
     the keyboard: l, the intent, Enter."""
@@ -100,20 +106,7 @@ def test_a_misunderstood_message_goes_from_the_widget_to_the_training_data(new_p
     items = tmp_path / "items.jsonl"
     done = training(loop, "export", "--from", loop.url, "--out", str(items), "--status", "labelled,applied")
     assert done.returncode == 0, done.stderr
-    done = training(
-        loop,
-        "apply",
-        "--items",
-        str(items),
-        "--data",
-        str(copy / "data" / "nlu"),
-        "--held-back",
-        str(copy / "held_back"),
-        "--domain",
-        str(copy / "domain.yml"),
-        "--mark-applied",
-        loop.url,
-    )
+    done = apply(loop, copy, items, "--mark-applied", loop.url)
     assert done.returncode == 0, done.stdout + done.stderr
     written = [
         path
@@ -124,18 +117,7 @@ def test_a_misunderstood_message_goes_from_the_widget_to_the_training_data(new_p
     examples = yaml.safe_load(written[0].read_text(encoding="utf-8"))["nlu"]
     [block] = [b for b in examples if "我上次说的那个事呢" in b["examples"]]
     assert block["intent"] == "order_status"
-    again = training(
-        loop,
-        "apply",
-        "--items",
-        str(items),
-        "--data",
-        str(copy / "data" / "nlu"),
-        "--held-back",
-        str(copy / "held_back"),
-        "--domain",
-        str(copy / "domain.yml"),
-    )
+    again = apply(loop, copy, items)
     assert again.returncode == 0 and again.stdout.rstrip().endswith("; 0 file(s) written"), again.stdout  # idempotent
     validated = subprocess.run(
         [str(REPO / ".venv" / "bin" / "rasa"), "data", "validate", "--fail-on-warnings", "--quiet"],
