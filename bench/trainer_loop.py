@@ -2,7 +2,7 @@
 """Trainer-loop benchmark: the time from "label 50 items" to "new model evaluated", end to end with
 the project's real commands. Prints figures, asserts nothing.
 
-  .venv/bin/python bench/trainer_loop.py [--keep]
+  .venv/bin/python bench/trainer_loop.py [--keep] [--wait-idle SECONDS]
 
 Everything runs on a temporary copy of the project (data/, domain.yml, config.yml, bot/, the
 training scripts of .ci/ and requirements.lock; .venv and the pretrained files linked): the
@@ -24,7 +24,9 @@ benchmark sets). Timed, each step and in total:
 4. evaluate: `python -m bot.training evaluate` (`make evaluate`): the new model against the previous
    one on every set; its gate's verdict is printed, not required.
 
-Target (issue 26): <= 5 minutes on this machine (2 cores), not asserted. The trainer's own reading
+Target (issue 26): <= 5 minutes on this machine (2 cores), not asserted. On a shared machine,
+--wait-idle waits (at most that long) for the CPUs to be idle before the timed steps; the share of
+CPU time in use during them is printed beside the figures. The trainer's own reading
 and thinking is not in it: the label step is the API calls a console would make.
 """
 
