@@ -79,9 +79,11 @@ bench: setup train
 	$(PY) bench/nlu_eval.py --seeds 42,7,1234
 	$(PY) bench/emotion_eval.py
 	$(PY) bench/train_time.py
+	$(PY) bench/trainer_loop.py
 	$(PY) bench/latency.py
 	$(PY) bench/review_feed_cost.py
 	.venv-handoff/bin/python bench/handoff_load.py
+	.venv-handoff/bin/python bench/review_list.py
 	.venv-handoff/bin/python bench/handoff_e2e.py
 	.venv-handoff/bin/python bench/pii_eval.py
 
