@@ -475,3 +475,17 @@ def test_evaluation_reports_are_shown_as_text_newest_first(new_page, service, gu
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", name="Evaluation reports")).to_be_visible()
     expect(listed.first).to_contain_text("failed · m2 vs m1")
+
+
+def test_a_long_list_loads_page_by_page(new_page, service):
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    seed(service, "t-paging", *[f"问题 {letters[i // 26]}{letters[i % 26]}" for i in range(205)])
+    page = review_as(new_page, service, "t-paging")
+    expect(rows(page)).to_have_count(200)
+    expect(page.locator("#review-more")).to_be_visible()
+    rows(page).nth(199).click()
+    page.locator("#review-table").focus()
+    page.keyboard.press("j")  # past the last row: the next page comes, and the selection moves on
+    expect(rows(page)).to_have_count(205)
+    expect(selected(page)).to_contain_text("问题 hs")  # the 201st
+    expect(page.locator("#review-more")).to_be_hidden()

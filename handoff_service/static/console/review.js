@@ -9,7 +9,7 @@ import { loadIntents } from "./intents.js";
 import { initDetail, onReviewAction, renderDetail } from "./review_detail.js";
 import { initKeys, renderHelp } from "./review_keys.js";
 import { kpisSoon, loadKpis, renderKpis } from "./review_kpis.js";
-import { loadReviewItems, loadVocabulary, onSelect, renderFilterOptions, renderReviewList } from "./review_list.js";
+import { loadMore, loadReviewItems, loadVocabulary, onSelect, renderFilterOptions, renderReviewList } from "./review_list.js";
 import { loadReports, renderReports } from "./review_reports.js";
 
 export { onOpenCaseFromReview } from "./review_detail.js";
@@ -38,6 +38,7 @@ export function initReview() {
   form.addEventListener("submit", (ev) => { ev.preventDefault(); loadReviewItems(); });
   form.addEventListener("change", () => loadReviewItems());
   $("rf-clear").addEventListener("click", () => { form.reset(); loadReviewItems(); });
+  $("review-more").addEventListener("click", () => loadMore());
   initDetail();
   initKeys();
   renderHelp();

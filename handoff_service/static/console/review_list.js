@@ -8,7 +8,7 @@ import { label, t } from "./i18n.js";
 import { handleAuth } from "./shell.js";
 
 // what the review view knows; `zone` (the service's, for the date filters) comes with the KPIs
-export const rs = { vocab: null, items: [], selected: null, zone: "Asia/Shanghai", busy: false };
+export const rs = { vocab: null, items: [], selected: null, zone: "Asia/Shanghai", busy: false, more: false };
 const PAGE = 200;
 let loadSeq = 0;
 let selectHook = () => {};
@@ -86,14 +86,14 @@ function query() {
   if (since) q.set("since", String(dayStart(since, rs.zone, 0)));
   if (until) q.set("until", String(dayStart(until, rs.zone, 1))); // the whole "to" day
   q.set("limit", String(PAGE));
-  return q.toString();
+  return q;
 }
 
 // The list again from the server with the filters as they are; keeps the selection when it is
 // still listed, else selects the first item.
 export async function loadReviewItems() {
   let qs;
-  try { qs = query(); } catch (e) {
+  try { qs = query().toString(); } catch (e) {
     $("review-list-error").textContent = t("bad_filter", { what: e.message });
     $("review-list-error").hidden = false;
     return;
@@ -110,9 +110,39 @@ export async function loadReviewItems() {
   if (seq !== loadSeq) return; // a newer filter's answer is on its way
   $("review-list-error").hidden = true;
   rs.items = out.items;
+  rs.more = out.items.length === PAGE;
   if (!selectedItem()) rs.selected = rs.items.length ? rs.items[0].id : null;
   renderReviewList();
   selectHook(selectedItem());
+}
+
+// The next page of the same list, appended (the "more" button, or moving past the last row).
+export async function loadMore() {
+  if (!rs.more) return;
+  let q;
+  try { q = query(); } catch { return; }
+  q.set("offset", String(rs.items.length));
+  const seq = loadSeq;
+  let out;
+  try { out = await api("GET", "/api/review/items?" + q.toString()); } catch (e) {
+    $("review-list-error").textContent = errorText(e);
+    $("review-list-error").hidden = false;
+    return;
+  }
+  if (seq !== loadSeq) return; // the filters changed meanwhile
+  const known = new Set(rs.items.map((i) => i.id));
+  const fresh = out.items.filter((i) => !known.has(i.id));
+  rs.items.push(...fresh);
+  rs.more = out.items.length === PAGE;
+  const body = $("review-list");
+  fresh.forEach((it) => body.append(row(it)));
+  renderCount();
+}
+
+function renderCount() {
+  $("review-empty").hidden = rs.items.length > 0;
+  $("review-count").textContent = rs.items.length ? `(${t("review_count", { n: rs.items.length })})` : "";
+  $("review-more").hidden = !rs.more;
 }
 
 function row(it) {
@@ -138,8 +168,7 @@ export function renderReviewList() {
   const body = $("review-list");
   clear(body);
   rs.items.forEach((it) => body.append(row(it)));
-  $("review-empty").hidden = rs.items.length > 0;
-  $("review-count").textContent = rs.items.length ? `(${t("review_count", { n: rs.items.length })})` : "";
+  renderCount();
 }
 
 function markSelected() {
@@ -159,9 +188,13 @@ export function selectItem(id, keepMessage) {
   selectHook(selectedItem());
 }
 
-export function moveSelection(delta) {
+export async function moveSelection(delta) {
   if (!rs.items.length) return;
-  const at = rs.items.findIndex((i) => i.id === rs.selected);
+  let at = rs.items.findIndex((i) => i.id === rs.selected);
+  if (delta > 0 && at === rs.items.length - 1 && rs.more) {
+    await loadMore();
+    at = rs.items.findIndex((i) => i.id === rs.selected);
+  }
   const next = Math.min(rs.items.length - 1, Math.max(0, at < 0 ? 0 : at + delta));
   selectItem(rs.items[next].id);
 }
@@ -173,5 +206,7 @@ export function replaceAndMoveOn(item) {
   rs.items[at] = item;
   const old = document.querySelector(`#review-list tr[data-item-id="${CSS.escape(String(item.id))}"]`);
   if (old) old.replaceWith(row(item));
-  selectItem(rs.items[Math.min(at + 1, rs.items.length - 1)].id, true);
+  const next = () => selectItem(rs.items[Math.min(at + 1, rs.items.length - 1)].id, true);
+  if (at === rs.items.length - 1 && rs.more) loadMore().then(next);
+  else next();
 }
