@@ -89,8 +89,18 @@ class ReviewFeed:
             await asyncio.sleep(self.deps.settings.review_poll_seconds)
 
     async def run_once(self) -> int:
-        """Reads everything there is; returns how many messages it collected."""
-        return await self.read_rasa() + await self.read_low_csat()
+        """Reads everything there is; returns how many messages it collected. Each source is read
+        even when the other fails (a tracker store that is not SQL answers 501); then the first
+        failure is raised."""
+        total, failure = 0, None
+        for read in (self.read_rasa, self.read_low_csat):
+            try:
+                total += await read()
+            except RasaError as e:
+                failure = failure or e
+        if failure is not None:
+            raise failure
+        return total
 
     async def read_rasa(self) -> int:
         total = 0

@@ -105,6 +105,9 @@ async def test_the_widget_talks_to_the_assistant_through_the_proxy(proxy: Proxy)
         ("PUT", "/model"),
         ("GET", "/conversations/someone/tracker"),
         ("POST", "/conversations/someone/trigger_intent"),
+        ("GET", "/handoff/conversations/someone/tracker"),
+        ("GET", "/handoff/review/events?after=0"),
+        ("GET", "/handoff/intents"),
         ("POST", "/webhooks/rest/webhook"),
         ("POST", "/webhooks/callback/webhook"),
         ("GET", "/api/openapi.json"),
@@ -122,5 +125,11 @@ def test_customers_reach_nothing_else(proxy: Proxy, method: str, path: str) -> N
 def test_staff_reach_handoff_service_and_nothing_of_the_chat_or_rasa(proxy: Proxy) -> None:
     assert http(proxy.staff + "/console")[0] == 200
     assert http(proxy.staff + "/api/openapi.json")[0] == 200
-    for path in ("/chat", "/socket.io/?EIO=4&transport=polling", "/status", "/conversations/x/tracker"):
+    for path in (
+        "/chat",
+        "/socket.io/?EIO=4&transport=polling",
+        "/status",
+        "/conversations/x/tracker",
+        "/handoff/review/events",
+    ):
         assert http(proxy.staff + path)[0] == 404, path
