@@ -13,7 +13,7 @@ from handoff_service.review import states as review_states
 from handoff_service.sla.states import STATES as SLA_STATES
 
 REPORT_CHARS = 16_000  # an evaluation report's Markdown (bot.training evaluate --publish shortens it to fit)
-TEXT = text(1, 4000, **{"x-nonblank": True})
+TEXT = text(1, 4000, nonblank=True)
 SHORT = text(1, 64)
 NAME = {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"}
 NOTE = text(0, 2000, nullable=True)
@@ -46,9 +46,9 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
         "ReviewFlag": obj({"comment": TEXT}, ["comment"]),
         "ReviewReportNew": obj(
             {
-                "title": text(1, 200, **{"x-nonblank": True}),
+                "title": text(1, 200, nonblank=True),
                 "passed": {"type": "boolean"},
-                "markdown": text(1, REPORT_CHARS, **{"x-nonblank": True}),
+                "markdown": text(1, REPORT_CHARS, nonblank=True),
             },
             ["title", "passed", "markdown"],
         ),

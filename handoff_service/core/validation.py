@@ -83,10 +83,10 @@ def _validate(value: Any, schema: dict[str, Any], where: str) -> None:
             raise _Invalid(where, "must not be empty" if schema.get("minLength") == 1 else "is too short")
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             raise _Invalid(where, f"must be at most {schema['maxLength']} characters")
-        if "pattern" in schema and not _regex(schema["pattern"]).search(value):
-            raise _Invalid(where, f"must match {schema['pattern']}")
         if schema.get("x-nonblank") and not value.strip():
             raise _Invalid(where, "must not be blank")
+        if "pattern" in schema and not _regex(schema["pattern"]).search(value):
+            raise _Invalid(where, f"must match {schema['pattern']}")
     if _type_ok(value, "number"):
         if "minimum" in schema and value < schema["minimum"]:
             raise _Invalid(where, f"must be >= {schema['minimum']}")
@@ -150,11 +150,18 @@ def parse_json(raw: bytes) -> Any:
 
 # Text fields: no NUL (PostgreSQL text cannot hold it); lone surrogates are refused too.
 PLAIN = "^[^\\u0000]*$"
+# The characters str.strip() removes, spelled out so that every client of the
+# schema (ECMA or Python regex) agrees with the server on what "blank" means.
+_SPACE = "\\t\\n\\u000b\\f\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+NONBLANK = f"^[^\\u0000]*[^\\u0000{_SPACE}][^\\u0000]*$"
 
 
-def text(min_len: int = 0, max_len: int = 4000, **extra: Any) -> dict[str, Any]:
-    """Schema of a text field."""
-    s: dict[str, Any] = {"type": "string", "maxLength": max_len, "pattern": PLAIN, **extra}
+def text(min_len: int = 0, max_len: int = 4000, *, nonblank: bool = False, **extra: Any) -> dict[str, Any]:
+    """Schema of a text field; `nonblank` text has a character that is not white space."""
+    pattern = NONBLANK if nonblank else PLAIN
+    s: dict[str, Any] = {"type": "string", "maxLength": max_len, "pattern": pattern, **extra}
+    if nonblank:
+        s["x-nonblank"] = True
     if min_len:
         s["minLength"] = min_len
     return s

@@ -93,3 +93,26 @@ async def test_bad_query_parameters(h):
         status, err = await h.get(f"/api/cases?{q}", alice)
         assert status == 400, q
         _is_error(err, "invalid_field")
+
+
+def test_blank_text_schema_agrees_with_the_server():
+    """The published pattern of non-blank text refuses exactly what the server calls blank
+    (a fuzzer once sent "\\n" as schema-valid Markdown and got a 400)."""
+    import re
+    import sys
+
+    from handoff_service.core.validation import ValidationFailed, text, validate
+
+    schema = text(1, 100, nonblank=True)
+    pattern = re.compile(schema["pattern"])
+    for code in range(1, sys.maxunicode + 1):
+        if 0xD800 <= code < 0xE000:
+            continue
+        value = f" {chr(code)}\n"
+        blank = not value.strip()
+        assert bool(pattern.search(value)) is not blank, hex(code)
+        if blank:
+            with pytest.raises(ValidationFailed, match="must not be blank"):
+                validate(value, schema)
+        else:
+            validate(value, schema)
