@@ -9,6 +9,8 @@ from handoff_service.cases.states import ACTOR_KINDS, STATUSES
 from handoff_service.core.validation import text
 from handoff_service.delivery import states as delivery_states
 from handoff_service.messages.service import AGENT, CUSTOMER
+from handoff_service.outages.views import BODIES as OUTAGE_BODIES
+from handoff_service.outages.views import RESPONSES as OUTAGE_RESPONSES
 from handoff_service.review import states as review_states
 from handoff_service.sla.states import STATES as SLA_STATES
 
@@ -143,6 +145,7 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
         "Reply": obj({"text": TEXT}, ["text"]),
         "PrivateNote": obj({"text": TEXT}, ["text"]),
         "PhrasingCheck": obj({"text": text(0, 4000)}, ["text"]),
+        **OUTAGE_BODIES,
     }
 
 
@@ -366,4 +369,5 @@ RESPONSES: dict[str, dict[str, Any]] = {
             "suggested_label": {"type": "string", "nullable": True, "description": "an agent's correction"},
         },
     },
+    **OUTAGE_RESPONSES,
 }

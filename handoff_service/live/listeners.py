@@ -9,6 +9,7 @@ from handoff_service.core.deps import Deps
 from handoff_service.delivery.events import DeliveryStatusChanged
 from handoff_service.messages import service as messages
 from handoff_service.messages.events import MessageAdded
+from handoff_service.outages.events import OutageChanged
 from handoff_service.staff.events import SignedOut
 
 from .service import tell_agents, tell_case_staff, tell_user
@@ -57,6 +58,9 @@ def register(deps: Deps) -> None:
         }
         tell_case_staff(hub, message, *claim.audience)
 
+    def outage_changed(ev: OutageChanged) -> None:
+        tell_agents(hub, {"type": "outage.changed", "id": ev.notice_id, "what": ev.what})
+
     def signed_out(ev: SignedOut) -> None:
         hub.close_signed_out({ev.credential})
 
@@ -66,3 +70,4 @@ def register(deps: Deps) -> None:
     bus.subscribe(MessageAdded, message_added)
     bus.subscribe(DeadlineEscalated, escalated)
     bus.subscribe(DeliveryStatusChanged, delivery_status)
+    bus.subscribe(OutageChanged, outage_changed)
