@@ -61,13 +61,18 @@ class CaseAction(Action, abc.ABC):
 
     @staticmethod
     def new_case(tracker: Tracker, category: str, description: str) -> dict[str, Any]:
-        return {
+        body = {
             "channel": tracker.get_latest_input_channel() or "rest",
             "conversation_id": tracker.sender_id,
             "language": language(tracker),
             "category": category,
             "description": description[:4000],
         }
+        # the outage notice this conversation was told of (actions/outages.py): the case is linked to it
+        notice = tracker.get_slot("outage_notice")
+        if isinstance(notice, str) and notice.isdigit():
+            body["outage_notice"] = notice
+        return body
 
     async def save(
         self, journal: CaseJournal, dispatcher: CollectingDispatcher, tracker: Tracker, announce: bool = True
