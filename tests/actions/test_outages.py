@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import complaints, outages
+from actions import complaints, outage_notices, outages
 from actions.clients.handoff import HandoffClient
 from bot.nlg import localize
 from tests.actions.conftest import make_tracker, responses
@@ -115,6 +115,26 @@ async def test_a_complaint_after_the_notice_opens_a_case_linked_to_it(domain_dic
         assert conv.slots["case_journal"] == []  # every write landed
 
 
+async def test_a_complaint_on_an_affected_topic_hears_the_notice_first_and_is_linked(domain_dict, store, unused_port):
+    async with running_standin(unused_port) as service:
+        service.outages = [PAYMENT_OUTAGE]
+        conv = Conversation(client_for(unused_port), store)
+        d = await conv.run(
+            complaints.ActionComplaintAccept, domain_dict, text="付款一直失败，我要投诉", intent="complain"
+        )
+        assert responses(d) == ["utter_outage_notice", "utter_complaint_accepted"]
+        assert conv.slots["outage_notice"] == "7" and conv.slots["complaint_category"] == "billing"
+        assert ("POST", "/api/bot/outages/7/cases") in [(m, p) for m, p, _ in service.requests]
+        # a complaint on another topic: no notice read, no link
+        service.requests.clear()
+        other = Conversation(client_for(unused_port), store)
+        d = await other.run(
+            complaints.ActionComplaintAccept, domain_dict, text="保温杯是碎的，我要投诉", intent="complain"
+        )
+        assert responses(d) == ["utter_complaint_accepted"]
+        assert not [p for _, p, _ in service.requests if "outages" in p]
+
+
 async def test_a_link_kept_while_the_service_is_down_lands_later(domain_dict, store, unused_port):
     async with running_standin(unused_port) as service:
         service.fail_outage_links = 1
@@ -130,5 +150,5 @@ def test_every_topic_the_bot_asks_about_exists_in_the_service():
     from pathlib import Path
 
     states = (Path(__file__).resolve().parents[2] / "handoff_service" / "outages" / "states.py").read_text()
-    for topic in outages.TOPIC_BY_INTENT.values():
+    for topic in [*outage_notices.TOPIC_BY_INTENT.values(), *outage_notices.TOPIC_BY_CATEGORY.values()]:
         assert f'"{topic}":' in states, topic
