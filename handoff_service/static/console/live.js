@@ -2,6 +2,7 @@
 // (re)connect, and refreshes what an event touched (debounced by soon()).
 
 import { reloadCase, reloadTranscript } from "./case.js";
+import { outageChanged } from "./outages.js";
 import { loadMine, loadQueue } from "./queue.js";
 import { setLive, showLogin } from "./shell.js";
 import { state } from "./state.js";
@@ -70,6 +71,9 @@ function onEvent(ev) {
       break;
     case "note.new":
       if (isCurrent(ev.case_id)) soon("case", reloadCase);
+      break;
+    case "outage.changed":
+      soon("outages", outageChanged);
       break;
     default:
       break;
