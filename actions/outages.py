@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cases import CaseAction
 from actions.common import latest_intent
-from actions.outage_notices import TOPIC_BY_INTENT, notices_in_force, told
+from actions.outage_notices import SLOT, TOPIC_BY_INTENT, notices_in_force, told
 
 
 class ActionOutageStatus(CaseAction):
@@ -40,4 +40,7 @@ class ActionOutageCheck(CaseAction):
         topic = TOPIC_BY_INTENT.get(latest_intent(tracker) or "")
         if topic is None:
             return []
-        return told(dispatcher, tracker, domain, await notices_in_force(self.client, topic) or [])
+        # a notice this conversation was told already is not repeated at each question (asking "is it down?" is)
+        heard = tracker.get_slot(SLOT)
+        notices = [n for n in await notices_in_force(self.client, topic) or [] if str(n.get("id")) != heard]
+        return told(dispatcher, tracker, domain, notices)

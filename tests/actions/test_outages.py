@@ -70,6 +70,18 @@ async def test_english_and_traditional_customers_hear_it_in_kind(domain_dict, un
         assert "支付服務異常" in said and "感謝您的理解" in said
 
 
+async def test_a_notice_already_told_is_not_repeated_at_the_next_question(domain_dict, unused_port):
+    async with running_standin(unused_port) as service:
+        service.outages = [PAYMENT_OUTAGE]
+        dispatcher = CollectingDispatcher()
+        tracker = make_tracker({"outage_notice": "7"}, intent="payment_issue")
+        events = await outages.ActionOutageCheck(client=client_for(unused_port)).run(dispatcher, tracker, domain_dict)
+        assert responses(dispatcher) == [] and events == []
+        dispatcher = CollectingDispatcher()
+        await outages.ActionOutageStatus(client=client_for(unused_port)).run(dispatcher, tracker, domain_dict)
+        assert responses(dispatcher) == ["utter_outage_notice"]  # asked outright: told again
+
+
 async def test_other_topics_and_no_notices_stay_silent(domain_dict, unused_port):
     async with running_standin(unused_port) as service:
         service.outages = [PAYMENT_OUTAGE]
