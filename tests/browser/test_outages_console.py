@@ -16,6 +16,7 @@ def test_a_supervisor_runs_a_notice_from_the_keyboard_and_an_agent_only_reads_it
     sam.keyboard.press("Enter")
     expect(sam.locator("#outages-view")).to_be_visible()
     expect(sam.locator("#tab-outages")).to_have_attribute("aria-pressed", "true")
+    expect(sam.locator("#outage-new")).to_be_visible()  # once the vocabulary is in
     sam.locator("#outage-new").focus()
     sam.keyboard.press("Enter")
     expect(sam.locator("#op-title-zh")).to_be_focused()

@@ -35,8 +35,8 @@ async function publish(ev) {
   await send("op-submit", "POST", "/api/outages", body, async (notice) => {
     $("outage-publish").reset();
     outages.composing = false;
-    outageMessage(t("outage_published"), "ok");
     await changed(notice.id);
+    outageMessage(t("outage_published"), "ok");
   });
 }
 
@@ -50,8 +50,8 @@ async function addUpdate(ev) {
   if (eta !== null) body.expected_recovery_at = eta;
   await send("ou-submit", "POST", `/api/outages/${n.id}/updates`, body, async (out) => {
     $("outage-update").reset();
-    outageMessage(t("outage_updated", { n: out.latest ? out.latest.notified : 0 }), "ok");
     await changed(n.id);
+    outageMessage(t("outage_updated", { n: out.latest ? out.latest.notified : 0 }), "ok");
   });
 }
 
@@ -64,8 +64,8 @@ async function resolve(ev) {
     review: { cause: value("or-cause"), fix: value("or-fix"), prevention: value("or-prevention") } };
   await send("or-submit", "POST", `/api/outages/${n.id}/resolve`, body, async (out) => {
     $("outage-resolve").reset();
-    outageMessage(t("outage_resolved_msg", { n: out.latest ? out.latest.notified : 0 }), "ok");
     await changed(n.id);
+    outageMessage(t("outage_resolved_msg", { n: out.latest ? out.latest.notified : 0 }), "ok");
   });
 }
 
@@ -76,8 +76,8 @@ async function resolveCases(ev) {
   if (!filled("orc-result")) { outageMessage(t("need_result"), "error"); return; }
   await send("orc-submit", "POST", `/api/outages/${n.id}/resolve-cases`, { result: value("orc-result") }, async (out) => {
     $("outage-resolve-cases").reset();
-    outageMessage(t("outage_cases_resolved", { n: out.resolved.length, s: out.skipped.length }), "ok");
     await changed(n.id);
+    outageMessage(t("outage_cases_resolved", { n: out.resolved.length, s: out.skipped.length }), "ok");
   });
 }
 
