@@ -15,7 +15,7 @@ from actions.clients import default_handoff_client, default_journal_retrier, def
 from actions.clients.handoff import CaseJournal, FlushResult, HandoffClient
 from actions.clients.journal_retry import JournalRetrier
 from actions.clients.orders import OrderBackend
-from actions.common import language
+from actions.common import language, script
 
 logger = logging.getLogger(__name__)
 # what the complaint form asks: the matter as the customer told it (kept on the case, shown to the agent)
@@ -72,6 +72,7 @@ class CaseAction(Action, abc.ABC):
         notice = outage_notice or tracker.get_slot("outage_notice")
         if isinstance(notice, str) and notice.isdigit():
             body["outage_notice"] = notice
+            body["_script"] = script(tracker)  # for the link (the journal's note, not sent with the case)
         return body
 
     async def save(

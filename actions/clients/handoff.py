@@ -106,6 +106,8 @@ class HandoffClient:
         """Links case `number` to the notice `body["notice"]` (its customer reported the outage)."""
         notice = int(body["notice"])
         payload = {"case": number, "conversation_id": body["conversation_id"]}
+        if body.get("script") in ("simplified", "traditional"):
+            payload["script"] = body["script"]
         return await self._call("POST", f"/api/bot/outages/{notice}/cases", payload)
 
 
@@ -174,11 +176,18 @@ class CaseJournal:
             op = self.pending[0]
             try:
                 if op["op"] == "create":
-                    result.case = await client.create_case(op["body"])
+                    # keys starting with "_" are the journal's own notes, not the case's fields
+                    body = {k: v for k, v in op["body"].items() if not k.startswith("_")}
+                    result.case = await client.create_case(body)
                     self.case_number, result.created = result.case["number"], True
-                    if op["body"].get("outage_notice"):
-                        # the customer reported an outage in force: link the new case to its notice (next write)
-                        link = {"notice": op["body"]["outage_notice"], "conversation_id": op["body"]["conversation_id"]}
+                    if body.get("outage_notice"):
+                        # the customer reported an outage in force: link the new case to its notice (next write),
+                        # with the script they write in (the notice's updates reach them in it)
+                        link = {
+                            "notice": body["outage_notice"],
+                            "conversation_id": body["conversation_id"],
+                            "script": op["body"].get("_script"),
+                        }
                         self.pending.insert(1, {"op": "outage_link", "body": link})
                 elif self.case_number is None:
                     result.error = "no case yet"

@@ -67,3 +67,4 @@ class OutageLink(Base):
     conversation_id: Mapped[str] = mapped_column(String(128))
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
     linked_by: Mapped[str] = mapped_column(String(64))  # "bot" or a staff username
+    script: Mapped[str | None] = mapped_column(String(16))  # Chinese script the customer writes (bot links)

@@ -9,11 +9,9 @@ worker never sends a key Rasa's tracker already holds: one message per customer 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -32,16 +30,11 @@ from handoff_service.delivery.states import OUTAGE_NOTICE
 from . import states
 from .events import OutageChanged
 from .queries import C, L, N, U, load_notice, notice_in
+from .wording import customer_message, outage_key
 
 # cases whose customer is told of a notice's progress
 OPEN_CASES = ACTIVE
 RESOLVABLE_CASES = ("open", "in_progress")  # cases.states: where "resolve" is allowed
-
-
-def outage_key(update_id: int, conversation_id: str) -> str:
-    """The outbox key of update `update_id` for one conversation: deterministic, so the database's unique
-    index refuses a second message of the same update to the same customer."""
-    return hashlib.sha256(f"outage-update:{update_id}:{conversation_id}".encode()).hexdigest()
 
 
 def _when(seconds: int | None) -> datetime | None:
@@ -50,28 +43,6 @@ def _when(seconds: int | None) -> datetime | None:
 
 def _text(value: str) -> str:
     return value.strip()
-
-
-def eta_text(eta: datetime | None, lang: str, zone: str) -> str:
-    """The expected recovery time as a customer reads it, in the service zone."""
-    if eta is None:
-        return states.ETA_UNKNOWN[lang]
-    local = eta.astimezone(ZoneInfo(zone))
-    if lang == "en":
-        return local.strftime("%d %b %Y, %H:%M").lstrip("0") + " (Beijing time)"
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
-
-
-def customer_message(notice: Any, upd: Any, lang: str, zone: str) -> str:
-    """What a customer of language `lang` is sent for update `upd` (standard phrasing)."""
-    lang = "en" if lang.startswith("en") else "zh"
-    kind = "resolved" if upd.status == states.RESOLVED else "update"
-    return states.MESSAGES[kind][lang].format(
-        title=notice.title_en if lang == "en" else notice.title_zh,
-        status=states.STATUS_LABELS[upd.status][lang],
-        message=upd.message_en if lang == "en" else upd.message_zh,
-        eta=eta_text(upd.expected_recovery_at, lang, zone),
-    )
 
 
 def message_steps(
@@ -86,33 +57,36 @@ def message_steps(
     return [{"type": "events", "events": [event]}]
 
 
-async def _targets(conn: AsyncConnection, notice_id: int) -> list[Any]:
-    """One open linked case per conversation (its oldest): who is told of the notice's progress."""
+async def _targets(conn: AsyncConnection, notice_id: int) -> list[tuple[Any, str | None]]:
+    """One open linked case per conversation (its oldest), with the script its customer writes: who is told
+    of the notice's progress."""
     rows = (
         await conn.execute(
-            select(C)
+            select(C, L.c.script.label("link_script"))
             .select_from(L.join(C, C.c.id == L.c.case_id))
             .where(L.c.notice_id == notice_id, C.c.status.in_(OPEN_CASES))
             .order_by(C.c.id)
         )
     ).all()
-    seen: dict[str, Any] = {}
+    seen: dict[str, tuple[Any, str | None]] = {}
     for r in rows:
-        seen.setdefault(r.conversation_id, r)
+        seen.setdefault(r.conversation_id, (r, r.link_script))
     return list(seen.values())
 
 
-async def fan_out_in(conn: AsyncConnection, deps: Deps, notice: Any, upd: Any, targets: list[Any]) -> int:
+async def fan_out_in(
+    conn: AsyncConnection, deps: Deps, notice: Any, upd: Any, targets: list[tuple[Any, str | None]]
+) -> int:
     """Queues the update's message for each target conversation that does not have it yet (so running it
     again adds nothing); returns how many were queued."""
-    keys = {t.conversation_id: outage_key(upd.id, t.conversation_id) for t in targets}
+    keys = {t.conversation_id: outage_key(upd.id, t.conversation_id) for t, _ in targets}
     have = await delivery.queued_keys(conn, keys.values())
     now, zone, queued = deps.clock.now(), deps.settings.case_number_tz, 0
-    for case in targets:
+    for case, script in targets:
         key = keys[case.conversation_id]
         if key in have:
             continue
-        text = customer_message(notice, upd, case.language, zone)
+        text = customer_message(notice, upd, case.language, zone, script)
         steps = message_steps(text, notice.id, upd.id, case.number, deps.settings.link_hosts)
         await delivery.queue_delivery(conn, deps.settings, case=case, kind=OUTAGE_NOTICE, steps=steps, now=now, key=key)
         queued += 1
@@ -330,7 +304,12 @@ async def resolve(deps: Deps, p: Principal, notice_id: int, data: dict[str, Any]
 
 
 async def link_case(
-    deps: Deps, p: Principal, notice_id: int, number: str, conversation_id: str | None = None
+    deps: Deps,
+    p: Principal,
+    notice_id: int,
+    number: str,
+    conversation_id: str | None = None,
+    script: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Links the case `number` to a notice in force: its customer reported the outage and will hear of its
     progress. Returns (notice, created); linking again changes nothing. The bot names the conversation
@@ -357,6 +336,7 @@ async def link_case(
                     "conversation_id": case.conversation_id,
                     "linked_at": now,
                     "linked_by": p.actor_id,
+                    "script": script,
                 },
             )
             await _done(conn, p, now, "link_case", notice_id, {"before": None, "after": {"case": number}}, "linked")

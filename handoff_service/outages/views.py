@@ -170,9 +170,8 @@ async def bot_outages(request: web.Request, query: dict[str, Any]) -> web.Stream
 )
 async def bot_outage_link(request: web.Request, outage_id: int, body: dict[str, Any]) -> web.StreamResponse:
     deps = request.app[DEPS]
-    out, created = await outages.link_case(
-        deps, principal(request), outage_id, body["case"], body.get("conversation_id")
-    )
+    given = (body["case"], body.get("conversation_id"), body.get("script"))
+    out, created = await outages.link_case(deps, principal(request), outage_id, *given)
     return json_response(out, status=201 if created else 200)
 
 
@@ -254,6 +253,11 @@ BODIES: dict[str, dict[str, Any]] = {
             "conversation_id": text(
                 1, 128, description="the bot's conversation: a case of another conversation is 404"
             ),
+            "script": {
+                "type": "string",
+                "enum": ["simplified", "traditional"],
+                "description": "the Chinese script the customer writes: updates reach them in it",
+            },
         },
         ["case"],
     ),

@@ -123,7 +123,10 @@ async def test_a_complaint_after_the_notice_opens_a_case_linked_to_it(domain_dic
         created = [b for m, p, b in service.requests if m == "POST" and p == "/api/bot/cases"]
         assert created[0]["outage_notice"] == "7"
         links = [(p, b) for m, p, b in service.requests if m == "POST" and p.startswith("/api/bot/outages/")]
-        assert links == [("/api/bot/outages/7/cases", {"case": NUMBER, "conversation_id": "test-user"})]
+        assert links == [
+            ("/api/bot/outages/7/cases", {"case": NUMBER, "conversation_id": "test-user", "script": "simplified"})
+        ]
+        assert "_script" not in created[0]  # the journal's note is not a field of the case
         assert conv.slots["case_journal"] == []  # every write landed
 
 

@@ -235,6 +235,17 @@ async def test_each_linked_customer_gets_one_message_per_status_change_and_on_re
     assert len(set(keys)) == len(keys)
 
 
+async def test_a_customer_who_writes_traditional_characters_is_told_in_them(h, rasa):
+    sup, notice = await _setup(h)
+    case = await h.new_case(conversation_id="conv-hk", language="zh")
+    body = {"case": case["number"], "conversation_id": "conv-hk", "script": "traditional"}
+    assert (await h.post(f"/api/bot/outages/{notice['id']}/cases", h.bot, body))[0] == 201
+    await h.post(f"/api/outages/{notice['id']}/updates", sup, update_body("identified"))
+    await h.deps.delivery.idle()
+    [ev] = outage_events(rasa, "conv-hk")
+    assert "支付服務異常" in ev["text"] and "感謝您的理解" in ev["text"]
+
+
 async def test_running_the_fan_out_again_sends_nothing_twice(h, rasa):
     sup, notice = await _setup(h)
     nid = notice["id"]
