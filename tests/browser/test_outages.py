@@ -167,7 +167,7 @@ def test_the_same_in_english(new_page, loop):
     sam.fill("#ou-message-zh", "已修复，正在观察。")
     sam.fill("#ou-message-en", "A fix is in place and being monitored.")
     sam.click("#ou-submit")
-    expect(sam.locator("#outage-message")).to_have_text("Update posted; 1 customers will be told.")
+    expect(sam.locator("#outage-message")).to_have_text("Update posted; customers to be told: 1.")
     update = the_notice(loop, title["en"])["latest"]
     exactly_one(chat, loop, cid, update["id"], "A fix is in place and being monitored.")
     expect(chat.locator(BOT_TEXTS, has_text="A fix is in place")).to_contain_text("Thank you for your understanding")

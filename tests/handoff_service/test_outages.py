@@ -200,9 +200,10 @@ async def test_each_linked_customer_gets_one_message_per_status_change_and_on_re
     nid = notice["id"]
     await _linked_case(h, notice, "conv-zh", "zh")
     await _linked_case(h, notice, "conv-en", "en")
-    await h.new_case(conversation_id="conv-zh")  # a second case of the same customer, linked too
-    _, zh_cases = await h.get(f"/api/outages/{nid}", sup)
-    await h.post(f"/api/bot/outages/{nid}/cases", h.bot, {"case": zh_cases["cases"][0]["number"]})
+    second = await h.new_case(conversation_id="conv-zh")  # a second case of the same customer, linked too
+    assert (await h.post(f"/api/bot/outages/{nid}/cases", h.bot, {"case": second["number"]}))[0] == 201
+    _, shown = await h.get(f"/api/outages/{nid}", sup)
+    assert shown["linked_cases"] == 3 and shown["reports"] == 2
     unlinked = await h.new_case(conversation_id="conv-other")
     assert unlinked
 
