@@ -48,7 +48,7 @@ STATUS_LABELS: dict[str, dict[str, str]] = {
 MESSAGES: dict[str, dict[str, str]] = {
     "update": {
         "zh": (
-            "【服务中断通知】您好，关于“{title}”：{status}。最新进展：{message} "
+            "【服务中断通知】您好，关于“{title}”：{status}。最新进展：{message}"
             "预计恢复时间：{eta}。给您带来不便，非常抱歉，感谢您的理解。"
         ),
         "en": (
@@ -57,7 +57,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
     },
     "resolved": {
-        "zh": "【服务恢复通知】您好，“{title}”已恢复正常。{message} 给您带来不便，非常抱歉，感谢您的理解。",
+        "zh": "【服务恢复通知】您好，“{title}”已恢复正常。{message}给您带来不便，非常抱歉，感谢您的理解。",
         "en": (
             'Service restored: "{title}" is working normally again. {message} '
             "We are sorry for the inconvenience. Thank you for your understanding."

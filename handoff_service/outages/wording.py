@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from . import states
 
 TRADITIONAL = "traditional"
+SENTENCE_ENDS = ("。", "！", "？", ".", "!", "?", "…")
 
 
 def outage_key(update_id: int, conversation_id: str) -> str:
@@ -46,10 +47,13 @@ def customer_message(notice: Any, upd: Any, lang: str, zone: str, script: str | 
     """What a customer of language `lang` (and Chinese `script`) is sent for update `upd`."""
     lang = "en" if lang.startswith("en") else "zh"
     kind = "resolved" if upd.status == states.RESOLVED else "update"
+    message = (upd.message_en if lang == "en" else upd.message_zh).strip()
+    if not message.endswith(SENTENCE_ENDS):
+        message += "." if lang == "en" else "。"
     text = states.MESSAGES[kind][lang].format(
         title=notice.title_en if lang == "en" else notice.title_zh,
         status=states.STATUS_LABELS[upd.status][lang],
-        message=upd.message_en if lang == "en" else upd.message_zh,
+        message=message,
         eta=eta_text(upd.expected_recovery_at, lang, zone),
     )
     return to_traditional(text) if lang == "zh" and script == TRADITIONAL else text

@@ -213,6 +213,7 @@ async def test_each_linked_customer_gets_one_message_per_status_change_and_on_re
     [zh] = outage_events(rasa, "conv-zh")
     [en] = outage_events(rasa, "conv-en")
     assert "已找到原因" in zh["text"] and "感谢您的理解" in zh["text"] and "2026年11月18日" in zh["text"]
+    assert "正在修复。预计恢复时间：" in zh["text"]  # the supervisor's message is a sentence of its own
     assert "Thank you for your understanding" in en["text"] and "Beijing time" in en["text"]
     assert "gateway fault" in en["text"]
     assert rasa.applied("conv-other") == []
