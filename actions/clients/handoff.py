@@ -97,6 +97,10 @@ class HandoffClient:
     async def record_csat(self, number: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", f"/api/bot/cases/{number}/csat", body)
 
+    async def follow_up(self, number: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A follow-up visit's answer: solved closes the case, not solved reopens it to its owner."""
+        return await self._call("POST", f"/api/bot/cases/{number}/follow-up", body)
+
 
 def handoff_client_from_env(env: dict[str, str] | None = None) -> HandoffClient:
     env = dict(os.environ) if env is None else env
@@ -114,6 +118,7 @@ _SENDERS = {
     "timeline": HandoffClient.add_timeline,
     "resolve": HandoffClient.resolve,
     "csat": HandoffClient.record_csat,
+    "follow_up": HandoffClient.follow_up,
 }
 
 

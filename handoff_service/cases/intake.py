@@ -264,6 +264,7 @@ async def bot_resolve(deps: Deps, number: str, result: str) -> dict[str, Any]:
             sla_follow_up=PENDING,
         )
         await load_names(deps, conn, [row])
+        changed(conn, deps, row)
     return case_json(deps, row)
 
 

@@ -47,17 +47,27 @@ class VisitScheduler:
 
     async def run_forever(self) -> None:
         while True:
+            wait = self.deps.settings.follow_up_interval_seconds
             try:
                 await self.run_once()
+                wait = await self.until_next(wait)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("follow-up scheduler failed")
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), self.deps.settings.follow_up_interval_seconds)
+                await asyncio.wait_for(self._wake.wait(), wait)
             except asyncio.TimeoutError:
                 pass
+
+    async def until_next(self, interval: float) -> float:
+        """Seconds to sleep: until the soonest visit is due, at most `interval` (visits planned by
+        another process are seen at the next pass)."""
+        soonest = await service.next_due(self.deps)
+        if soonest is None:
+            return interval
+        return min(interval, max(0.0, (soonest - self.deps.clock.now()).total_seconds()))
 
     async def run_once(self) -> dict[str, int]:
         """One pass; returns how many visits were planned and how many took each step."""

@@ -24,6 +24,7 @@ from handoff_service.cases import intake
 from handoff_service.cases import service as cases
 from handoff_service.cases.models import Case
 from handoff_service.cases.states import RESOLVED
+from handoff_service.core.bus import record
 from handoff_service.core.config import Settings
 from handoff_service.core.deps import Deps
 from handoff_service.core.errors import Conflict, NotFound
@@ -34,6 +35,7 @@ from handoff_service.delivery.states import FOLLOW_UP
 from handoff_service.staff import service as staff
 
 from . import states, timing
+from .events import VisitChanged
 from .models import FollowUpVisit
 
 V = table_of(FollowUpVisit)
@@ -97,6 +99,7 @@ async def plan_visits(deps: Deps, limit: int = 500) -> int:
         due_of = {v["case_id"]: v["due_at"] for v in values}
         for r in rows:
             if r.id in planned:
+                record(conn, VisitChanged(planned[r.id], r.id, states.SCHEDULED, r.owner_id, r.handler_id))
                 await cases.append_event(
                     conn,
                     r,
@@ -139,6 +142,14 @@ async def claim_due(deps: Deps, lease: timedelta, limit: int = 100) -> list[Any]
     return claimed
 
 
+async def next_due(deps: Deps) -> datetime | None:
+    """When the scheduler has something to do next (the soonest visit due or waiting for an answer)."""
+    async with deps.read_engine.begin() as conn:
+        soonest = select(V.c.next_attempt_at).where(V.c.state.in_((states.SCHEDULED, states.SENT)))
+        row = (await conn.execute(soonest.order_by(V.c.next_attempt_at).limit(1))).first()
+    return None if row is None else row.next_attempt_at
+
+
 async def context_of(deps: Deps, visit: Any) -> tuple[Any, bool]:
     """The visit's case, and whether the customer wrote in again (a newer case of the same
     conversation since the resolution)."""
@@ -178,6 +189,8 @@ async def _step(
         .returning(*V.c)
     )
     row = res.first()
+    if row is not None:
+        record(conn, VisitChanged(row.id, row.case_id, row.state, case.owner_id, case.handler_id))
     if row is not None and step in states.TIMELINE:
         await cases.append_event(
             conn,
@@ -363,6 +376,7 @@ __all__ = [
     "claim_due",
     "context_of",
     "give_up",
+    "next_due",
     "no_answer_by_phone",
     "plan_visits",
     "release",

@@ -388,6 +388,7 @@ def test_the_routes_sit_beside_rasas_own_api() -> None:
     paths = {route.path for route in app.router.routes}
     assert {
         "handoff/conversations/<conversation_id:path>/tracker",
+        "handoff/conversations/<conversation_id:path>/reachable",
         "handoff/conversations/<conversation_id:path>/tracker/events",
         "handoff/conversations/<conversation_id:path>/trigger_intent",
         "conversations/<conversation_id:path>/tracker",
@@ -410,6 +411,7 @@ def test_bot_serve_adds_the_bridge_to_the_app_rasa_run_builds() -> None:
     run_module.configure_app(["channels"], cors="*")
     assert [uri for uri, _, _ in built] == [
         "/handoff/conversations/<conversation_id:path>/tracker",
+        "/handoff/conversations/<conversation_id:path>/reachable",
         "/handoff/conversations/<conversation_id:path>/tracker/events",
         "/handoff/conversations/<conversation_id:path>/trigger_intent",
         "/handoff/review/events",

@@ -2,24 +2,27 @@
 // <script type="module">. Every piece of data is put on the page with textContent
 // (el() in dom.js); innerHTML is never used. This module wires the others together:
 //
-//   strings <- i18n <- dom, api <- shell, intents <- queue, correction <- transcript, compose
+//   strings <- i18n <- dom, api <- shell, intents <- queue, visits, correction <- transcript, compose
 //   <- case <- actions, live; review_list <- review_detail <- review_keys, review_kpis <- review
 //   <- login <- main                                   (state.js: shared, imports nothing)
 
 import { initActions } from "./actions.js";
-import { openCase, renderCase } from "./case.js";
+import { openCase, reloadCase, renderCase } from "./case.js";
 import { initCompose } from "./compose.js";
 import { startClock } from "./dom.js";
 import { setLang } from "./i18n.js";
 import { initLogin, start } from "./login.js";
-import { onOpenCase, renderMine, renderQueue } from "./queue.js";
+import { onOpenCase, reloadLists, renderMine, renderQueue } from "./queue.js";
 import { enterReview, initReview, onOpenCaseFromReview, renderReview } from "./review.js";
 import { applyI18n, currentView, initShell, renderMe, showView } from "./shell.js";
 import { state, worksCases } from "./state.js";
+import { initVisits, onOpenVisitCase, onVisitAnswered, renderVisits } from "./visits.js";
 
 startClock();
 initShell();
 onOpenCase(openCase);
+onOpenVisitCase(openCase);
+onVisitAnswered(async () => { await reloadCase(); reloadLists(); });
 onOpenCaseFromReview((id) => { showView("cases"); openCase(id); });
 
 document.querySelectorAll("#view-tabs button").forEach((b) => b.addEventListener("click", () => {
@@ -33,12 +36,13 @@ document.querySelectorAll(".lang button").forEach((b) => b.addEventListener("cli
   applyI18n();
   if (!state.me) return;
   renderMe();
-  if (worksCases(state.me)) { renderQueue(); renderMine(); renderCase(); }
+  if (worksCases(state.me)) { renderQueue(); renderMine(); renderVisits(); renderCase(); }
   renderReview();
 }));
 
 initLogin();
 initActions();
 initCompose();
+initVisits();
 initReview();
 start();
