@@ -60,14 +60,19 @@ class CaseAction(Action, abc.ABC):
         return CaseJournal.from_slots(tracker.get_slot("case_number"), tracker.get_slot("case_journal"))
 
     @staticmethod
-    def new_case(tracker: Tracker, category: str, description: str) -> dict[str, Any]:
-        return {
+    def new_case(tracker: Tracker, category: str, description: str, outage_notice: str | None = None) -> dict[str, Any]:
+        body = {
             "channel": tracker.get_latest_input_channel() or "rest",
             "conversation_id": tracker.sender_id,
             "language": language(tracker),
             "category": category,
             "description": description[:4000],
         }
+        # the outage notice this conversation was told of (actions/outage_notices.py): the case is linked to it
+        notice = outage_notice or tracker.get_slot("outage_notice")
+        if isinstance(notice, str) and notice.isdigit():
+            body["outage_notice"] = notice
+        return body
 
     async def save(
         self, journal: CaseJournal, dispatcher: CollectingDispatcher, tracker: Tracker, announce: bool = True

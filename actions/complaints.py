@@ -25,6 +25,8 @@ from actions.common import entity_text, format_deadline, label, language, latest
 from actions.complaint_policy import CATEGORIES, HUMAN_DECISION, REMEDIES, complaint_policy
 from actions.complaint_steps import Stage
 from actions.order_lookup import PROOF_RETRY_INTENTS, checked_order_number, form_proof_answer
+from actions.outage_notices import SLOT as OUTAGE_SLOT
+from actions.outage_notices import TOPIC_BY_CATEGORY, notices_in_force, told
 from actions.ownership import Access, order_number_of
 from bot.text import strip_markup
 
@@ -77,8 +79,16 @@ class ActionComplaintAccept(CaseAction):
         journal = self.journal(tracker)
         if tracker.get_slot(steps.SLOT) == Stage.DONE:
             journal.case_number = None  # a new matter gets a new case
+        events: list[dict] = []
+        notice = tracker.get_slot(OUTAGE_SLOT)
+        if not journal.is_open and not notice and guess in TOPIC_BY_CATEGORY:
+            # a complaint on a topic an outage notice in force affects: the notice first, and the case is linked
+            events += told(
+                dispatcher, tracker, domain, await notices_in_force(self.client, TOPIC_BY_CATEGORY[guess]) or []
+            )
+            notice = events[0]["value"] if events else None
         if not journal.is_open:
-            journal.open_case(self.new_case(tracker, guess or "other", text))
+            journal.open_case(self.new_case(tracker, guess or "other", text, notice))
         script_step(
             journal,
             steps.LISTEN_ACCEPT,
@@ -87,7 +97,7 @@ class ActionComplaintAccept(CaseAction):
             emotion_level=level,
             language=language(tracker),
         )
-        events = await self.save(journal, dispatcher, tracker, announce=False)
+        events += await self.save(journal, dispatcher, tracker, announce=False)
         if journal.case_number:
             dispatcher.utter_message(response="utter_complaint_accepted", case_number=journal.case_number)
         else:

@@ -53,6 +53,7 @@ from handoff_service.live import listeners as live_listeners
 from handoff_service.live import views as live_views
 from handoff_service.live.scheduled import CredentialWatch
 from handoff_service.messages import views as messages_views
+from handoff_service.outages import views as outages_views
 from handoff_service.rasa.client import RASA, RasaClient
 from handoff_service.review import views as review_views
 from handoff_service.review.scheduled import ReviewFeed
@@ -94,6 +95,7 @@ def all_specs() -> list[RouteSpec]:
         audit_views.routes,
         review_views.routes,
         follow_up_views.routes,
+        outages_views.routes,
         console_views.routes,
         botapi_views.routes,
         live_views.routes,

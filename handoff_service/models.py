@@ -9,6 +9,7 @@ from handoff_service.core.orm import Base
 from handoff_service.delivery.models import Delivery
 from handoff_service.followups.models import FollowUpVisit
 from handoff_service.messages.models import Message
+from handoff_service.outages.models import OutageLink, OutageNotice, OutageUpdate
 from handoff_service.review.models import ReviewFeed, ReviewItem, ReviewOccurrence, ReviewReport, ReviewTraffic
 from handoff_service.staff.models import ApiToken, StaffSession, StaffUser
 
@@ -22,6 +23,9 @@ __all__ = [
     "Delivery",
     "FollowUpVisit",
     "Message",
+    "OutageLink",
+    "OutageNotice",
+    "OutageUpdate",
     "ReviewFeed",
     "ReviewItem",
     "ReviewOccurrence",

@@ -10,6 +10,8 @@ from handoff_service.core.validation import text
 from handoff_service.delivery import states as delivery_states
 from handoff_service.followups import states as follow_up_states
 from handoff_service.messages.service import AGENT, CUSTOMER
+from handoff_service.outages.views import BODIES as OUTAGE_BODIES
+from handoff_service.outages.views import RESPONSES as OUTAGE_RESPONSES
 from handoff_service.review import states as review_states
 from handoff_service.sla.states import STATES as SLA_STATES
 
@@ -124,14 +126,8 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
             },
             ["overall"],
         ),
-        "FollowUp": obj(
-            {
-                "solved": {"type": "boolean"},
-                "comment": NOTE,
-                "rating": {**LIKERT, "description": "the service, 1-5; kept when the survey was not answered"},
-            },
-            ["solved"],
-        ),
+        # rating: the service, 1-5, kept when the survey was not answered
+        "FollowUp": obj({"solved": {"type": "boolean"}, "comment": NOTE, "rating": LIKERT}, ["solved"]),
         "FollowUpNoAnswer": obj({"comment": NOTE}),
         "Resolve": obj({"result": TEXT}, ["result"]),
         "Transfer": obj(
@@ -152,6 +148,7 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
         "Reply": obj({"text": TEXT}, ["text"]),
         "PrivateNote": obj({"text": TEXT}, ["text"]),
         "PhrasingCheck": obj({"text": text(0, 4000)}, ["text"]),
+        **OUTAGE_BODIES,
     }
 
 
@@ -394,4 +391,5 @@ RESPONSES: dict[str, dict[str, Any]] = {
             "suggested_label": {"type": "string", "nullable": True, "description": "an agent's correction"},
         },
     },
+    **OUTAGE_RESPONSES,
 }

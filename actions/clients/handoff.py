@@ -101,6 +101,17 @@ class HandoffClient:
         """A follow-up visit's answer: solved closes the case, not solved reopens it to its owner."""
         return await self._call("POST", f"/api/bot/cases/{number}/follow-up", body)
 
+    async def outages(self, topic: str | None = None) -> list[dict[str, Any]]:
+        """The outage notices in force, newest first (those affecting `topic` when given)."""
+        data = await self._call("GET", "/api/bot/outages", params={"topic": topic} if topic else None)
+        return list((data or {}).get("notices") or [])
+
+    async def link_outage(self, number: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Links case `number` to the notice `body["notice"]` (its customer reported the outage)."""
+        notice = int(body["notice"])
+        payload = {"case": number, "conversation_id": body["conversation_id"]}
+        return await self._call("POST", f"/api/bot/outages/{notice}/cases", payload)
+
 
 def handoff_client_from_env(env: dict[str, str] | None = None) -> HandoffClient:
     env = dict(os.environ) if env is None else env
@@ -119,6 +130,7 @@ _SENDERS = {
     "resolve": HandoffClient.resolve,
     "csat": HandoffClient.record_csat,
     "follow_up": HandoffClient.follow_up,
+    "outage_link": HandoffClient.link_outage,
 }
 
 
@@ -169,6 +181,10 @@ class CaseJournal:
                 if op["op"] == "create":
                     result.case = await client.create_case(op["body"])
                     self.case_number, result.created = result.case["number"], True
+                    if op["body"].get("outage_notice"):
+                        # the customer reported an outage in force: link the new case to its notice (next write)
+                        link = {"notice": op["body"]["outage_notice"], "conversation_id": op["body"]["conversation_id"]}
+                        self.pending.insert(1, {"op": "outage_link", "body": link})
                 elif self.case_number is None:
                     result.error = "no case yet"
                     break

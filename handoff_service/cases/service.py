@@ -38,25 +38,10 @@ from ._store import (
 from .events import NoteAdded
 from .states import CLOSED, IN_PROGRESS, IN_QUEUE, QUEUED, RESOLVED, TRANSFERRED, next_status
 
-__all__ = [
-    # use cases
-    "accept",
-    "add_note",
-    "change_tier",
-    "claim",
-    "close",
-    "follow_up_in",
-    "reopen",
-    "require_participant",
-    "resolve",
-    "transfer",
-    # for other features: a case's row by id or number (inside their transaction), its card, its view
-    "append_event",
-    "case_card",
-    "case_view",
-    "load",
-    "load_by_number",
-]
+# the use cases, those other features run inside their own transaction (`_in`), and for other
+# features: a case's row by id or number (inside their transaction), its card, its view
+__all__ = ["accept", "add_note", "change_tier", "claim", "close", "reopen", "resolve", "transfer", "follow_up_in"]
+__all__ += ["resolve_in", "require_participant", "append_event", "case_card", "case_view", "load", "load_by_number"]
 
 _WHO = {
     "reopen": "owner, last handler or a supervisor",
@@ -202,29 +187,35 @@ async def transfer(deps: Deps, p: Principal, case_id: int, data: dict[str, Any])
 async def resolve(deps: Deps, p: Principal, case_id: int, result: str) -> dict[str, Any]:
     now = deps.clock.now()
     async with deps.tx() as conn:
-        old = await load(conn, case_id)
-        next_status(old.status, "resolve")
-        if not policy.may(p, old, "resolve"):
-            raise Forbidden(f"only the current handler of case {old.number} may resolve it", code="not_case_handler")
-        row = await transition(
-            conn,
-            old,
-            "resolve",
-            now,
-            p,
-            details={"result": result},
-            result=result,
-            resolved_at=now,
-            follow_up_due=sla.follow_up_due(deps.sla.tier(old.tier), now),
-            sla_result=sla.done_state(old.sla_result, now, old.result_due),
-            sla_follow_up=PENDING,
-        )
-        await delivery.queue_delivery(
-            conn, deps.settings, case=row, kind=END_HANDOFF, steps=delivery.end_handoff_steps(row.number), now=now
-        )
-        await load_names(deps, conn, [row])
-        changed(conn, deps, row)
+        row = await resolve_in(conn, deps, p, await load(conn, case_id), result, now)
     return case_json(deps, row, p)
+
+
+async def resolve_in(conn: AsyncConnection, deps: Deps, p: Principal, old: Any, result: str, now: datetime) -> Any:
+    """`resolve` inside the caller's transaction (e.g. the cases linked to an outage, together);
+    returns the resolved row."""
+    next_status(old.status, "resolve")
+    if not policy.may(p, old, "resolve"):
+        raise Forbidden(f"only the current handler of case {old.number} may resolve it", code="not_case_handler")
+    row = await transition(
+        conn,
+        old,
+        "resolve",
+        now,
+        p,
+        details={"result": result},
+        result=result,
+        resolved_at=now,
+        follow_up_due=sla.follow_up_due(deps.sla.tier(old.tier), now),
+        sla_result=sla.done_state(old.sla_result, now, old.result_due),
+        sla_follow_up=PENDING,
+    )
+    await delivery.queue_delivery(
+        conn, deps.settings, case=row, kind=END_HANDOFF, steps=delivery.end_handoff_steps(row.number), now=now
+    )
+    await load_names(deps, conn, [row])
+    changed(conn, deps, row)
+    return row
 
 
 async def _reopen_in(

@@ -217,11 +217,11 @@ def _wrap(spec: RouteSpec) -> Handler:
         deps = request.app[DEPS]
         gate = request.app[GATEKEEPER]
         p = await gate.authenticate(request, deps) if spec.auth != PUBLIC else None
-        _authorize(spec, p)
-        if p is not None:
-            request[PRINCIPAL] = p
         kwargs: dict[str, Any] = {}
         try:
+            _authorize(spec, p)  # a staff member of the wrong role is refused, and audited, like any refusal
+            if p is not None:
+                request[PRINCIPAL] = p
             for prm in spec.path_params:
                 kwargs[prm.name] = _path_value(request, prm)
             if spec.query:

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff_service.core.bus import record
@@ -79,6 +79,16 @@ async def queue_delivery(
     )
     record(conn, DeliveryQueued(claim))
     return claim
+
+
+async def queued_keys(conn: AsyncConnection, keys: Collection[str]) -> set[str]:
+    """Those of `keys` that already have an outbox row (a use case queuing with deterministic keys skips them)."""
+    have: set[str] = set()
+    wanted = list(keys)
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        have |= set((await conn.execute(select(D.c.idempotency_key).where(D.c.idempotency_key.in_(chunk)))).scalars())
+    return have
 
 
 async def retry_failed(conn: AsyncConnection, delivery_id: int) -> bool:

@@ -10,6 +10,7 @@ from handoff_service.delivery.events import DeliveryStatusChanged
 from handoff_service.followups.events import VisitChanged
 from handoff_service.messages import service as messages
 from handoff_service.messages.events import MessageAdded
+from handoff_service.outages.events import OutageChanged
 from handoff_service.staff.events import SignedOut
 
 from .service import tell_agents, tell_case_staff, tell_user
@@ -61,6 +62,9 @@ def register(deps: Deps) -> None:
     def visit_changed(ev: VisitChanged) -> None:
         tell_case_staff(hub, ev.message(), ev.owner_id, ev.handler_id)
 
+    def outage_changed(ev: OutageChanged) -> None:
+        tell_agents(hub, {"type": "outage.changed", "id": ev.notice_id, "what": ev.what})
+
     def signed_out(ev: SignedOut) -> None:
         hub.close_signed_out({ev.credential})
 
@@ -71,3 +75,4 @@ def register(deps: Deps) -> None:
     bus.subscribe(DeadlineEscalated, escalated)
     bus.subscribe(DeliveryStatusChanged, delivery_status)
     bus.subscribe(VisitChanged, visit_changed)
+    bus.subscribe(OutageChanged, outage_changed)

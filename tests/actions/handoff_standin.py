@@ -25,6 +25,8 @@ class StandIn:
         self.fail_next: list[int] = []  # HTTP statuses to answer the next requests with
         self.conversation_id: str | None = None  # of the conversation that opened the case
         self.queries: list[dict[str, str]] = []  # query parameters of every request, in order
+        self.outages: list[dict[str, Any]] = []  # the outage notices in force (GET /api/bot/outages)
+        self.fail_outage_links = 0  # answer 503 to the next N links of a case to a notice
 
     def case(self) -> dict[str, Any]:
         return {
@@ -51,6 +53,14 @@ class StandIn:
         if self.fail_next:
             return web.json_response({"error": {"code": "unavailable", "message": "x"}}, status=self.fail_next.pop(0))
         path, method = request.path, request.method
+        if method == "GET" and path == "/api/bot/outages":
+            topic = request.query.get("topic")
+            return web.json_response({"notices": [n for n in self.outages if topic in (None, *n["topics"])]})
+        if method == "POST" and path.startswith("/api/bot/outages/"):
+            if self.fail_outage_links > 0:
+                self.fail_outage_links -= 1
+                return web.json_response({"error": {"code": "unavailable", "message": "x"}}, status=503)
+            return web.json_response({"id": int(path.split("/")[4]), "linked_cases": 1}, status=201)
         if method == "POST" and path == "/api/bot/cases":
             self.conversation_id = body.get("conversation_id")
             return web.json_response(self.case(), status=201)

@@ -91,7 +91,7 @@ def selected(page: Page):
 
 def test_the_review_tab_is_for_trainers_and_supervisors_not_agents(new_page, service):
     agent = login(new_page(), service, "alice")
-    expect(agent.locator("#view-tabs")).to_be_hidden()
+    expect(agent.locator("#tab-outages")).to_be_visible()  # agents read the outage notices (their only other tab)
     expect(agent.locator("#tab-review")).to_be_hidden()
     expect(agent.locator("#review-view")).to_be_hidden()
 

@@ -2,6 +2,7 @@
 // (re)connect, and refreshes what an event touched (debounced by soon()).
 
 import { reloadCase, reloadTranscript } from "./case.js";
+import { outageChanged } from "./outages.js";
 import { loadMine, loadQueue } from "./queue.js";
 import { setLive, showLogin } from "./shell.js";
 import { state } from "./state.js";
@@ -75,6 +76,9 @@ function onEvent(ev) {
     case "follow_up.changed":
       soon("visits", loadVisits);
       if (isCurrent(ev.case_id)) soon("case", reloadCase);
+      break;
+    case "outage.changed":
+      soon("outages", outageChanged);
       break;
     default:
       break;

@@ -5,6 +5,7 @@
 //   strings <- i18n <- dom, api <- shell, intents <- queue, visits, correction <- transcript, compose
 //   <- case <- actions, live; review_list <- review_detail <- review_keys, review_kpis <- review
 //   <- login <- main                                   (state.js: shared, imports nothing)
+//   outage_data <- outages_forms <- outages <- live, main (the outages view)
 
 import { initActions } from "./actions.js";
 import { openCase, reloadCase, renderCase } from "./case.js";
@@ -12,6 +13,7 @@ import { initCompose } from "./compose.js";
 import { startClock } from "./dom.js";
 import { setLang } from "./i18n.js";
 import { initLogin, start } from "./login.js";
+import { enterOutages, initOutages, onOpenCaseFromOutages, renderOutages } from "./outages.js";
 import { onOpenCase, reloadLists, renderMine, renderQueue } from "./queue.js";
 import { enterReview, initReview, onOpenCaseFromReview, renderReview } from "./review.js";
 import { applyI18n, currentView, initShell, renderMe, showView } from "./shell.js";
@@ -24,11 +26,13 @@ onOpenCase(openCase);
 onOpenVisitCase(openCase);
 onVisitAnswered(async () => { await reloadCase(); reloadLists(); });
 onOpenCaseFromReview((id) => { showView("cases"); openCase(id); });
+onOpenCaseFromOutages((id) => { showView("cases"); openCase(id); });
 
 document.querySelectorAll("#view-tabs button").forEach((b) => b.addEventListener("click", () => {
   if (currentView() === b.dataset.view) return;
   showView(b.dataset.view);
   if (b.dataset.view === "review") enterReview();
+  if (b.dataset.view === "outages") enterOutages();
 }));
 
 document.querySelectorAll(".lang button").forEach((b) => b.addEventListener("click", () => {
@@ -38,6 +42,7 @@ document.querySelectorAll(".lang button").forEach((b) => b.addEventListener("cli
   renderMe();
   if (worksCases(state.me)) { renderQueue(); renderMine(); renderVisits(); renderCase(); }
   renderReview();
+  if (worksCases(state.me)) renderOutages();
 }));
 
 initLogin();
@@ -45,4 +50,5 @@ initActions();
 initCompose();
 initVisits();
 initReview();
+initOutages();
 start();

@@ -40,27 +40,31 @@ export function applyI18n() {
   setLive(state.ws && state.ws.readyState === WebSocket.OPEN);
 }
 
-// The tabs this staff member may use: cases (agents, supervisors), review (trainers, supervisors).
+// The tabs this staff member may use: cases and outages (agents, supervisors), review (trainers, supervisors).
 export function renderTabs() {
   const me = state.me;
-  $("view-tabs").hidden = !reviews(me);
+  $("view-tabs").hidden = !reviews(me) && !worksCases(me);
   $("tab-cases").hidden = !worksCases(me);
   $("tab-review").hidden = !reviews(me);
+  $("tab-outages").hidden = !worksCases(me);
 }
 
-// Shows the case work ("cases") or the review list ("review").
+// Shows the case work ("cases"), the review list ("review") or the outage notices ("outages").
 export function showView(name) {
   $("work-view").hidden = name !== "cases";
   $("review-view").hidden = name !== "review";
+  $("outages-view").hidden = name !== "outages";
   document.querySelectorAll("#view-tabs button").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.view === name)));
 }
 
-export const currentView = () => (!$("review-view").hidden ? "review" : !$("work-view").hidden ? "cases" : null);
+export const currentView = () =>
+  !$("review-view").hidden ? "review" : !$("work-view").hidden ? "cases" : !$("outages-view").hidden ? "outages" : null;
 
 export function showLogin() {
   state.me = null;
   $("work-view").hidden = true;
   $("review-view").hidden = true;
+  $("outages-view").hidden = true;
   $("view-tabs").hidden = true;
   $("logout").hidden = true;
   $("me").textContent = "";
