@@ -1,5 +1,5 @@
 // Follow-up visits (回访): the "visits to make" list on the left (my cases' visits still open,
-// soonest due first, with the follow-up deadline's countdown) and, on an open resolved case, the
+// or everyone's for a supervisor, soonest due first, with the follow-up deadline's countdown) and, on an open resolved case, the
 // panel where the agent records a phone call's answer. A card opens its case through the handler
 // given to onOpenVisitCase() (main.js wires it to case.js).
 
@@ -14,8 +14,10 @@ let afterAnswer = async () => {};
 export function onOpenVisitCase(fn) { openCase = fn; }
 export function onVisitAnswered(fn) { afterAnswer = fn; }
 
+// An agent's own cases' visits; a supervisor sees everyone's (to chase the overdue ones).
 export async function loadVisits() {
-  try { state.visits = (await api("GET", "/api/follow-ups?limit=200")).visits; } catch (e) { return handleAuth(e); }
+  const scope = state.me && state.me.role === "supervisor" ? "all" : "mine";
+  try { state.visits = (await api("GET", `/api/follow-ups?scope=${scope}&limit=200`)).visits; } catch (e) { return handleAuth(e); }
   renderVisits();
   renderFollowUp();
 }
