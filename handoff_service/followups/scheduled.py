@@ -73,8 +73,8 @@ class VisitScheduler:
         """One pass; returns how many visits were planned and how many took each step."""
         counts = {"planned": await service.plan_visits(self.deps)}
         while claimed := await service.claim_due(self.deps, lease(self.deps.settings), BATCH):
-            # a batch at once: its Rasa questions overlap (each visit's own steps stay in order)
-            for step in await asyncio.gather(*(self.visit(visit) for visit in claimed)):
+            for visit in claimed:
+                step = await self.visit(visit)
                 counts[step] = counts.get(step, 0) + 1
             if len(claimed) < BATCH:
                 break
