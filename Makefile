@@ -84,6 +84,7 @@ bench: setup train
 	$(PY) bench/review_feed_cost.py
 	.venv-handoff/bin/python bench/handoff_load.py
 	.venv-handoff/bin/python bench/review_list.py
+	.venv-handoff/bin/python bench/follow_up_visits.py
 	.venv-handoff/bin/python bench/outage_fanout.py
 	.venv-handoff/bin/python bench/handoff_e2e.py
 	.venv-handoff/bin/python bench/pii_eval.py

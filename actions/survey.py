@@ -1,9 +1,16 @@
-"""The satisfaction survey (SPEC §6): overall 1-5, then attitude, speed and problem solved, and an
-optional comment. Buttons and typed answers (「5分」「非常满意」 "4 stars") both work; skipping is allowed.
-The answers land on the case (credited by handoff_service to its owner and last handler)."""
+"""Satisfaction and follow-up (SPEC §6).
+
+The survey: overall 1-5, then attitude, speed and problem solved, and an optional comment. Buttons and
+typed answers (「5分」「非常满意」 "4 stars") both work; skipping is allowed. The answers land on the case
+(credited by handoff_service to its owner and last handler).
+
+The follow-up visit (回访): handoff_service triggers EXTERNAL_follow_up_visit when one is due; the bot asks
+whether the matter is solved (and for a 1-5 rating when the survey was not answered). Solved closes the
+case; not solved reopens it to its owner, and the customer hears who will reply and by when."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -12,7 +19,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cases import CaseAction
-from actions.common import latest_intent
+from actions.clients.handoff import CaseJournal
+from actions.common import entity_text, format_deadline, language, latest_intent
 from bot.text import strip_markup, to_simplified
 
 RATING_SLOTS = ("csat_overall", "csat_attitude", "csat_speed", "csat_solved")
@@ -204,3 +212,125 @@ class ActionSurveySubmit(CaseAction):
         events = await self.save(journal, dispatcher, tracker)
         dispatcher.utter_message(response="utter_survey_thanks")
         return events + clear
+
+
+# ---------------------------------------------------------------- the follow-up visit
+
+FOLLOW_UP_SLOTS = ("follow_up_case", "follow_up_ask_rating", "follow_up_solved", "follow_up_rating")
+# typed answers to "is it solved now?"; the negative phrases first (没解决 holds 解决)
+NOT_SOLVED_WORDS = (
+    "没解决", "未解决", "没有解决", "还没", "没有", "不行", "没好", "还是", "依然", "仍然", "否",
+    "not solved", "unsolved", "not yet", "still", "no",
+)  # fmt: skip
+SOLVED_WORDS = ("已解决", "解决了", "好了", "可以了", "是的", "是", "solved", "fixed", "resolved", "yes", "ok")
+
+
+def parse_solved(tracker: Tracker, value: Any) -> bool | None:
+    """True, False, or None when the answer says neither."""
+    intent = latest_intent(tracker)
+    if intent == "affirm":
+        return True
+    if intent == "deny":
+        return False
+    text = to_simplified(strip_markup(str(value or ""))).strip().lower()
+    for words, answer in ((NOT_SOLVED_WORDS, False), (SOLVED_WORDS, True)):
+        if any(re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", text) for w in words):
+            return answer
+    return None
+
+
+class ActionFollowUpVisit(CaseAction):
+    """A follow-up visit is due: introduce it; the form asks. The visit's case becomes the
+    conversation's case (a reopened case's messages go to its agent)."""
+
+    def name(self) -> str:
+        return "action_follow_up_visit"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        number = entity_text(tracker, "case_number")
+        ask = next(tracker.get_latest_entity_values("ask_rating"), None)
+        events: list[dict] = [SlotSet(slot, None) for slot in FOLLOW_UP_SLOTS[2:]]
+        events += [SlotSet("follow_up_case", number), SlotSet("follow_up_ask_rating", str(ask).lower() == "true")]
+        if number and (tracker.get_slot("case_number") == number or not tracker.get_slot("case_journal")):
+            events.append(SlotSet("case_number", number))
+        dispatcher.utter_message(response="utter_follow_up_visit", case_number=number or "")
+        return events
+
+
+class ValidateFollowUpForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_follow_up_form"
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[str]:
+        wanted = list(domain_slots)
+        if not tracker.get_slot("follow_up_ask_rating"):
+            wanted.remove("follow_up_rating")
+        return wanted
+
+    def validate_follow_up_solved(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if value is None:  # cleared by action_follow_up_visit (rasa_sdk validates every slot just set)
+            return {"follow_up_solved": None}
+        solved = parse_solved(tracker, value)
+        if solved is None:
+            dispatcher.utter_message(response="utter_follow_up_unclear")
+        return {"follow_up_solved": solved}
+
+    def validate_follow_up_rating(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if value is None:  # cleared by action_follow_up_visit
+            return {"follow_up_rating": None}
+        if wants_to_skip(tracker):
+            return {"follow_up_rating": 0}  # not answered: nothing is sent
+        rating = rating_from(tracker, value, "follow_up_rating")
+        if rating is None:
+            dispatcher.utter_message(response="utter_survey_rating_unclear")
+        return {"follow_up_rating": rating}
+
+
+class ActionFollowUpSubmit(CaseAction):
+    """Sends the answer (kept and retried like every case write) and tells the customer what follows."""
+
+    def name(self) -> str:
+        return "action_follow_up_submit"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        number, solved = tracker.get_slot("follow_up_case"), tracker.get_slot("follow_up_solved")
+        clear = [SlotSet(slot, None) for slot in FOLLOW_UP_SLOTS]
+        if not number or not isinstance(solved, bool):
+            dispatcher.utter_message(response="utter_follow_up_skipped")
+            return clear
+        body: dict[str, Any] = {"solved": solved}
+        rating = valid_rating(tracker.get_slot("follow_up_rating"))
+        if rating is not None:
+            body["rating"] = rating
+        journal, events = self.journal(tracker), clear
+        if journal.case_number == number:  # kept in the slots and retried until it lands
+            journal.add("follow_up", body)
+            result = await journal.flush(self.client)
+            self.retrier.retry_later(tracker.sender_id, journal, self.client)
+            events = clear + [SlotSet("case_journal", journal.pending)]
+        else:  # another matter's writes wait in the slots: this answer goes alone (unanswered, it is asked again)
+            journal = CaseJournal(number, [])
+            journal.add("follow_up", body)
+            result = await journal.flush(self.client)
+        if solved:
+            dispatcher.utter_message(response="utter_follow_up_solved", case_number=number)
+            return events
+        case = result.case if not result.error else None
+        owner = (case or {}).get("owner") or {}
+        due = ((case or {}).get("sla") or {}).get("result", {}).get("due")
+        if case and owner and due:
+            dispatcher.utter_message(
+                response="utter_follow_up_reopened",
+                case_number=number,
+                agent=owner.get("display_name") or owner.get("username"),
+                deadline=format_deadline(dt.datetime.fromisoformat(due), language(tracker)),
+            )
+        else:
+            dispatcher.utter_message(response="utter_follow_up_reopened_later", case_number=number)
+        return events

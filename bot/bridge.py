@@ -6,7 +6,7 @@ conversation, trigger an `EXTERNAL_*` intent on it (the bot takes the conversati
 the trainers' review list, read the customer messages recorded since a point (with what the model
 made of them and the action that answered) and the intents the loaded model knows.
 Rasa's HTTP API does that only under its one token, which also loads and replaces models and
-reads or rewrites every conversation. These routes do exactly those three things, as Rasa's own
+reads or rewrites every conversation. These routes do exactly those things, as Rasa's own
 `/conversations/<id>/tracker`, `/tracker/events` and `/trigger_intent` handlers do them, for a
 bearer token (`Authorization: Bearer …`, compared in constant time) that reaches nothing else; the
 token is never in a URL.
@@ -14,6 +14,7 @@ token is never in a URL.
     GET  /handoff/conversations/<id>/tracker         → {"sender_id", "events"}  (all events)
     POST /handoff/conversations/<id>/tracker/events  [bot events (text, metadata) | handoff_active slot events]
     POST /handoff/conversations/<id>/trigger_intent  {"name": "EXTERNAL_…", "entities": {name: value}}
+    GET  /handoff/conversations/<id>/reachable       → {"reachable": bool, "channel"}  (a message sent now arrives)
     GET  /handoff/review/events?after=<id>&limit=<n>  → {"events": [user or action record], "next_after"}
     GET  /handoff/intents                            → {"intents": [intent or retrieval intent "faq/…"]}
 
@@ -180,8 +181,22 @@ async def trigger_intent(app: Any, conversation_id: str, body: Any) -> dict[str,
     return {"sender_id": conversation_id, "triggered": name}
 
 
+async def reachable(app: Any, conversation_id: str, _body: Any) -> dict[str, Any]:
+    """Whether a message sent to the conversation now reaches the customer: its latest input
+    channel says so (`reaches`: the widget's socket is connected, a messaging gateway takes pushes);
+    a channel that cannot push (REST answers only the request) never does."""
+    tracker = await app.ctx.agent.tracker_store.retrieve(conversation_id)
+    latest = tracker.get_latest_input_channel() if tracker is not None else None
+    for channel in getattr(app.ctx, "input_channels", None) or []:
+        if channel.name() == latest:
+            reaches = getattr(channel, "reaches", None)
+            return {"reachable": bool(reaches and reaches(conversation_id)), "channel": latest}
+    return {"reachable": False, "channel": latest}
+
+
 ROUTES = (
     ("GET", "tracker", read_tracker, "handoff_bridge_tracker"),
+    ("GET", "reachable", reachable, "handoff_bridge_reachable"),
     ("POST", "tracker/events", append_events, "handoff_bridge_events"),
     ("POST", "trigger_intent", trigger_intent, "handoff_bridge_trigger_intent"),
 )

@@ -221,7 +221,9 @@ class RestInput(SignedBody, GatedChannel, RasaRestInput):
 
 
 class CallbackInput(SignedBody, GatedChannel, RasaCallbackInput):
-    pass
+    def reaches(self, conversation_id: str) -> bool:
+        """A message sent now reaches the customer: the gateway's callback takes every push."""
+        return True
 
 
 class SocketIOInput(RasaSocketIOInput):
@@ -244,6 +246,7 @@ class SocketIOInput(RasaSocketIOInput):
         self.sio = sio
         bp = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         held: dict[str, str] = {}  # socket id -> the conversation it holds the session of
+        self._held = held
         ns = self.namespace
 
         @bp.route("/", methods=["GET"])
@@ -291,6 +294,10 @@ class SocketIOInput(RasaSocketIOInput):
             await handle(message)
 
         return bp
+
+    def reaches(self, conversation_id: str) -> bool:
+        """A message sent now reaches the customer: a widget holding the conversation is connected."""
+        return conversation_id in getattr(self, "_held", {}).values()
 
 
 def _own_origin(environ: dict[str, Any]) -> str:

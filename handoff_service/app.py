@@ -46,6 +46,9 @@ from handoff_service.core.security import LoginRateLimiter, Passwords
 from handoff_service.core.tiers import SLAConfig, load_sla
 from handoff_service.delivery import listeners as delivery_listeners
 from handoff_service.delivery.scheduled import DeliveryWorker
+from handoff_service.followups import listeners as follow_up_listeners
+from handoff_service.followups import views as follow_up_views
+from handoff_service.followups.scheduled import VisitScheduler
 from handoff_service.live import listeners as live_listeners
 from handoff_service.live import views as live_views
 from handoff_service.live.scheduled import CredentialWatch
@@ -69,6 +72,7 @@ class Services(Deps):
     delivery: DeliveryWorker | None = None
     sla_monitor: SLAMonitor | None = None
     review_feed: ReviewFeed | None = None
+    visits: VisitScheduler | None = None
 
 
 class _Gatekeeper:
@@ -90,6 +94,7 @@ def all_specs() -> list[RouteSpec]:
         messages_views.routes,
         audit_views.routes,
         review_views.routes,
+        follow_up_views.routes,
         outages_views.routes,
         console_views.routes,
         botapi_views.routes,
@@ -103,7 +108,7 @@ def create_app(
     *,
     clock: Clock | None = None,
     sla: SLAConfig | None = None,
-    run_background: bool = True,  # the SLA monitor and the review feed
+    run_background: bool = True,  # the SLA monitor, the review feed and the follow-up scheduler
 ) -> web.Application:
     settings = settings or Settings.from_env()
     sla = sla or load_sla(settings.sla_file)  # invalid tiers: fail before serving
@@ -154,8 +159,10 @@ def create_app(
         deps.delivery = worker
         deps.sla_monitor = SLAMonitor(deps)
         deps.review_feed = ReviewFeed(deps, rasa)
+        deps.visits = VisitScheduler(deps, rasa)
         live_listeners.register(deps)
         delivery_listeners.register(deps.bus, worker)
+        follow_up_listeners.register(deps.bus, deps.visits)
         app[DEPS] = deps
         await worker.recover()
         loop = asyncio.get_running_loop()
@@ -164,6 +171,8 @@ def create_app(
             tasks.append(loop.create_task(deps.sla_monitor.run_forever()))
         if run_background and settings.review_poll_seconds > 0:
             tasks.append(loop.create_task(deps.review_feed.run_forever()))
+        if run_background and settings.follow_up_interval_seconds > 0:
+            tasks.append(loop.create_task(deps.visits.run_forever()))
         try:
             yield
         finally:

@@ -7,6 +7,7 @@ from handoff_service.audit.models import AuditEntry
 from handoff_service.cases.models import Case, CaseCounter, CaseEvent
 from handoff_service.core.orm import Base
 from handoff_service.delivery.models import Delivery
+from handoff_service.followups.models import FollowUpVisit
 from handoff_service.messages.models import Message
 from handoff_service.outages.models import OutageLink, OutageNotice, OutageUpdate
 from handoff_service.review.models import ReviewFeed, ReviewItem, ReviewOccurrence, ReviewReport, ReviewTraffic
@@ -20,6 +21,7 @@ __all__ = [
     "CaseCounter",
     "CaseEvent",
     "Delivery",
+    "FollowUpVisit",
     "Message",
     "OutageLink",
     "OutageNotice",

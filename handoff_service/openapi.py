@@ -114,6 +114,22 @@ WRAPPERS: dict[str, dict[str, Any]] = {
         "required": ["reasons", "statuses", "actions"],
         "properties": {"reasons": {"type": "array"}, "statuses": {"type": "array"}, "actions": {"type": "object"}},
     },
+    "FollowUpVocabulary": {
+        "type": "object",
+        "required": ["states", "open", "steps", "channels"],
+        "properties": {
+            "states": {"type": "array"},
+            "open": {"type": "array"},
+            "steps": {"type": "object"},
+            "channels": {"type": "array"},
+        },
+    },
+    "FollowUpList": _list_of("visits", "FollowUpVisit"),
+    "FollowUpState": {
+        "type": "object",
+        "required": ["id", "state"],
+        "properties": {"id": {"type": "integer"}, "state": {"type": "string"}},
+    },
     "TimelineAck": {
         "type": "object",
         "properties": {"case": {"type": "string"}, "action": {"type": "string"}, "at": {"type": "string"}},

@@ -8,6 +8,7 @@ from typing import Any, cast
 from handoff_service.cases.states import ACTOR_KINDS, STATUSES
 from handoff_service.core.validation import text
 from handoff_service.delivery import states as delivery_states
+from handoff_service.followups import states as follow_up_states
 from handoff_service.messages.service import AGENT, CUSTOMER
 from handoff_service.outages.views import BODIES as OUTAGE_BODIES
 from handoff_service.outages.views import RESPONSES as OUTAGE_RESPONSES
@@ -125,7 +126,9 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
             },
             ["overall"],
         ),
-        "FollowUp": obj({"solved": {"type": "boolean"}, "comment": NOTE}, ["solved"]),
+        # rating: the service, 1-5, kept when the survey was not answered
+        "FollowUp": obj({"solved": {"type": "boolean"}, "comment": NOTE, "rating": LIKERT}, ["solved"]),
+        "FollowUpNoAnswer": obj({"comment": NOTE}),
         "Resolve": obj({"result": TEXT}, ["result"]),
         "Transfer": obj(
             {"to_agent": NAME, "to_team": NAME, "note": NOTE},
@@ -220,6 +223,25 @@ RESPONSES: dict[str, dict[str, Any]] = {
             },
             "csat": {"type": "object", "nullable": True},
             "idempotency_key": {"type": "string", "nullable": True},
+        },
+    },
+    "FollowUpVisit": {
+        "type": "object",
+        "required": ["id", "state", "due_at", "attempts", "case"],
+        "properties": {
+            "id": {"type": "integer"},
+            "state": {"type": "string", "enum": list(follow_up_states.STATES)},
+            "cycle": {"type": "integer"},
+            "due_at": {"type": "string"},
+            "attempts": {"type": "integer"},
+            "sent_at": {"type": "string", "nullable": True},
+            "answered_at": {"type": "string", "nullable": True},
+            "answer_channel": {"type": "string", "nullable": True},
+            "answered_by": USER_REF,
+            "rating": {"type": "integer", "nullable": True},
+            "comment": {"type": "string", "nullable": True},
+            "cancel_reason": {"type": "string", "nullable": True},
+            "case": {"type": "object"},
         },
     },
     "CaseCard": {

@@ -97,6 +97,10 @@ class HandoffClient:
     async def record_csat(self, number: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", f"/api/bot/cases/{number}/csat", body)
 
+    async def follow_up(self, number: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A follow-up visit's answer: solved closes the case, not solved reopens it to its owner."""
+        return await self._call("POST", f"/api/bot/cases/{number}/follow-up", body)
+
     async def outages(self, topic: str | None = None) -> list[dict[str, Any]]:
         """The outage notices in force, newest first (those affecting `topic` when given)."""
         data = await self._call("GET", "/api/bot/outages", params={"topic": topic} if topic else None)
@@ -127,6 +131,7 @@ _SENDERS = {
     "timeline": HandoffClient.add_timeline,
     "resolve": HandoffClient.resolve,
     "csat": HandoffClient.record_csat,
+    "follow_up": HandoffClient.follow_up,
     "outage_link": HandoffClient.link_outage,
 }
 

@@ -7,11 +7,12 @@ from typing import Any
 
 from aiohttp import web
 
-from handoff_service.cases import intake, queries, service
+from handoff_service.cases import intake, queries
 from handoff_service.cases.states import CASE_NUMBER_PATTERN
 from handoff_service.core.deps import DEPS
 from handoff_service.core.http import BOT, WRITE_ERRORS, Param, RouteTable, json_response, principal
 from handoff_service.core.validation import text
+from handoff_service.followups import service as follow_ups
 from handoff_service.messages import service as messages
 
 routes = RouteTable()
@@ -170,4 +171,4 @@ async def bot_csat(request: web.Request, number: str, body: dict[str, Any]) -> w
     errors=WRITE_ERRORS,
 )
 async def bot_follow_up(request: web.Request, number: str, body: dict[str, Any]) -> web.StreamResponse:
-    return json_response(await service.follow_up(request.app[DEPS], principal(request), number, body))
+    return json_response(await follow_ups.answer(request.app[DEPS], principal(request), number, body))

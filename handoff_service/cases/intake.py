@@ -3,11 +3,13 @@ timeline, correct what it collected, request a human, settle it, record satisfac
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import BindParameter, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff_service.core.deps import Deps
 from handoff_service.core.errors import Conflict
@@ -262,34 +264,41 @@ async def bot_resolve(deps: Deps, number: str, result: str) -> dict[str, Any]:
             sla_follow_up=PENDING,
         )
         await load_names(deps, conn, [row])
+        changed(conn, deps, row)
     return case_json(deps, row)
+
+
+async def rate_in(conn: AsyncConnection, old: Any, now: datetime, data: dict[str, Any]) -> Any:
+    """Keeps a satisfaction answer on a resolved (or closed) case, inside the caller's transaction,
+    credited to its owner and last handler; once."""
+    if old.status not in (RESOLVED, CLOSED):
+        raise Conflict(
+            f"case {old.number} is {old.status}; satisfaction is recorded after it is resolved",
+            code="case_not_resolved",
+        )
+    if old.csat_overall is not None:
+        raise Conflict(f"case {old.number} already has a satisfaction answer", code="csat_already_recorded")
+    row = await update_case(
+        conn,
+        old,
+        now,
+        csat_overall=data["overall"],
+        csat_attitude=data.get("attitude"),
+        csat_speed=data.get("speed"),
+        csat_solved=data.get("solved"),
+        csat_comment=data.get("comment"),
+        csat_at=now,
+        csat_owner_id=old.owner_id,
+        csat_handler_id=old.handler_id,
+    )
+    await append_event(conn, row, at=now, actor_kind="bot", actor_id="bot", action="csat_recorded", details=data)
+    return row
 
 
 async def record_csat(deps: Deps, number: str, data: dict[str, Any]) -> dict[str, Any]:
     now = deps.clock.now()
     async with deps.tx() as conn:
-        old = await load_by_number(conn, number)
-        if old.status not in (RESOLVED, CLOSED):
-            raise Conflict(
-                f"case {number} is {old.status}; satisfaction is recorded after it is resolved",
-                code="case_not_resolved",
-            )
-        if old.csat_overall is not None:
-            raise Conflict(f"case {number} already has a satisfaction answer", code="csat_already_recorded")
-        row = await update_case(
-            conn,
-            old,
-            now,
-            csat_overall=data["overall"],
-            csat_attitude=data.get("attitude"),
-            csat_speed=data.get("speed"),
-            csat_solved=data.get("solved"),
-            csat_comment=data.get("comment"),
-            csat_at=now,
-            csat_owner_id=old.owner_id,
-            csat_handler_id=old.handler_id,
-        )
-        await append_event(conn, row, at=now, actor_kind="bot", actor_id="bot", action="csat_recorded", details=data)
+        row = await rate_in(conn, await load_by_number(conn, number), now, data)
         await load_names(deps, conn, [row])
         changed(conn, deps, row)
     return case_json(deps, row)

@@ -38,23 +38,10 @@ from ._store import (
 from .events import NoteAdded
 from .states import CLOSED, IN_PROGRESS, IN_QUEUE, QUEUED, RESOLVED, TRANSFERRED, next_status
 
-__all__ = [
-    # use cases
-    "accept",
-    "add_note",
-    "change_tier",
-    "claim",
-    "close",
-    "follow_up",
-    "reopen",
-    "resolve",
-    "resolve_in",
-    "transfer",
-    # for other features: a case's row by id or number (inside their transaction), its card
-    "case_card",
-    "load",
-    "load_by_number",
-]
+# the use cases, those other features run inside their own transaction (`_in`), and for other
+# features: a case's row by id or number (inside their transaction), its card, its view
+__all__ = ["accept", "add_note", "change_tier", "claim", "close", "reopen", "resolve", "transfer", "follow_up_in"]
+__all__ += ["resolve_in", "require_participant", "append_event", "case_card", "case_view", "load", "load_by_number"]
 
 _WHO = {
     "reopen": "owner, last handler or a supervisor",
@@ -62,7 +49,7 @@ _WHO = {
 }
 
 
-def _require_participant(p: Principal, row: Any, action: str) -> None:
+def require_participant(p: Principal, row: Any, action: str) -> None:
     if not policy.may(p, row, action):
         who = _WHO.get(action, "handler, owner or a supervisor")
         raise Forbidden(f"only the case's {who} may do this", code="not_case_participant")
@@ -157,7 +144,7 @@ async def transfer(deps: Deps, p: Principal, case_id: int, data: dict[str, Any])
         to_agent = data.get("to_agent")
         if to_agent is not None:
             next_status(old.status, "transfer_agent")
-            _require_participant(p, old, "transfer")
+            require_participant(p, old, "transfer")
             target = await staff.active_agent(conn, to_agent)
             if target is None:
                 raise NotFound(f"no active agent {to_agent!r}", code="unknown_agent")
@@ -177,7 +164,7 @@ async def transfer(deps: Deps, p: Principal, case_id: int, data: dict[str, Any])
         else:
             to_team = data["to_team"]
             next_status(old.status, "transfer_team")
-            _require_participant(p, old, "transfer")
+            require_participant(p, old, "transfer")
             if not await staff.team_exists(conn, to_team):
                 raise NotFound(f"no team {to_team!r}", code="unknown_team")
             row = await transition(
@@ -232,19 +219,37 @@ async def resolve_in(conn: AsyncConnection, deps: Deps, p: Principal, old: Any, 
 
 
 async def _reopen_in(
-    conn: AsyncConnection, deps: Deps, p: Principal, old: Any, now: datetime, details: dict[str, Any]
+    conn: AsyncConnection,
+    deps: Deps,
+    p: Principal,
+    old: Any,
+    now: datetime,
+    details: dict[str, Any],
+    *,
+    to_team: str | None = None,
 ) -> Any:
-    """Back to its owner (the handoff resumes), or to the queue if the bot had resolved it."""
-    again = {
-        "reopen_count": old.reopen_count + 1,
-        "follow_up_due": None,
-        "sla_follow_up": PENDING,
-        "sla_result": sla.reopened_state(old.sla_result),
-    }
+    """A new care cycle (fresh deadlines): back to its owner (the handoff resumes), to the owner's
+    team when `to_team` says the owner is away (the owner stays accountable), or to the queue if
+    the bot had resolved it."""
+    again = {"reopen_count": old.reopen_count + 1, **sla.new_cycle(deps.sla.tier(old.tier), now)}
     if old.owner_id is not None:
-        row = await transition(
-            conn, old, "reopen", now, p, details=details, handler_id=old.owner_id, handler_team=None, **again
-        )
+        if to_team is not None:
+            row = await transition(
+                conn,
+                old,
+                "reopen_to_team",
+                now,
+                p,
+                event_action="reopen",
+                details={**details, "to_team": to_team},
+                handler_id=None,
+                handler_team=to_team,
+                **again,
+            )
+        else:
+            row = await transition(
+                conn, old, "reopen", now, p, details=details, handler_id=old.owner_id, handler_team=None, **again
+            )
         await delivery.queue_delivery(
             conn, deps.settings, case=row, kind=RESUME_HANDOFF, steps=delivery.resume_handoff_steps(), now=now
         )
@@ -271,7 +276,7 @@ async def reopen(deps: Deps, p: Principal, case_id: int, reason: str | None) -> 
             next_status(old.status, "reopen")
         else:
             next_status(old.status, "reopen_unowned")
-        _require_participant(p, old, "reopen")
+        require_participant(p, old, "reopen")
         row = await _reopen_in(conn, deps, p, old, now, {"reason": reason})
         await load_names(deps, conn, [row])
         changed(conn, deps, row, queue=row.status == QUEUED)
@@ -291,45 +296,52 @@ async def close(deps: Deps, p: Principal, case_id: int, note: str | None) -> dic
     return case_json(deps, row, p)
 
 
-async def follow_up(deps: Deps, p: Principal, number_or_id: int | str, data: dict[str, Any]) -> dict[str, Any]:
-    """Records the follow-up visit: solved closes the case, not solved reopens it to its owner."""
-    now = deps.clock.now()
-    solved = bool(data["solved"])
-    details = {"solved": solved, "comment": data.get("comment")}
-    async with deps.tx() as conn:
-        old = await (load(conn, number_or_id) if isinstance(number_or_id, int) else load_by_number(conn, number_or_id))
-        if p.kind == STAFF:
-            _require_participant(p, old, "follow_up")
-        if old.status != RESOLVED:
-            next_status(old.status, "close" if solved else "reopen")
-        state = sla.done_state(old.sla_follow_up, now, old.follow_up_due)
-        await append_event(
+async def follow_up_in(
+    conn: AsyncConnection,
+    deps: Deps,
+    p: Principal,
+    old: Any,
+    now: datetime,
+    *,
+    solved: bool,
+    details: dict[str, Any],
+    to_team: str | None = None,
+) -> Any:
+    """The answer of a follow-up visit, inside the caller's transaction: solved closes the case,
+    not solved reopens it as a new care cycle to its owner (or, `to_team`, to the owner's team).
+    Returns the case's row; announced after commit."""
+    if p.kind == STAFF:
+        require_participant(p, old, "follow_up")
+    if old.status != RESOLVED:
+        next_status(old.status, "close" if solved else "reopen")
+    state = sla.done_state(old.sla_follow_up, now, old.follow_up_due)
+    await append_event(
+        conn, old, at=now, actor_kind=p.actor_kind, actor_id=p.actor_id, action="follow_up", details=details
+    )
+    if solved:
+        row = await transition(
             conn,
             old,
-            at=now,
-            actor_kind=p.actor_kind,
-            actor_id=p.actor_id,
-            action="follow_up",
+            "close",
+            now,
+            p,
             details=details,
+            closed_at=now,
+            follow_up_at=now,
+            follow_up_solved=True,
+            sla_follow_up=state,
         )
-        if solved:
-            row = await transition(
-                conn,
-                old,
-                "close",
-                now,
-                p,
-                details=details,
-                closed_at=now,
-                follow_up_at=now,
-                follow_up_solved=True,
-                sla_follow_up=state,
-            )
-        else:
-            mid = await update_case(conn, old, now, follow_up_at=now, follow_up_solved=False, sla_follow_up=state)
-            row = await _reopen_in(conn, deps, p, mid, now, {"reason": "follow-up: not solved", **details})
-        await load_names(deps, conn, [row])
-        changed(conn, deps, row, queue=row.status == QUEUED)
+    else:
+        mid = await update_case(conn, old, now, follow_up_at=now, follow_up_solved=False, sla_follow_up=state)
+        reason = {"reason": "follow-up: not solved", **details}
+        row = await _reopen_in(conn, deps, p, mid, now, reason, to_team=to_team)
+    await load_names(deps, conn, [row])
+    changed(conn, deps, row, queue=row.status in IN_QUEUE)
+    return row
+
+
+def case_view(deps: Deps, row: Any, p: Principal) -> dict[str, Any]:
+    """A case as `p` sees it (staff get what they may do on it; the bot the plain case)."""
     return case_json(deps, row, p if p.kind == STAFF else None)
 
 
@@ -338,7 +350,7 @@ async def add_note(deps: Deps, p: Principal, case_id: int, text: str) -> dict[st
     now = deps.clock.now()
     async with deps.tx() as conn:
         row = await load(conn, case_id)
-        _require_participant(p, row, "note")
+        require_participant(p, row, "note")
         note_id = await append_event(
             conn, row, at=now, actor_kind=p.actor_kind, actor_id=p.actor_id, action="note", details={"text": text}
         )
@@ -363,7 +375,7 @@ async def change_tier(deps: Deps, p: Principal, case_id: int, tier_name: str, re
         old = await load(conn, case_id)
         if old.status == CLOSED:
             raise Conflict(f"case {old.number} is closed", code="case_closed")
-        _require_participant(p, old, "change_tier")
+        require_participant(p, old, "change_tier")
         if tier_name == old.tier:
             raise Conflict(f"case {old.number} is already tier {tier_name}", code="tier_unchanged")
         row = await update_case(conn, old, now, **sla.retiered(deps.sla.tier(tier_name), old))

@@ -34,6 +34,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (IN_PROGRESS, "resolve"): RESOLVED,
     (RESOLVED, "reopen"): IN_PROGRESS,  # back to its owner
     (RESOLVED, "reopen_unowned"): QUEUED,  # bot-resolved case: back to the queue
+    (RESOLVED, "reopen_to_team"): TRANSFERRED,  # its owner is away: the owner's team takes it, the owner stays
     (RESOLVED, "close"): CLOSED,
 }
 

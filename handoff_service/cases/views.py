@@ -1,5 +1,5 @@
 """Staff case routes: queue, lists, a case, its timeline, accept, claim, transfer,
-resolve, reopen, close, tier, follow-up and private notes."""
+resolve, reopen, close, tier and private notes (the follow-up answer: followups/views.py)."""
 
 from __future__ import annotations
 
@@ -189,20 +189,6 @@ async def change_tier(request: web.Request, case_id: int, body: dict[str, Any]) 
     return json_response(
         await service.change_tier(request.app[DEPS], principal(request), case_id, body["tier"], body.get("reason"))
     )
-
-
-@routes.post(
-    "/api/cases/{case_id}/follow-up",
-    summary="Record the follow-up visit (not solved reopens to the owner)",
-    tag="cases",
-    auth=AGENTS,
-    path_params=[CASE_ID],
-    body="FollowUp",
-    response="Case",
-    errors=WRITE_ERRORS,
-)
-async def follow_up_case(request: web.Request, case_id: int, body: dict[str, Any]) -> web.StreamResponse:
-    return json_response(await service.follow_up(request.app[DEPS], principal(request), case_id, body))
 
 
 @routes.post(

@@ -95,6 +95,15 @@ class Settings:
     review_low_confidence: float = 0.5
     review_min_margin: float = 0.1
     review_low_csat: int = 2
+    # Follow-up visits (回访): asked `follow_up_delay_hours` after a resolution, outside the quiet
+    # hours of the service zone (case_number_tz) and always before the tier's follow-up deadline;
+    # an unanswered question is asked again after `follow_up_answer_hours`, `follow_up_attempts`
+    # times in all; the scheduler looks every `follow_up_interval_seconds` (0 = never).
+    follow_up_delay_hours: float = 4.0
+    follow_up_quiet_hours: str = "21:00-09:00"
+    follow_up_answer_hours: float = 4.0
+    follow_up_attempts: int = 2
+    follow_up_interval_seconds: float = 10.0
 
     @property
     def origins(self) -> tuple[str, ...]:
@@ -155,6 +164,11 @@ class Settings:
             "REVIEW_LOW_CONFIDENCE": ("review_low_confidence", float),
             "REVIEW_MIN_MARGIN": ("review_min_margin", float),
             "REVIEW_LOW_CSAT": ("review_low_csat", int),
+            "FOLLOW_UP_DELAY_HOURS": ("follow_up_delay_hours", float),
+            "FOLLOW_UP_QUIET_HOURS": ("follow_up_quiet_hours", str),
+            "FOLLOW_UP_ANSWER_HOURS": ("follow_up_answer_hours", float),
+            "FOLLOW_UP_ATTEMPTS": ("follow_up_attempts", int),
+            "FOLLOW_UP_INTERVAL_SECONDS": ("follow_up_interval_seconds", float),
         }
         values: dict[str, Any] = {}
         for suffix, (attr, fn) in conv.items():

@@ -55,6 +55,10 @@ class EventHub:
     def connections(self) -> int:
         return len(self._subs)
 
+    def is_online(self, user_id: int) -> bool:
+        """Whether the staff member has the console open (a live socket in this process)."""
+        return any(s.user_id == user_id for s in self._subs)
+
     def online_agents(self) -> int:
         return len({s.user_id for s in self._subs if s.role == AGENT})
 

@@ -7,6 +7,7 @@ from typing import Any
 from handoff_service.cases.events import CaseChanged, DeadlineEscalated, NoteAdded
 from handoff_service.core.deps import Deps
 from handoff_service.delivery.events import DeliveryStatusChanged
+from handoff_service.followups.events import VisitChanged
 from handoff_service.messages import service as messages
 from handoff_service.messages.events import MessageAdded
 from handoff_service.outages.events import OutageChanged
@@ -58,6 +59,9 @@ def register(deps: Deps) -> None:
         }
         tell_case_staff(hub, message, *claim.audience)
 
+    def visit_changed(ev: VisitChanged) -> None:
+        tell_case_staff(hub, ev.message(), ev.owner_id, ev.handler_id)
+
     def outage_changed(ev: OutageChanged) -> None:
         tell_agents(hub, {"type": "outage.changed", "id": ev.notice_id, "what": ev.what})
 
@@ -70,4 +74,5 @@ def register(deps: Deps) -> None:
     bus.subscribe(MessageAdded, message_added)
     bus.subscribe(DeadlineEscalated, escalated)
     bus.subscribe(DeliveryStatusChanged, delivery_status)
+    bus.subscribe(VisitChanged, visit_changed)
     bus.subscribe(OutageChanged, outage_changed)

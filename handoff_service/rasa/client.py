@@ -72,6 +72,11 @@ class RasaClient:
         names = (await self._get(f"{self.base_url}/handoff/intents", {}, timeout)).get("intents")
         return [n for n in names or [] if isinstance(n, str)]
 
+    async def reachable(self, conversation_id: str, *, timeout: float) -> bool:
+        """Whether a message sent now reaches the customer: a widget holding the conversation is
+        connected, or its channel pushes to a messaging gateway (bot/bridge.py)."""
+        return (await self._get(self._url(conversation_id, "reachable"), {}, timeout)).get("reachable") is True
+
     async def _get(self, url: str, params: dict[str, Any], timeout: float) -> dict[str, Any]:
         try:
             async with self.http.get(

@@ -26,9 +26,16 @@ def done_state(state: str, at: datetime, due: datetime | None) -> str:
     return MET
 
 
-def reopened_state(state: str) -> str:
-    """A reopened case's result deadline runs again unless it was already breached."""
-    return PENDING if state == MET else state
+def new_cycle(tier: Tier, reopened_at: datetime) -> dict[str, Any]:
+    """A reopened case starts a new care cycle: a fresh result deadline for its tier, and the
+    follow-up deadline waits for the next resolution. (A breach of an earlier cycle stays on
+    its timeline.)"""
+    return {
+        "result_due": reopened_at + tier.result,
+        "sla_result": PENDING,
+        "follow_up_due": None,
+        "sla_follow_up": PENDING,
+    }
 
 
 def retiered(tier: Tier, row: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import re
 import secrets
 import time
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -339,6 +339,17 @@ async def active_agent(conn: AsyncConnection, username: str) -> int | None:
     """The id of an active staff member who can work cases, or None."""
     row = (await conn.execute(select(U.c.id, U.c.role).where(U.c.username == username, U.c.active.is_(True)))).first()
     return None if row is None or row.role not in AGENTS else row.id
+
+
+class Member(NamedTuple):
+    active: bool
+    team: str | None
+
+
+async def member(conn: AsyncConnection, user_id: int) -> Member | None:
+    """Whether a staff member is active, and their team."""
+    row = (await conn.execute(select(U.c.active, U.c.team).where(U.c.id == user_id))).first()
+    return None if row is None else Member(bool(row.active), row.team)
 
 
 async def team_exists(conn: AsyncConnection, team: str) -> bool:

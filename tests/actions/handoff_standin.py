@@ -34,6 +34,7 @@ class StandIn:
             "status": self.status,
             "tier": "normal",
             "sla": {"result": {"due": RESULT_DUE, "state": "pending"}},
+            "owner": {"id": 1, "username": "alice", "display_name": "Alice Li"},
         }
 
     def timeline(self) -> list[tuple[str, dict[str, Any]]]:
@@ -86,6 +87,8 @@ class StandIn:
             return web.json_response({"id": 1, "direction": "customer", "text": body["text"]}, status=201)
         if path.endswith("/resolve"):
             self.status = "resolved"
+        if path.endswith("/follow-up"):
+            self.status = "closed" if body["solved"] else "in_progress"
         return web.json_response(self.case())
 
 

@@ -109,6 +109,11 @@ async def test_every_route_needs_the_bridge_token(agent: Agent, headers: dict[st
     assert agent.processor.trackers == {} and agent.triggered == []
 
 
+async def test_reachable_needs_the_bridge_token(agent: Agent) -> None:
+    status, answer = await call(agent, bridge.reachable, None, {"Authorization": "Bearer wrong"})
+    assert status == 401 and answer["error"] == "not_authenticated"
+
+
 def test_the_token_compares_case_insensitive_scheme_only() -> None:
     assert bridge.authorised(Header({"authorization": f"bearer {TOKEN}"}), TOKEN)
     assert not bridge.authorised(Header({"authorization": f"bearer {TOKEN.upper()}"}), TOKEN)
@@ -126,6 +131,60 @@ async def test_reads_every_event_of_a_conversation(agent: Agent) -> None:
     status, answer = await call(agent, bridge.read_tracker)
     assert status == 200 and answer["sender_id"] == "conv-1"
     assert [e["event"] for e in answer["events"]] == ["bot", "slot"]
+
+
+class Channel:
+    """An input channel as the bridge sees it: a name, and maybe `reaches`."""
+
+    def __init__(self, name: str, reached: set[str] | None) -> None:
+        self._name = name
+        if reached is not None:
+            self.reaches = lambda conversation_id: conversation_id in reached
+
+    def name(self) -> str:
+        return self._name
+
+
+async def _latest_channel(agent: Agent, conversation_id: str, channel: str | None) -> None:
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    tracker = DialogueStateTracker(conversation_id, agent.domain.slots)
+    if channel is not None:
+        tracker.update(UserUttered("你好", input_channel=channel))
+    await agent.tracker_store.save(tracker)
+
+
+@pytest.mark.parametrize(
+    ("latest", "channels", "reachable"),
+    [
+        ("socketio", [Channel("socketio", {"conv-1"})], True),  # the widget holding it is connected
+        ("socketio", [Channel("socketio", {"conv-2"})], False),  # closed (another one is open)
+        ("callback", [Channel("callback", set()), Channel("socketio", {"conv-1"})], False),
+        ("rest", [Channel("rest", None)], False),  # REST only answers requests
+        (None, [Channel("socketio", {"conv-1"})], False),  # never wrote
+    ],
+)
+async def test_reachable_asks_the_conversations_latest_channel(
+    agent: Agent, latest: str | None, channels: list[Channel], reachable: bool
+) -> None:
+    await _latest_channel(agent, "conv-1", latest)
+    req = request(agent, "GET")
+    req.app.ctx.input_channels = channels
+    status, answer = await bridge.handle(req, TOKEN, lambda app, _body: bridge.reachable(app, "conv-1", None))
+    assert status == 200 and answer == {"reachable": reachable, "channel": latest}
+
+
+def test_the_channels_say_whom_they_reach() -> None:
+    from bot import channels
+
+    callback = channels.CallbackInput("http://gateway.example/callback")
+    assert callback.reaches("anyone")
+    socket = channels.SocketIOInput()
+    assert not socket.reaches("conv-1")  # no socket yet
+    socket._held = {"sid-1": "conv-1"}
+    assert socket.reaches("conv-1") and not socket.reaches("conv-2")
+    assert not hasattr(channels.RestInput(), "reaches")
 
 
 async def test_appends_an_agent_reply_and_the_handoff_slot_with_their_side_effects(agent: Agent) -> None:
@@ -329,6 +388,7 @@ def test_the_routes_sit_beside_rasas_own_api() -> None:
     paths = {route.path for route in app.router.routes}
     assert {
         "handoff/conversations/<conversation_id:path>/tracker",
+        "handoff/conversations/<conversation_id:path>/reachable",
         "handoff/conversations/<conversation_id:path>/tracker/events",
         "handoff/conversations/<conversation_id:path>/trigger_intent",
         "conversations/<conversation_id:path>/tracker",
@@ -351,6 +411,7 @@ def test_bot_serve_adds_the_bridge_to_the_app_rasa_run_builds() -> None:
     run_module.configure_app(["channels"], cors="*")
     assert [uri for uri, _, _ in built] == [
         "/handoff/conversations/<conversation_id:path>/tracker",
+        "/handoff/conversations/<conversation_id:path>/reachable",
         "/handoff/conversations/<conversation_id:path>/tracker/events",
         "/handoff/conversations/<conversation_id:path>/trigger_intent",
         "/handoff/review/events",

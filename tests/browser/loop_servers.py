@@ -148,9 +148,10 @@ class LoopServers:
     """handoff_service + action server + Rasa (+ a callback receiver), started by `start()`, stopped by
     `stop()`. Everything lives under `work` (databases, tokens, config files, logs)."""
 
-    def __init__(self, work: Path, model: Path | None = None) -> None:
+    def __init__(self, work: Path, model: Path | None = None, handoff_env: dict[str, str] | None = None) -> None:
         self.work = work
         self.model = model
+        self.handoff_env = handoff_env or {}  # more settings of handoff_service (e.g. short follow-up delays)
         self.handoff_port, self.actions_port, self.rasa_port = free_port(), free_port(), free_port()
         self.chat_port = free_port()
         self.url = f"http://127.0.0.1:{self.handoff_port}"  # handoff_service (console, API)
@@ -188,6 +189,7 @@ class LoopServers:
             "HANDOFF_REVIEW_POLL_SECONDS": "0.5",
             "HANDOFF_REVIEW_SETTLE_SECONDS": "2",
             "HANDOFF_ACCESS_LOG": "false",
+            **self.handoff_env,
         }
 
     def _cli(self, *args: str, stdin: str | None = None) -> str:

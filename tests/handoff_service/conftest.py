@@ -106,6 +106,10 @@ class RasaStandIn:
     feed: list[dict[str, Any]] = field(default_factory=list)
     feed_down: bool = False  # answer 503 to feed and intents reads
     intent_names: list[str] = field(default_factory=lambda: ["greet", "refund", "order_status", "faq/shipping"])
+    # follow-up visits: which conversations a message reaches now (bot/bridge.py `reachable`)
+    unreachable: set[str] = field(default_factory=set)
+    reach_down: bool = False  # answer 503 to reachability questions
+    slow_reach: float = 0.0  # seconds each reachability answer takes
 
     def applied(self, conversation_id: str, event: str | None = None) -> list[dict[str, Any]]:
         return [e for e in self.events.get(conversation_id, []) if event is None or e.get("event") == event]
@@ -190,8 +194,27 @@ class RasaStandIn:
             return web.json_response({"error": "down"}, status=503)
         return web.json_response({"intents": self.intent_names})
 
+    async def reachable(self, request: web.Request) -> web.StreamResponse:
+        if refused := self._refused(request):
+            return refused
+        if self.reach_down:
+            return web.json_response({"error": "down"}, status=503)
+        await asyncio.sleep(self.slow_reach)
+        reached = request.match_info["cid"] not in self.unreachable
+        return web.json_response({"reachable": reached, "channel": "socketio"})
+
+    def triggered(self, intent: str) -> list[dict[str, Any]]:
+        """The entities of every applied trigger of `intent`, in order."""
+        return [
+            {e["entity"]: e["value"] for e in ev["parse_data"]["entities"]} | {"conversation": cid}
+            for cid, events in self.events.items()
+            for ev in events
+            if ev.get("event") == "user" and ev["parse_data"]["intent"]["name"] == intent
+        ]
+
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_get("/handoff/conversations/{cid}/reachable", self.reachable)
         app.router.add_get("/handoff/review/events", self.review_events)
         app.router.add_get("/handoff/intents", self.intents)
         app.router.add_post("/handoff/conversations/{cid}/tracker/events", self.tracker_events)

@@ -100,7 +100,6 @@ def upgrade() -> None:
         sa.Column("conversation_id", sa.String(128), nullable=False),
         sa.Column("linked_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("linked_by", sa.String(64), nullable=False),
-        sa.Column("script", sa.String(16), nullable=True),
         sa.ForeignKeyConstraint(
             ["notice_id"], ["outage_notices.id"], name=op.f("fk_outage_links_notice_id_outage_notices")
         ),

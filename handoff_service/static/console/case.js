@@ -9,6 +9,7 @@ import { renderMine, renderQueue } from "./queue.js";
 import { caseMessage, handleAuth } from "./shell.js";
 import { can, state } from "./state.js";
 import { renderTranscript } from "./transcript.js";
+import { renderFollowUp, renderVisits } from "./visits.js";
 
 export async function loadStaff() {
   try { state.staff = (await api("GET", "/api/staff")).staff; } catch { state.staff = []; }
@@ -33,6 +34,7 @@ export async function openCase(id) {
   renderCase();
   renderQueue();
   renderMine();
+  renderVisits();
   $("case-h").focus();
 }
 
@@ -109,6 +111,7 @@ export function renderCase(keepInputs) {
   renderTransferTargets(c, can(c, "transfer"), keepInputs);
   $("resolve-result").disabled = !can(c, "resolve");
   $("resolve-btn").disabled = !can(c, "resolve");
+  renderFollowUp();
   renderNotes();
   renderTimeline();
 }

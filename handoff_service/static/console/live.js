@@ -7,6 +7,7 @@ import { loadMine, loadQueue } from "./queue.js";
 import { setLive, showLogin } from "./shell.js";
 import { state } from "./state.js";
 import { addMessage, updateDelivery } from "./transcript.js";
+import { loadVisits } from "./visits.js";
 
 const SIGNED_OUT = 4401; // close code: the session or token behind the socket ended
 const refreshTimers = {};
@@ -23,7 +24,7 @@ export function connect() {
     state.wsRetry = 0;
     setLive(true);
     // anything missed while disconnected
-    soon("queue", loadQueue); soon("mine", loadMine);
+    soon("queue", loadQueue); soon("mine", loadMine); soon("visits", loadVisits);
     if (state.current) { soon("case", reloadCase); soon("transcript", reloadTranscript); }
   };
   ws.onmessage = (msg) => {
@@ -70,6 +71,10 @@ function onEvent(ev) {
       if (isCurrent(ev.case_id) && ev.message_id) updateDelivery(ev.message_id, ev.delivery);
       break;
     case "note.new":
+      if (isCurrent(ev.case_id)) soon("case", reloadCase);
+      break;
+    case "follow_up.changed":
+      soon("visits", loadVisits);
       if (isCurrent(ev.case_id)) soon("case", reloadCase);
       break;
     case "outage.changed":

@@ -7,6 +7,7 @@ import { loadPhrasing, loadStaff, renderCase } from "./case.js";
 import { forgetIntents, loadIntents } from "./intents.js";
 import { connect, disconnect } from "./live.js";
 import { loadMine, loadQueue } from "./queue.js";
+import { loadVisits } from "./visits.js";
 import { enterReview } from "./review.js";
 import { applyI18n, notice, renderMe, renderTabs, showLogin, showView } from "./shell.js";
 import { state, worksCases } from "./state.js";
@@ -38,7 +39,7 @@ async function enterWork() {
   }
   showView("cases");
   connect();
-  await Promise.all([loadQueue(), loadMine(), loadStaff(), loadPhrasing(), loadIntents()]);
+  await Promise.all([loadQueue(), loadMine(), loadVisits(), loadStaff(), loadPhrasing(), loadIntents()]);
   renderCase();
 }
 

@@ -2,26 +2,29 @@
 // <script type="module">. Every piece of data is put on the page with textContent
 // (el() in dom.js); innerHTML is never used. This module wires the others together:
 //
-//   strings <- i18n <- dom, api <- shell, intents <- queue, correction <- transcript, compose
+//   strings <- i18n <- dom, api <- shell, intents <- queue, visits, correction <- transcript, compose
 //   <- case <- actions, live; review_list <- review_detail <- review_keys, review_kpis <- review
 //   <- login <- main                                   (state.js: shared, imports nothing)
 //   outage_data <- outages_forms <- outages <- live, main (the outages view)
 
 import { initActions } from "./actions.js";
-import { openCase, renderCase } from "./case.js";
+import { openCase, reloadCase, renderCase } from "./case.js";
 import { initCompose } from "./compose.js";
 import { startClock } from "./dom.js";
 import { setLang } from "./i18n.js";
 import { initLogin, start } from "./login.js";
 import { enterOutages, initOutages, onOpenCaseFromOutages, renderOutages } from "./outages.js";
-import { onOpenCase, renderMine, renderQueue } from "./queue.js";
+import { onOpenCase, reloadLists, renderMine, renderQueue } from "./queue.js";
 import { enterReview, initReview, onOpenCaseFromReview, renderReview } from "./review.js";
 import { applyI18n, currentView, initShell, renderMe, showView } from "./shell.js";
 import { state, worksCases } from "./state.js";
+import { initVisits, onOpenVisitCase, onVisitAnswered, renderVisits } from "./visits.js";
 
 startClock();
 initShell();
 onOpenCase(openCase);
+onOpenVisitCase(openCase);
+onVisitAnswered(async () => { await reloadCase(); reloadLists(); });
 onOpenCaseFromReview((id) => { showView("cases"); openCase(id); });
 onOpenCaseFromOutages((id) => { showView("cases"); openCase(id); });
 
@@ -37,7 +40,7 @@ document.querySelectorAll(".lang button").forEach((b) => b.addEventListener("cli
   applyI18n();
   if (!state.me) return;
   renderMe();
-  if (worksCases(state.me)) { renderQueue(); renderMine(); renderCase(); }
+  if (worksCases(state.me)) { renderQueue(); renderMine(); renderVisits(); renderCase(); }
   renderReview();
   if (worksCases(state.me)) renderOutages();
 }));
@@ -45,6 +48,7 @@ document.querySelectorAll(".lang button").forEach((b) => b.addEventListener("cli
 initLogin();
 initActions();
 initCompose();
+initVisits();
 initReview();
 initOutages();
 start();

@@ -4,6 +4,7 @@ export const state = {
   me: null,
   queue: [],
   mine: [],
+  visits: [], // my cases' follow-up visits still to make (visits.js)
   staff: [],
   phrasing: null,
   current: null, // the open case (full JSON, with my_actions)
