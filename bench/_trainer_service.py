@@ -33,7 +33,7 @@ from handoff_service.staff.service import create_token, create_user  # noqa: E40
 
 
 async def seed(db_url: str, messages: list[dict[str, object]], out: Path) -> None:
-    app = create_app(Settings(database_url=db_url, db_pool_size=2), run_sla_monitor=False)
+    app = create_app(Settings(database_url=db_url, db_pool_size=2), run_background=False)
     runner = web.AppRunner(app)
     await runner.setup()  # cleanup_ctx: engines and Deps, no socket
     try:

@@ -23,10 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +39,8 @@ from sqlalchemy import text, update
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from _handoff import free_port, pct, start_service, wait_healthy  # noqa: E402
+
 from handoff_service.core.clock import SystemClock  # noqa: E402
 from handoff_service.core.db import build_engine  # noqa: E402
 from handoff_service.core.migrate import upgrade  # noqa: E402
@@ -56,21 +54,6 @@ BRIDGE_TOKEN = "bench-bridge-token"
 ASK = "EXTERNAL_follow_up_visit"
 CLIENTS = 10
 BURST_IN = 15  # seconds from now when all visits come due (the scheduler sees it at its next pass)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * p / 100
-    low, high = math.floor(pos), math.ceil(pos)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 class Bridge:
@@ -118,39 +101,6 @@ async def bot_token(db_url: str) -> str:
     finally:
         await engine.dispose()
     return token
-
-
-def start_service(db_url: str, rasa_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "HANDOFF_DATABASE_URL": db_url,
-        "HANDOFF_PORT": str(port),
-        "HANDOFF_RASA_URL": rasa_url,
-        "HANDOFF_RASA_TOKEN": BRIDGE_TOKEN,
-        "HANDOFF_SLA_INTERVAL_SECONDS": "0",
-        "HANDOFF_REVIEW_POLL_SECONDS": "0",
-        "HANDOFF_ACCESS_LOG": "false",
-        "HANDOFF_LOG_LEVEL": "WARNING",
-    }
-    out = open(log, "wb")  # noqa: SIM115 - the service's log, kept open while it runs
-    return subprocess.Popen(
-        [sys.executable, "-m", "handoff_service", "serve"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT
-    )
-
-
-async def wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    async with aiohttp.ClientSession() as s:
-        for _ in range(600):
-            if proc.poll() is not None:
-                raise RuntimeError(f"service exited:\n{log.read_text(errors='replace')[-3000:]}")
-            try:
-                async with s.get(f"{base}/api/health") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("service did not become healthy")
 
 
 async def resolve_cases(base: str, token: str, n: int) -> None:
@@ -210,7 +160,15 @@ async def run_backend(name: str, db_url: str, n: int, work: Path) -> dict[str, A
     await web.TCPSite(runner, "127.0.0.1", bridge_port).start()
     port = free_port()
     log = work / f"serve-{name}.log"
-    proc = start_service(db_url, f"http://127.0.0.1:{bridge_port}", port, log)
+    proc = start_service(
+        db_url,
+        port,
+        log,
+        HANDOFF_RASA_URL=f"http://127.0.0.1:{bridge_port}",
+        HANDOFF_RASA_TOKEN=BRIDGE_TOKEN,
+        HANDOFF_SLA_INTERVAL_SECONDS="0",
+        HANDOFF_REVIEW_POLL_SECONDS="0",
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         await wait_healthy(base, proc, log)

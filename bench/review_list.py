@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import random
 import subprocess
@@ -42,6 +41,8 @@ from sqlalchemy import func, insert, select, text
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from _handoff import free_port, pct, start_service, wait_healthy  # noqa: E402
 
 from handoff_service.app import create_app  # noqa: E402
 from handoff_service.core.clock import SystemClock  # noqa: E402
@@ -324,7 +325,7 @@ async def collect_some(url: str, now: datetime, group_texts: Sequence[tuple[str,
     from aiohttp import web
 
     rng = random.Random(seed + 1)
-    app = create_app(Settings(database_url=url, db_pool_size=2), run_sla_monitor=False)
+    app = create_app(Settings(database_url=url, db_pool_size=2), run_background=False)
     runner = web.AppRunner(app)
     await runner.setup()  # cleanup_ctx: engines and Deps, no socket
     done = 0
@@ -400,49 +401,6 @@ def requests_mix(now: datetime) -> list[tuple[str, str]]:
     return mix
 
 
-def pct(values: Sequence[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * p / 100
-    low, high = math.floor(pos), math.ceil(pos)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
-def start_service(db_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "HANDOFF_DATABASE_URL": db_url,
-        "HANDOFF_PORT": str(port),
-        "HANDOFF_RASA_URL": "http://127.0.0.1:9",  # not called by the review list
-        "HANDOFF_ACCESS_LOG": "false",
-        "HANDOFF_LOG_LEVEL": "WARNING",
-        "HANDOFF_COOKIE_SECURE": "false",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "handoff_service", "serve"],
-        cwd=REPO,
-        env=env,
-        stdout=open(log, "wb"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-async def wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    async with aiohttp.ClientSession() as s:
-        for _ in range(600):
-            if proc.poll() is not None:
-                raise RuntimeError(f"service exited:\n{log.read_text(errors='replace')[-3000:]}")
-            try:
-                async with s.get(f"{base}/api/health") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("service did not become healthy")
-
-
 async def measure(base: str, now: datetime, rounds: int) -> dict[str, list[float]]:
     """Each request of the mix `rounds` times, in a shuffled order each round, one at a time; one
     unmeasured round first (connection, the service's first queries)."""
@@ -480,7 +438,8 @@ async def bench_backend(label: str, url: str, args: argparse.Namespace, workdir:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = workdir / f"service-{label}.log"
-    proc = start_service(url, port, log)
+    # the review list never calls Rasa; a console session over http
+    proc = start_service(url, port, log, HANDOFF_RASA_URL="http://127.0.0.1:9", HANDOFF_COOKIE_SECURE="false")
     try:
         await wait_healthy(base, proc, log)
         times = await measure(base, now, args.rounds)
@@ -501,15 +460,6 @@ async def bench_backend(label: str, url: str, args: argparse.Namespace, workdir:
         f"   target p95 <= {TARGET_P95_MS:.0f} ms: {verdict}",
         flush=True,
     )
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def main_async(args: argparse.Namespace) -> None:
