@@ -1,0 +1,55 @@
+"""CSV downloads open in spreadsheet programs as text: BOM, no formulas, personal data masked."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+
+from handoff_service.core.csvfile import BOM, cell, response, to_text
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1+1", "'+1+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("＝1+1", "'＝1+1"),
+        ("退款 = 已处理", "退款 = 已处理"),
+        (-3, "-3"),
+        (2.5, "2.5"),
+        (None, ""),
+        (True, "true"),
+        (datetime(2026, 12, 7, 1, 2, 3, tzinfo=UTC), "2026-12-07T01:02:03+00:00"),
+    ],
+)
+def test_cell_escapes_formulas_and_keeps_numbers(value, expected):
+    assert cell(value) == expected
+
+
+def test_file_has_bom_masks_free_text_and_round_trips():
+    text = to_text(
+        ["case", "comment"],
+        [["C20261207-0001", "电话13812345678，谢谢"], ["C20261207-0002", '=cmd|"/c calc"!A1']],
+        free_text=["comment"],
+    )
+    assert text.startswith(BOM)
+    rows = list(csv.reader(io.StringIO(text[len(BOM) :])))
+    assert rows == [
+        ["case", "comment"],
+        ["C20261207-0001", "电话138****5678，谢谢"],
+        ["C20261207-0002", '\'=cmd|"/c calc"!A1'],
+    ]
+
+
+def test_response_is_a_utf8_download():
+    r = response("cases-2026-12-07.csv", ["客户", "n"], [["张三", 1]])
+    assert r.content_type == "text/csv" and r.charset == "utf-8"
+    assert r.headers["Content-Disposition"] == 'attachment; filename="cases-2026-12-07.csv"'
+    assert r.body.startswith(BOM.encode("utf-8")) and "张三".encode() in r.body
