@@ -65,33 +65,34 @@ pids+=($!)
 .venv-handoff/bin/python -m handoff_service migrate >var/log/handoff.log 2>&1
 # the bot's service token (rights of the bot only), for the actions; created once
 [ -f var/bot.token ] || .venv-handoff/bin/python -m handoff_service create-token --bot --out var/bot.token >>var/log/handoff.log 2>&1
-# an agent account for local use, created once; its password is shown once and kept in var/ (git-ignored)
-agent_note="agent login: see var/agent.credentials"
-if [ ! -f var/agent.credentials ]; then
+# staff accounts for local use, created once each; a password is shown once and kept in
+# var/<name>.credentials (git-ignored). make_account NAME ROLE DISPLAY_NAME [create-user options]
+# sets account_note to the line printed below.
+make_account() {
+  local name=$1 role=$2 display=$3 file=var/$2.credentials pw
+  shift 3
+  account_note="$role login: see $file"
+  [ -f "$file" ] && return 1
   pw=$(.venv-handoff/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))')
-  if echo "$pw" | .venv-handoff/bin/python -m handoff_service create-user agent1 --role agent --team l1 \
-       --display-name "Agent One" --password-stdin >>var/log/handoff.log 2>&1; then
-    (umask 077; printf 'agent1 %s\n' "$pw" > var/agent.credentials)
-    agent_note="agent login: agent1 / $pw  (kept in var/agent.credentials)"
+  if echo "$pw" | .venv-handoff/bin/python -m handoff_service create-user "$name" --role "$role" \
+       --display-name "$display" --password-stdin "$@" >>var/log/handoff.log 2>&1; then
+    (umask 077; printf '%s %s\n' "$name" "$pw" > "$file")
+    account_note="$role login: $name / $pw  (kept in $file)"
   else
-    agent_note="agent1 exists already but var/agent.credentials is gone: create another account (see below)"
+    account_note="$name exists already but $file is gone: create another account (see below)"
+    return 1
   fi
+}
+make_account agent1 agent "Agent One" --team l1; agent_note=$account_note
+# the supervisor sees the live board, the dashboard, the staffing forecast and the audit log
+make_account supervisor1 supervisor "Supervisor One"; supervisor_note=$account_note
+# the trainer's token (var/trainer.token) is what `make review-apply` and `make evaluate` use
+# to read the review list and publish reports
+if make_account trainer1 trainer "Trainer One"; then
+  (umask 077; .venv-handoff/bin/python -m handoff_service create-token --user trainer1 --out var/trainer.token \
+     >>var/log/handoff.log 2>&1) || echo "warning: no trainer token (var/trainer.token); see var/log/handoff.log" >&2
 fi
-# a trainer account for the review page, created once; its token (var/trainer.token) is what
-# `make review-apply` and `make evaluate` use to read the review list and publish reports
-trainer_note="trainer login: see var/trainer.credentials"
-if [ ! -f var/trainer.credentials ]; then
-  pw=$(.venv-handoff/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))')
-  if echo "$pw" | .venv-handoff/bin/python -m handoff_service create-user trainer1 --role trainer \
-       --display-name "Trainer One" --password-stdin >>var/log/handoff.log 2>&1; then
-    (umask 077; printf 'trainer1 %s\n' "$pw" > var/trainer.credentials)
-    trainer_note="trainer login: trainer1 / $pw  (kept in var/trainer.credentials)"
-    (umask 077; .venv-handoff/bin/python -m handoff_service create-token --user trainer1 --out var/trainer.token \
-       >>var/log/handoff.log 2>&1) || echo "warning: no trainer token (var/trainer.token); see var/log/handoff.log" >&2
-  else
-    trainer_note="trainer1 exists already but var/trainer.credentials is gone: create another account (see below)"
-  fi
-fi
+trainer_note=$account_note
 # handoff_service reaches Rasa's bridge routes only (bot/bridge.py), with the bridge token
 HANDOFF_RASA_TOKEN=$RASA_HANDOFF_TOKEN .venv-handoff/bin/python -m handoff_service serve >>var/log/handoff.log 2>&1 &
 pids+=($!)
@@ -115,6 +116,7 @@ Ready.
   handoff_service http://127.0.0.1:$HANDOFF_PORT   (API: /api/openapi.json; see handoff_service/README.md)
   Customer chat   http://127.0.0.1:$HANDOFF_CHAT_PORT/chat
   Agent console   http://127.0.0.1:$HANDOFF_PORT/console   ($agent_note)
+  Supervisor      http://127.0.0.1:$HANDOFF_PORT/console   ($supervisor_note)
   Review page     http://127.0.0.1:$HANDOFF_PORT/console   ($trainer_note; README: For trainers)
   Rasa HTTP API token (the operator's; no other process holds it): in var/secrets.env (RASA_TOKEN)
 

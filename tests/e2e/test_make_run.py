@@ -68,6 +68,7 @@ def test_make_run_serves_on_the_chosen_ports_keeps_secrets_private_and_stops_on_
             "secrets.env",
             "bot.token",
             "agent.credentials",
+            "supervisor.credentials",
             "handoff.db",
             "tracker.db",
             "demo_store.db",
