@@ -44,6 +44,8 @@ export async function reloadCase() {
   try {
     const [c, tl] = await Promise.all([api("GET", `/api/cases/${id}`), api("GET", `/api/cases/${id}/timeline`)]);
     if (!state.current || state.current.id !== id) return;
+    // a message about the previous status (e.g. "resolved" before a follow-up reopened it) is stale
+    if (c.status !== state.current.status) caseMessage("");
     state.current = c; state.timeline = tl.events;
   } catch (e) {
     if (!lostSight(e, id)) return handleAuth(e);
