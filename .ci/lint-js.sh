@@ -3,7 +3,8 @@
 # (eslint.config.mjs): the console's ES modules (handoff_service/static/console/) and the
 # customer chat page's script (handoff_service/static/chat.js); the vendored widget
 # (handoff_service/static/vendor/) is not ours and is not linted. Then checks that the
-# console's modules import each other without a cycle (.ci/eslint/import-cycles.mjs).
+# console's modules import each other without a cycle (.ci/eslint/import-cycles.mjs) and that
+# its strings exist in both languages with the same placeholders (.ci/eslint/strings-parity.mjs).
 # Installs ESLint into .ci/eslint/node_modules (npm ci) when it is missing or when
 # package-lock.json changed (stamp: the lock's sha256). Exit code non-zero on any problem.
 # With --install: only installs (make setup).
@@ -31,4 +32,5 @@ fi
 echo "lint-js: ESLint $("$DIR/node_modules/.bin/eslint" --version | tr -d v) on ${TARGETS[*]}"
 "$DIR/node_modules/.bin/eslint" --config "$DIR/eslint.config.mjs" --max-warnings 0 "${TARGETS[@]}"
 node "$DIR/import-cycles.mjs" handoff_service/static/console
+node "$DIR/strings-parity.mjs" handoff_service/static/console/strings.js
 echo "lint-js: ok"
