@@ -96,7 +96,9 @@ def _where(q: Select[Any], f: Filters) -> Select[Any]:
     if f.actor is not None:
         q = q.where(T.c.actor_name == f.actor)
     if f.action is not None:
-        q = q.where(T.c.action.startswith(f.action, autoescape=True) if f.action.endswith(".") else T.c.action == f.action)
+        q = q.where(
+            T.c.action.startswith(f.action, autoescape=True) if f.action.endswith(".") else T.c.action == f.action
+        )
     if f.outcome is not None:
         q = q.where(T.c.outcome == f.outcome)
     if f.target is not None:
@@ -144,7 +146,9 @@ async def export(deps: Deps, p: Principal, filters: Filters, limit: int) -> list
     q = _where(select(T).order_by(T.c.id.desc()).limit(limit), filters)
     async with deps.tx() as conn:
         rows = (await conn.execute(q)).all()
-        wanted = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(filters).items() if v is not None}
+        wanted = {
+            k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(filters).items() if v is not None
+        }
         await record(
             conn, at=deps.clock.now(), actor=p, action="audit.export", details={"filters": wanted, "rows": len(rows)}
         )

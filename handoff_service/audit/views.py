@@ -32,13 +32,17 @@ def _time(value: int | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, tz=UTC)
 
 
+def _blank(value: str | None) -> str | None:
+    """An empty filter field means no filter (the console sends its empty inputs)."""
+    return value or None
+
+
 def _filters(query: dict[str, Any]) -> audit.Filters:
-    blank = lambda v: v if v else None  # noqa: E731 - an empty filter field means no filter
     return audit.Filters(
-        actor=blank(query["actor"]),
-        action=blank(query["action"]),
+        actor=_blank(query["actor"]),
+        action=_blank(query["action"]),
         outcome=query["outcome"],
-        target=blank(query["target"]),
+        target=_blank(query["target"]),
         since=_time(query["since"]),
         until=_time(query["until"]),
     )

@@ -28,7 +28,9 @@ EV = table_of(CaseEvent)
 OPEN_WORK = (QUEUED, IN_PROGRESS, TRANSFERRED)  # a case someone still owes work on (owner's load)
 # since when a case waits: a queued case since its handoff, one transferred to a team since the transfer
 # (its last change)
-WAITING_SINCE = func.coalesce(case((C.c.status == QUEUED, C.c.handoff_requested_at), else_=C.c.updated_at), C.c.created_at)
+WAITING_SINCE = func.coalesce(
+    case((C.c.status == QUEUED, C.c.handoff_requested_at), else_=C.c.updated_at), C.c.created_at
+)
 
 
 def _seconds(now: datetime, since: datetime | None) -> int | None:
@@ -47,16 +49,16 @@ async def _queue(deps: Deps, conn: AsyncConnection, now: datetime) -> dict[str, 
     tiers = []
     for name in deps.sla.names:
         agg = counts.get(name)
-        rows = []
+        rows: list[Any] = []
         if agg is not None:
-            rows = (
+            rows = list(
                 await conn.execute(
                     select(C, WAITING_SINCE.label("waiting_since"))
                     .where(C.c.status.in_(IN_QUEUE), C.c.tier == name)
                     .order_by(C.c.first_response_due, C.c.id)
                     .limit(MAX_CARDS_PER_TIER)
                 )
-            ).all()
+            )
             await deps.users.load(conn, {i for r in rows for i in (r.owner_id, r.handler_id)})
         tiers.append(
             {

@@ -91,7 +91,12 @@ async def acknowledge(deps: Deps, p: Principal, case_id: int, deadline: str) -> 
                 idempotency_key=key,
             )
             await audit.record_case_action(
-                conn, at=now, actor=p, action=ACKNOWLEDGED, case_number=row.number, details={**details, "event_id": event_id}
+                conn,
+                at=now,
+                actor=p,
+                action=ACKNOWLEDGED,
+                case_number=row.number,
+                details={**details, "event_id": event_id},
             )
             await deps.users.load(conn, {p.user_id})
             ack = {

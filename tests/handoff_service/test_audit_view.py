@@ -91,7 +91,18 @@ async def test_csv_export_has_the_filters_a_bom_escaped_formulas_and_masked_deta
     raw = await resp.read()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8").removeprefix("\ufeff"))))
-    assert rows[0] == ["id", "at", "actor_kind", "actor", "action", "outcome", "target_type", "target_id", "ip", "details"]
+    assert rows[0] == [
+        "id",
+        "at",
+        "actor_kind",
+        "actor",
+        "action",
+        "outcome",
+        "target_type",
+        "target_id",
+        "ip",
+        "details",
+    ]
     assert [(r[3], r[4], r[7]) for r in rows[1:]] == [
         ("bob", "case.resolve", case["number"]),
         ("alice", "case.transfer", case["number"]),

@@ -99,7 +99,11 @@ async def test_acknowledging_is_one_timeline_entry_audited_and_pushed_live(h):
     acks = [e for e in await h.timeline(case["id"], sam) if e["action"] == "escalation_acknowledged"]
     assert len(acks) == 1
     assert acks[0]["actor_id"] == "sam" and acks[0]["actor_kind"] == "agent"
-    assert acks[0]["details"] == {"deadline": "first_response", "due": case["sla"]["first_response"]["due"], "state": "breached"}
+    assert acks[0]["details"] == {
+        "deadline": "first_response",
+        "due": case["sla"]["first_response"]["due"],
+        "state": "breached",
+    }
 
     _, board = await h.get("/api/board", sam)
     [dl] = board["deadlines"]
