@@ -199,3 +199,21 @@ async def test_the_console_session_of_a_supervisor_acknowledges_with_csrf(h):
     assert status == 403 and err["error"]["code"] == "csrf_failed"
     status, ack = await h.post(url, {"X-CSRF-Token": csrf}, {"deadline": "first_response"})
     assert status == 201 and ack["by"]["username"] == "sam"
+
+
+async def test_supervisors_clicking_together_make_one_acknowledgement(h):
+    import asyncio
+
+    sam = await h.user("sam", role="supervisor")
+    pat = await h.user("pat", role="supervisor")
+    case = await h.queued_case(tier="critical")
+    h.clock.advance(hours=2)
+    await h.deps.sla_monitor.run_once()
+    url = f"/api/cases/{case['id']}/escalations/ack"
+    answers = await asyncio.gather(*(h.post(url, who, {"deadline": "first_response"}) for who in [sam, pat] * 5))
+    assert sorted(status for status, _ in answers) == [200] * 9 + [201]
+    assert len({body["event_id"] for _, body in answers}) == 1
+    acks = [e for e in await h.timeline(case["id"], sam) if e["action"] == "escalation_acknowledged"]
+    assert len(acks) == 1
+    _, log = await h.get("/api/audit?action=case.escalation_acknowledged", sam)
+    assert len(log["entries"]) == 1
