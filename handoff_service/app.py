@@ -19,6 +19,7 @@ from aiohttp import web
 from handoff_service import openapi
 from handoff_service.audit import service as audit
 from handoff_service.audit import views as audit_views
+from handoff_service.board import views as board_views
 from handoff_service.botapi import views as botapi_views
 from handoff_service.cases import views as cases_views
 from handoff_service.cases.scheduled import SLAMonitor
@@ -96,6 +97,7 @@ def all_specs() -> list[RouteSpec]:
         review_views.routes,
         follow_up_views.routes,
         outages_views.routes,
+        board_views.routes,
         console_views.routes,
         botapi_views.routes,
         live_views.routes,

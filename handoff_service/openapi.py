@@ -183,9 +183,12 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
     elif spec.status == 204:
         responses["204"] = {"description": "Done"}
     else:
-        content = {
-            "application/json": {"schema": {"$ref": _REF + spec.response} if spec.response else {"type": "object"}}
-        }
+        if spec.content_type != "application/json":  # a download (CSV)
+            content = {spec.content_type: {"schema": {"type": "string"}}}
+        else:
+            content = {
+                "application/json": {"schema": {"$ref": _REF + spec.response} if spec.response else {"type": "object"}}
+            }
         responses[str(spec.status)] = {"description": "Success", "content": content}
         for status, description in spec.also.items():
             responses[str(status)] = {"description": description, "content": content}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from handoff_service.board.views import BODIES as BOARD_BODIES
+from handoff_service.board.views import RESPONSES as BOARD_RESPONSES
 from handoff_service.cases.states import ACTOR_KINDS, STATUSES
 from handoff_service.core.validation import text
 from handoff_service.delivery import states as delivery_states
@@ -149,6 +151,7 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
         "PrivateNote": obj({"text": TEXT}, ["text"]),
         "PhrasingCheck": obj({"text": text(0, 4000)}, ["text"]),
         **OUTAGE_BODIES,
+        **BOARD_BODIES,
     }
 
 
@@ -392,4 +395,5 @@ RESPONSES: dict[str, dict[str, Any]] = {
         },
     },
     **OUTAGE_RESPONSES,
+    **BOARD_RESPONSES,
 }

@@ -59,6 +59,13 @@ class EventHub:
         """Whether the staff member has the console open (a live socket in this process)."""
         return any(s.user_id == user_id for s in self._subs)
 
+    def online_users(self) -> dict[int, int]:
+        """user id -> how many live sockets (consoles) they have open in this process."""
+        out: dict[int, int] = {}
+        for s in self._subs:
+            out[s.user_id] = out.get(s.user_id, 0) + 1
+        return out
+
     def online_agents(self) -> int:
         return len({s.user_id for s in self._subs if s.role == AGENT})
 

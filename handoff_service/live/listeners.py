@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handoff_service.board.events import EscalationAcknowledged
 from handoff_service.cases.events import CaseChanged, DeadlineEscalated, NoteAdded
 from handoff_service.core.deps import Deps
 from handoff_service.delivery.events import DeliveryStatusChanged
@@ -59,6 +60,9 @@ def register(deps: Deps) -> None:
         }
         tell_case_staff(hub, message, *claim.audience)
 
+    def acknowledged(ev: EscalationAcknowledged) -> None:
+        tell_case_staff(hub, ev.message(), ev.owner_id, ev.handler_id)
+
     def visit_changed(ev: VisitChanged) -> None:
         tell_case_staff(hub, ev.message(), ev.owner_id, ev.handler_id)
 
@@ -73,6 +77,7 @@ def register(deps: Deps) -> None:
     bus.subscribe(NoteAdded, note_added)
     bus.subscribe(MessageAdded, message_added)
     bus.subscribe(DeadlineEscalated, escalated)
+    bus.subscribe(EscalationAcknowledged, acknowledged)
     bus.subscribe(DeliveryStatusChanged, delivery_status)
     bus.subscribe(VisitChanged, visit_changed)
     bus.subscribe(OutageChanged, outage_changed)

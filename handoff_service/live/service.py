@@ -18,5 +18,18 @@ def tell_agents(hub: EventHub, message: dict[str, Any]) -> int:
     return hub.publish(message, roles=AGENTS)
 
 
+def tell_supervisors(hub: EventHub, message: dict[str, Any]) -> int:
+    """What only supervisors watch (the live board: who has a console open)."""
+    return hub.publish(message, roles=SUPERVISORS)
+
+
+def presence(hub: EventHub, user_id: int, username: str | None) -> None:
+    """After a socket opened or closed: tell supervisors when a staff member came online (their first
+    console) or went offline (their last one closed); more consoles of someone online change nothing."""
+    consoles = hub.online_users().get(user_id, 0)
+    if consoles <= 1:
+        tell_supervisors(hub, {"type": "presence.changed", "user": username, "online": consoles == 1})
+
+
 def tell_user(hub: EventHub, message: dict[str, Any], user_id: int) -> int:
     return hub.publish(message, users={user_id})

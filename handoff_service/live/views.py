@@ -13,6 +13,8 @@ from handoff_service.core.errors import DomainError, Forbidden
 from handoff_service.core.http import AGENTS, RouteTable, principal
 from handoff_service.core.hub import CLOSE_SHUTDOWN, CLOSE_SIGNED_OUT, CLOSE_TOO_SLOW, Subscriber
 
+from .service import presence
+
 routes = RouteTable()
 _CLOSE_REASONS = {CLOSE_TOO_SLOW: b"dropped", CLOSE_SHUTDOWN: b"shutdown", CLOSE_SIGNED_OUT: b"signed out"}
 
@@ -50,6 +52,7 @@ async def live_events(request: web.Request) -> web.StreamResponse:
     assert p.user_id is not None and p.role is not None
     sub = deps.hub.subscribe(p.user_id, p.role, p.session_hash or p.token_hash)
     sub.queue.put_nowait(json.dumps({"type": "hello", "user": p.username, "role": p.role}))
+    presence(deps.hub, p.user_id, p.username)
     sender = asyncio.create_task(_send_loop(ws, sub))
     try:
         async for msg in ws:
@@ -60,6 +63,7 @@ async def live_events(request: web.Request) -> web.StreamResponse:
                 break
     finally:
         deps.hub.unsubscribe(sub)
+        presence(deps.hub, p.user_id, p.username)
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await sender

@@ -6,6 +6,7 @@ each test asserts none was attempted."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -240,7 +241,14 @@ def rasa() -> Iterator[RasaStandIn]:
 
 @pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory, rasa: RasaStandIn) -> Iterator[Service]:
-    tmp = tmp_path_factory.mktemp("handoff")
+    with running_service(tmp_path_factory.mktemp("handoff"), rasa) as svc:
+        yield svc
+
+
+@contextlib.contextmanager
+def running_service(tmp: Path, rasa: RasaStandIn, extra_env: dict[str, str] | None = None) -> Iterator[Service]:
+    """A handoff_service process with its users and tokens (alice, bob: agents; sam: supervisor; tina:
+    trainer); `extra_env` adds or overrides HANDOFF_* settings (e.g. a tier file with tiny deadlines)."""
     port, chat_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -257,6 +265,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, rasa: RasaStandIn) -> Iter
         "HANDOFF_ACCESS_LOG": "false",
         # no review feed to read here: the tests put review items in themselves (Service.collect)
         "HANDOFF_REVIEW_POLL_SECONDS": "0",
+        **(extra_env or {}),
     }
     _run(["migrate"], env)
     _run(

@@ -173,6 +173,7 @@ function renderTimeline() {
       el("time", { text: fmtTime(e.at) }), " ",
       el("strong", { text: label("actions", e.action) }), " ",
       el("span", { className: "who", text: `${e.actor_kind}:${e.actor_id || ""}` }), " ",
+      e.details && e.details.deadline ? el("span", { className: "deadline", text: `${label("deadlines", e.details.deadline)} ` }) : null,
       status ? el("span", { text: status }) : null,
       e.owner ? el("span", { className: "muted", text: ` ${t("owner")}: ${e.owner.username}` }) : null));
   });

@@ -1,6 +1,7 @@
 // Live events over the websocket /api/ws: reconnects with backoff, catches up on
 // (re)connect, and refreshes what an event touched (debounced by soon()).
 
+import { boardSoon } from "./board.js";
 import { reloadCase, reloadTranscript } from "./case.js";
 import { outageChanged } from "./outages.js";
 import { loadMine, loadQueue } from "./queue.js";
@@ -26,6 +27,7 @@ export function connect() {
     // anything missed while disconnected
     soon("queue", loadQueue); soon("mine", loadMine); soon("visits", loadVisits);
     if (state.current) { soon("case", reloadCase); soon("transcript", reloadTranscript); }
+    boardSoon();
   };
   ws.onmessage = (msg) => {
     let ev;
@@ -47,9 +49,14 @@ export function disconnect() {
   if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
 }
 
+// what can change the supervisors' live board (board.js fetches it again when these pause)
+const BOARD_EVENTS = new Set(["queue.changed", "case.created", "case.updated", "sla.warning", "sla.breach",
+  "sla.acknowledged", "presence.changed", "outage.changed", "follow_up.changed"]);
+
 function onEvent(ev) {
   const cur = state.current;
   const isCurrent = (id) => cur && cur.id === id;
+  if (BOARD_EVENTS.has(ev.type)) boardSoon();
   switch (ev.type) {
     case "queue.changed":
     case "case.created":
@@ -71,6 +78,7 @@ function onEvent(ev) {
       if (isCurrent(ev.case_id) && ev.message_id) updateDelivery(ev.message_id, ev.delivery);
       break;
     case "note.new":
+    case "sla.acknowledged":
       if (isCurrent(ev.case_id)) soon("case", reloadCase);
       break;
     case "follow_up.changed":

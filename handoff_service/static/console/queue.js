@@ -21,7 +21,7 @@ export async function loadMine() {
   renderMine();
 }
 
-function card(c, extra) {
+export function card(c, extra) {
   const problem = c.summary && c.summary.problem ? c.summary.problem : c.category;
   const current = state.current && state.current.id === c.id;
   return el("li", { className: "card-item" },
