@@ -6,10 +6,12 @@
 //   <- case <- actions, live; review_list <- review_detail <- review_keys, review_kpis <- review
 //   <- login <- main                                   (state.js: shared, imports nothing)
 //   outage_data <- outages_forms <- outages <- live, main (the outages view)
+//   dashboard_data <- dashboard_charts, forecast <- dashboard <- main (the supervisors' dashboard)
 
 import { initActions } from "./actions.js";
 import { openCase, reloadCase, renderCase } from "./case.js";
 import { initCompose } from "./compose.js";
+import { enterDashboard, renderDashboard } from "./dashboard.js";
 import { startClock } from "./dom.js";
 import { setLang } from "./i18n.js";
 import { initLogin, start } from "./login.js";
@@ -33,6 +35,7 @@ document.querySelectorAll("#view-tabs button").forEach((b) => b.addEventListener
   showView(b.dataset.view);
   if (b.dataset.view === "review") enterReview();
   if (b.dataset.view === "outages") enterOutages();
+  if (b.dataset.view === "dashboard") enterDashboard();
 }));
 
 document.querySelectorAll(".lang button").forEach((b) => b.addEventListener("click", () => {
@@ -43,6 +46,7 @@ document.querySelectorAll(".lang button").forEach((b) => b.addEventListener("cli
   if (worksCases(state.me)) { renderQueue(); renderMine(); renderVisits(); renderCase(); }
   renderReview();
   if (worksCases(state.me)) renderOutages();
+  if (currentView() === "dashboard") renderDashboard();
 }));
 
 initLogin();

@@ -5,7 +5,7 @@
 import { errorText } from "./api.js";
 import { $ } from "./dom.js";
 import { getLang, t } from "./i18n.js";
-import { reviews, state, worksCases } from "./state.js";
+import { reviews, state, supervises, worksCases } from "./state.js";
 
 export function notice(text) {
   $("notice-text").textContent = text;
@@ -40,31 +40,31 @@ export function applyI18n() {
   setLive(state.ws && state.ws.readyState === WebSocket.OPEN);
 }
 
-// The tabs this staff member may use: cases and outages (agents, supervisors), review (trainers, supervisors).
+// The views and the element each one shows.
+const VIEWS = { cases: "work-view", review: "review-view", outages: "outages-view", dashboard: "dashboard-view" };
+
+// The tabs this staff member may use: cases and outages (agents, supervisors), review (trainers,
+// supervisors), the dashboard (supervisors).
 export function renderTabs() {
   const me = state.me;
   $("view-tabs").hidden = !reviews(me) && !worksCases(me);
   $("tab-cases").hidden = !worksCases(me);
   $("tab-review").hidden = !reviews(me);
   $("tab-outages").hidden = !worksCases(me);
+  $("tab-dashboard").hidden = !supervises(me);
 }
 
-// Shows the case work ("cases"), the review list ("review") or the outage notices ("outages").
+// Shows one view ("cases", "review", "outages", "dashboard") and hides the others.
 export function showView(name) {
-  $("work-view").hidden = name !== "cases";
-  $("review-view").hidden = name !== "review";
-  $("outages-view").hidden = name !== "outages";
+  for (const [view, id] of Object.entries(VIEWS)) $(id).hidden = view !== name;
   document.querySelectorAll("#view-tabs button").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.view === name)));
 }
 
-export const currentView = () =>
-  !$("review-view").hidden ? "review" : !$("work-view").hidden ? "cases" : !$("outages-view").hidden ? "outages" : null;
+export const currentView = () => Object.keys(VIEWS).find((view) => !$(VIEWS[view]).hidden) || null;
 
 export function showLogin() {
   state.me = null;
-  $("work-view").hidden = true;
-  $("review-view").hidden = true;
-  $("outages-view").hidden = true;
+  for (const id of Object.values(VIEWS)) $(id).hidden = true;
   $("view-tabs").hidden = true;
   $("logout").hidden = true;
   $("me").textContent = "";
