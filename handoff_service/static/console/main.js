@@ -7,12 +7,14 @@
 //   <- login <- main                                   (state.js: shared, imports nothing)
 //   outage_data <- outages_forms <- outages <- live, main (the outages view)
 //   queue <- board <- live, main (the supervisors' live board); audit_log <- main (their audit log)
+//   dashboard_data <- dashboard_charts, forecast <- dashboard <- main (the supervisors' dashboard)
 
 import { initActions } from "./actions.js";
 import { enterAudit, initAudit, renderAudit } from "./audit_log.js";
 import { enterBoard, initBoard, onOpenCaseFromBoard, renderBoard } from "./board.js";
 import { openCase, reloadCase, renderCase } from "./case.js";
 import { initCompose } from "./compose.js";
+import { enterDashboard, renderDashboard } from "./dashboard.js";
 import { startClock } from "./dom.js";
 import { setLang } from "./i18n.js";
 import { initLogin, start } from "./login.js";
@@ -40,6 +42,7 @@ document.querySelectorAll("#view-tabs button").forEach((b) => b.addEventListener
   if (b.dataset.view === "outages") enterOutages();
   if (b.dataset.view === "board") enterBoard();
   if (b.dataset.view === "audit") enterAudit();
+  if (b.dataset.view === "dashboard") enterDashboard();
 }));
 
 document.querySelectorAll(".lang button").forEach((b) => b.addEventListener("click", () => {
@@ -51,6 +54,7 @@ document.querySelectorAll(".lang button").forEach((b) => b.addEventListener("cli
   renderReview();
   if (worksCases(state.me)) renderOutages();
   if (supervises(state.me)) { renderBoard(); renderAudit(); }
+  if (currentView() === "dashboard") renderDashboard();
 }));
 
 initLogin();

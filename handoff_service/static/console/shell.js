@@ -40,8 +40,14 @@ export function applyI18n() {
   setLive(state.ws && state.ws.readyState === WebSocket.OPEN);
 }
 
-// The tabs this staff member may use: cases and outages (agents, supervisors), review (trainers, supervisors),
-// board and audit log (supervisors).
+// The views and the element each one shows.
+const VIEWS = {
+  cases: "work-view", review: "review-view", outages: "outages-view",
+  board: "board-view", dashboard: "dashboard-view", audit: "audit-view",
+};
+
+// The tabs this staff member may use: cases and outages (agents, supervisors), review (trainers,
+// supervisors), the board, the dashboard and the audit log (supervisors).
 export function renderTabs() {
   const me = state.me;
   $("view-tabs").hidden = !reviews(me) && !worksCases(me);
@@ -49,30 +55,21 @@ export function renderTabs() {
   $("tab-review").hidden = !reviews(me);
   $("tab-outages").hidden = !worksCases(me);
   $("tab-board").hidden = !supervises(me);
+  $("tab-dashboard").hidden = !supervises(me);
   $("tab-audit").hidden = !supervises(me);
 }
 
-// Shows the case work ("cases"), the review list ("review"), the outage notices ("outages"),
-// the supervisors' live board ("board") or their audit log ("audit").
+// Shows one view (a key of VIEWS) and hides the others.
 export function showView(name) {
-  $("work-view").hidden = name !== "cases";
-  $("review-view").hidden = name !== "review";
-  $("outages-view").hidden = name !== "outages";
-  $("board-view").hidden = name !== "board";
-  $("audit-view").hidden = name !== "audit";
+  for (const [view, id] of Object.entries(VIEWS)) $(id).hidden = view !== name;
   document.querySelectorAll("#view-tabs button").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.view === name)));
 }
 
-const VIEWS = { cases: "work-view", review: "review-view", outages: "outages-view", board: "board-view", audit: "audit-view" };
-export const currentView = () => Object.keys(VIEWS).find((name) => !$(VIEWS[name]).hidden) || null;
+export const currentView = () => Object.keys(VIEWS).find((view) => !$(VIEWS[view]).hidden) || null;
 
 export function showLogin() {
   state.me = null;
-  $("work-view").hidden = true;
-  $("review-view").hidden = true;
-  $("outages-view").hidden = true;
-  $("board-view").hidden = true;
-  $("audit-view").hidden = true;
+  for (const id of Object.values(VIEWS)) $(id).hidden = true;
   $("view-tabs").hidden = true;
   $("logout").hidden = true;
   $("me").textContent = "";

@@ -24,5 +24,5 @@ export const can = (c, a) => !!c && Array.isArray(c.my_actions) && c.my_actions.
 // agents and supervisors work cases; trainers and supervisors review what the bot misunderstood.
 export const worksCases = (me) => !!me && (me.role === "agent" || me.role === "supervisor");
 export const reviews = (me) => !!me && (me.role === "trainer" || me.role === "supervisor");
-// supervisors only: the live board and the audit log
+// supervisors only: the live board, the dashboard and the audit log
 export const supervises = (me) => !!me && me.role === "supervisor";

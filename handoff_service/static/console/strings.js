@@ -1,8 +1,12 @@
 // The console's visible text in Chinese (the default) and English. Keys are
 // looked up by t() and label() in i18n.js; HTML elements name theirs in data-i18n.
+// A view with many strings of its own keeps them in a module beside this one, merged here.
+
+import { DASHBOARD } from "./strings_dashboard.js";
 
 export const STRINGS = {
   zh: {
+    ...DASHBOARD.zh,
     tab_outages: "服务中断", outages_title: "服务中断通知", outage_filter: "显示哪些通知", outage_in_force: "生效中",
     outage_resolved_list: "已恢复", outage_all: "全部", outage_empty: "暂无服务中断通知", outage_new: "发布新通知",
     outage_detail_label: "通知详情", outage_publish_title: "发布服务中断通知", title_zh: "标题（中文）", title_en: "标题（英文）",
@@ -117,6 +121,7 @@ export const STRINGS = {
     audit_empty: "没有符合条件的记录", audit_more: "加载更多", audit_error: "无法加载审计日志：{msg}", audit_count: "{n} 条",
   },
   en: {
+    ...DASHBOARD.en,
     tab_outages: "Outages", outages_title: "Outage notices", outage_filter: "Show", outage_in_force: "In force",
     outage_resolved_list: "Resolved", outage_all: "All", outage_empty: "No outage notice", outage_new: "Publish a notice",
     outage_detail_label: "Notice details", outage_publish_title: "Publish an outage notice", title_zh: "Title (Chinese)", title_en: "Title (English)",
