@@ -30,7 +30,7 @@ def arrival_times(opts: Options, rng: random.Random) -> list[datetime]:
         hours.append(at)
         cum.append(total)
         at += timedelta(hours=1)
-    times = []
+    times: list[datetime] = []
     while len(times) < opts.cases:
         h = hours[min(bisect.bisect_left(cum, rng.random() * total), len(hours) - 1)]
         t = h + timedelta(seconds=rng.random() * 3600)

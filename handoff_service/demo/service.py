@@ -91,7 +91,9 @@ async def _insert_batch(conn: AsyncConnection, batch: list[DemoCase]) -> tuple[i
         visit_ids = list(
             (await conn.execute(insert(V).returning(V.c.id, sort_by_parameter_order=True), visits)).scalars().all()
         )
-    events, messages, k = [], [], 0
+    events: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    k = 0
     for c, cid in zip(batch, ids, strict=True):
         first_visit = k
         k += len(c.visits)
