@@ -69,36 +69,39 @@ def history_window(now: datetime, zone: ZoneInfo, weeks: int) -> tuple[datetime,
 
 
 def expected_arrivals(
-    arrivals: Iterable[tuple[datetime, str]], zone: ZoneInfo, weeks: int, tiers: Sequence[str]
+    arrivals: Iterable[tuple[datetime, str, int]], zone: ZoneInfo, weeks: int, tiers: Sequence[str]
 ) -> dict[str, list[float]]:
-    """tier -> 168 expected arrivals (the mean over `weeks` of each hour of the week)."""
+    """tier -> 168 expected arrivals (the mean over `weeks` of each hour of the week), from
+    (time, tier, count) rows: single handoffs or counts per hour."""
     counts = {t: [0] * HOURS_PER_WEEK for t in tiers}
-    for at, tier in arrivals:
+    for at, tier, n in arrivals:
         if tier in counts:
-            counts[tier][slot(at, zone)] += 1
+            counts[tier][slot(at, zone)] += n
     return {t: [c / weeks for c in row] for t, row in counts.items()}
 
 
-def handle_times(samples: Iterable[tuple[str, float]], tiers: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """tier -> {seconds, cases, measured}, and "all" (see the module's description)."""
-    per: dict[str, list[float]] = {t: [] for t in tiers}
-    excluded = 0
-    for tier, seconds in samples:
-        if seconds < 0 or seconds > HANDLE_CAP_SECONDS:
-            excluded += 1
-            continue
-        per.setdefault(tier, []).append(seconds)
-    everything = [s for v in per.values() for s in v]
-    overall = sum(everything) / len(everything) if everything else DEFAULT_HANDLE_SECONDS
+def whole_hour_offsets(zone: ZoneInfo, start: datetime, end: datetime) -> bool:
+    """Whether counting per UTC hour gives the zone's hours (no half-hour offset in the window)."""
+    offsets = (t.astimezone(zone).utcoffset() or timedelta(0) for t in (start, end))
+    return all(o % timedelta(hours=1) == timedelta(0) for o in offsets)
+
+
+def handle_times(stats: Mapping[str, tuple[float, int, int]], tiers: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """tier -> {seconds, cases, measured}, and "all" with `excluded`, from per tier (sum of the
+    kept handle times, kept, left out) (see the module's description)."""
+    total = sum(v[0] for v in stats.values())
+    kept = sum(v[1] for v in stats.values())
+    overall = total / kept if kept else DEFAULT_HANDLE_SECONDS
+    excluded = sum(v[2] for v in stats.values())
     out: dict[str, dict[str, Any]] = {
-        "all": {"seconds": overall, "cases": len(everything), "measured": bool(everything), "excluded": excluded}
+        "all": {"seconds": overall, "cases": kept, "measured": kept > 0, "excluded": excluded}
     }
     for t in tiers:
-        v = per.get(t, [])
-        if len(v) >= MIN_MEASURED:
-            out[t] = {"seconds": sum(v) / len(v), "cases": len(v), "measured": True}
+        s, n, _ = stats.get(t, (0.0, 0, 0))
+        if n >= MIN_MEASURED:
+            out[t] = {"seconds": s / n, "cases": n, "measured": True}
         else:
-            out[t] = {"seconds": overall, "cases": len(v), "measured": False}
+            out[t] = {"seconds": overall, "cases": n, "measured": False}
     return out
 
 

@@ -98,11 +98,14 @@ async def build_forecast(deps: Deps, params: Params, now: datetime | None = None
     names = [t.name for t in tiers]
     start, end = forecast.history_window(now, zone, params.weeks)
     async with deps.read_engine.begin() as conn:
-        arrivals = await queries.handoffs(conn, start, end)
-        samples = await queries.handle_samples(conn, start, end)
+        if forecast.whole_hour_offsets(zone, start, end):
+            arrivals = await queries.handoffs_per_hour(conn, start, end)
+        else:
+            arrivals = [(at, tier, 1) for at, tier in await queries.handoffs(conn, start, end)]
+        stats = await queries.handle_stats(conn, start, end, forecast.HANDLE_CAP_SECONDS)
         plan_rows = await queries.plan_rows(conn)
     expected = forecast.expected_arrivals(arrivals, zone, params.weeks, names)
-    handle = forecast.handle_times(samples, names)
+    handle = forecast.handle_times(stats, names)
     handle_s = {t: handle[t]["seconds"] for t in names}
     plan = [0] * HOURS_PER_WEEK
     for r in plan_rows:
@@ -125,7 +128,7 @@ async def build_forecast(deps: Deps, params: Params, now: datetime | None = None
         "history": {
             "from": start.isoformat(),
             "to": end.isoformat(),
-            "handoffs": {t: sum(1 for _, tier in arrivals if tier == t) for t in names},
+            "handoffs": {t: sum(n for _, tier, n in arrivals if tier == t) for t in names},
         },
         "tiers": [{"name": t.name, "rank": t.rank, "first_response_seconds": t.first_response_seconds} for t in tiers],
         "handle_time": {
