@@ -308,3 +308,14 @@ async def test_only_supervisors(h, role):
     }
     status, body = await h.get("/api/staffing/plan", sup)
     assert all(x["agents"] == 0 for x in body["hours"])  # the refused PUT changed nothing
+
+
+async def test_plan_put_from_the_console_needs_the_csrf_token(h):
+    await h.user("sam", "supervisor")
+    status, login = await h.post("/api/auth/login", json={"username": "sam", "password": "correct horse battery"})
+    assert status == 200, login
+    plan = {"hours": [{"weekday": 0, "hour": 9, "agents": 3}]}
+    status, body = await h.call("PUT", "/api/staffing/plan", None, plan)
+    assert status == 403 and body["error"]["code"] == "csrf_failed"
+    status, body = await h.call("PUT", "/api/staffing/plan", {"X-CSRF-Token": login["csrf_token"]}, plan)
+    assert status == 200 and body["hours"][9]["agents"] == 3
