@@ -25,7 +25,7 @@ HANDOFFS = select(C.c.handoff_requested_at, C.c.tier).where(
     C.c.handoff_requested_at.is_not(None), C.c.handoff_requested_at >= _FROM, C.c.handoff_requested_at < _TO
 )
 # handled: accepted in the window and resolved in its first care cycle
-HANDLED = select(C.c.tier, C.c.first_response_at, C.c.resolved_at).where(
+HANDLED = (
     C.c.first_response_at >= _FROM,
     C.c.first_response_at < _TO,
     C.c.resolved_at.is_not(None),
@@ -80,7 +80,7 @@ async def handle_stats(
             func.sum(case((kept, 1), else_=0)).label("kept"),
             func.count().label("n"),
         )
-        .where(HANDLED.whereclause)
+        .where(*HANDLED)
         .group_by(C.c.tier)
     )
     rows = await conn.execute(q, {"start": start, "end": end})

@@ -319,3 +319,27 @@ async def test_plan_put_from_the_console_needs_the_csrf_token(h):
     assert status == 403 and body["error"]["code"] == "csrf_failed"
     status, body = await h.call("PUT", "/api/staffing/plan", {"X-CSRF-Token": login["csrf_token"]}, plan)
     assert status == 200 and body["hours"][9]["agents"] == 3
+
+
+async def test_half_hour_zone_counts_each_handoff(h):
+    """Counting per UTC hour is right only for whole-hour offsets: Asia/Kolkata (UTC+5:30) counts
+    each handoff at its own local hour."""
+    import dataclasses
+    from zoneinfo import ZoneInfo
+
+    from handoff_service.staffing import service as staffing
+    from handoff_service.staffing.forecast import whole_hour_offsets
+
+    kolkata, shanghai = ZoneInfo("Asia/Kolkata"), ZoneInfo("Asia/Shanghai")
+    assert whole_hour_offsets(shanghai, NOW_UTC, NOW_UTC) and not whole_hour_offsets(kolkata, NOW_UTC, NOW_UTC)
+    # Tuesday 2026-12-01 10:10 in Kolkata = 04:40 UTC (the UTC hour 04:00 would be 09:30-10:30 local)
+    when = datetime(2026, 12, 1, 4, 40, tzinfo=timezone.utc)
+    await _handoff_at(h, when, "normal", conv="k1")
+    deps = dataclasses.replace(h.deps, settings=h.deps.settings.with_(case_number_tz="Asia/Kolkata"))
+    body = await staffing.build_forecast(deps, Params(weeks=1), now=datetime(2026, 12, 2, 0, 0, tzinfo=timezone.utc))
+    assert body["week_start"] == "2026-12-07T00:00:00+05:30"
+    assert body["hours"][34]["arrivals"]["normal"] == 1.0  # Tuesday 10:00-10:59 local
+    assert sum(x["arrivals"]["total"] for x in body["hours"]) == 1.0
+
+
+NOW_UTC = datetime(2026, 12, 2, 0, 0, tzinfo=timezone.utc)
