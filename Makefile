@@ -6,12 +6,12 @@ PY := .venv/bin/python
 # Rasa's usage telemetry and crash reports (sentry.io) stay off unless the environment turns them on
 export RASA_TELEMETRY_ENABLED ?= false
 
-.PHONY: help setup system-deps train evaluate run test lint audit validate review-apply test-bot test-stories test-handoff test-browser test-security bench clean
+.PHONY: help setup system-deps train evaluate run test lint audit validate review-apply test-bot test-stories test-handoff test-browser test-security bench demo-data clean
 
 help:
 	@echo "make run    - set up what is missing, train if needed, start everything on localhost"
 	@echo "make test   - set up what is missing and run every test"
-	@echo "make setup | train | evaluate | bench | lint | audit | clean"
+	@echo "make setup | train | evaluate | bench | lint | audit | demo-data | clean"
 
 setup:
 	@.ci/setup.sh
@@ -74,6 +74,13 @@ test-security: setup system-deps train
 
 test: setup system-deps validate lint train test-bot test-stories test-handoff test-browser test-security
 	@echo "make test: all passed"
+
+# a seeded few weeks of demo history (cases, timelines, messages, CSAT, follow-up visits) in the database
+# HANDOFF_DATABASE_URL points at (default var/handoff.db), for the supervisors' views and the staffing forecast;
+# refuses a database with real cases (DEMO_ARGS="--force"); DEMO_ARGS="--remove" takes it out again
+DEMO_ARGS ?= --weeks 4 --seed 42
+demo-data: setup
+	@.venv-handoff/bin/python -m handoff_service demo-data $(DEMO_ARGS)
 
 bench: setup train
 	$(PY) bench/nlu_eval.py --seeds 42,7,1234

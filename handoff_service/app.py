@@ -62,6 +62,7 @@ from handoff_service.schemas import build_bodies
 from handoff_service.sla import views as sla_views
 from handoff_service.staff import service as staff
 from handoff_service.staff import views as staff_views
+from handoff_service.staffing import views as staffing_views
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ def all_specs() -> list[RouteSpec]:
         follow_up_views.routes,
         outages_views.routes,
         board_views.routes,
+        staffing_views.routes,
         console_views.routes,
         botapi_views.routes,
         live_views.routes,

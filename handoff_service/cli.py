@@ -1,4 +1,4 @@
-"""Command line: python -m handoff_service migrate|serve|create-user|create-token|revoke-token|deactivate-user."""
+"""Command line: python -m handoff_service migrate|serve|create-user|create-token|revoke-token|deactivate-user|demo-data."""
 
 from __future__ import annotations
 
@@ -171,6 +171,49 @@ def cmd_deactivate_user(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from handoff_service.core.migrate import upgrade
+    from handoff_service.core.tiers import load_sla
+    from handoff_service.demo import service as demo
+    from handoff_service.demo.generator import Options
+
+    upgrade(settings.database_url)
+    if args.remove:
+        removed = _with_engine(settings, demo.remove)
+        print(json.dumps({"removed": removed}))
+        return 0
+    try:
+        now = datetime.fromisoformat(args.now) if args.now else datetime.now(timezone.utc)
+    except ValueError:
+        raise SystemExit(f"--now: not an ISO 8601 time: {args.now!r}") from None
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    if not 1 <= args.weeks <= 26 or (args.cases is not None and not 1 <= args.cases <= 2_000_000):
+        raise SystemExit("--weeks must be 1-26 and --cases 1-2000000")
+    opts = Options(
+        seed=args.seed,
+        now=now.astimezone(timezone.utc),
+        weeks=args.weeks,
+        cases=args.cases if args.cases is not None else args.weeks * 400,
+        zone=ZoneInfo(settings.case_number_tz),
+        sla=load_sla(settings.sla_file),
+        follow_up_delay=timedelta(hours=settings.follow_up_delay_hours),
+        follow_up_quiet=settings.follow_up_quiet_hours,
+        follow_up_answer=timedelta(hours=settings.follow_up_answer_hours),
+    )
+    summary = _with_engine(
+        settings,
+        lambda e: demo.write(
+            e, opts, agents=args.agents, force=args.force, progress=lambda m: print(m, file=sys.stderr, flush=True)
+        ),
+    )
+    print(json.dumps(summary))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m handoff_service", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -200,6 +243,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("id", type=int)
     d = sub.add_parser("deactivate-user", help="end a staff account: no login, sessions ended, tokens revoked")
     d.add_argument("username")
+    m = sub.add_parser(
+        "demo-data", help="fill the database with a seeded, realistic few weeks of demo cases (or remove them)"
+    )
+    m.add_argument("--weeks", type=int, default=4, help="weeks of history before --now (default 4)")
+    m.add_argument("--seed", type=int, default=42, help="same seed, same data (default 42)")
+    m.add_argument("--cases", type=int, help="number of cases (default 400 a week)")
+    m.add_argument("--now", help="end of the history, ISO 8601 (default: now; without an offset: UTC)")
+    m.add_argument("--agents", type=int, default=12, choices=range(2, 201), metavar="2-200", help="demo agents")
+    m.add_argument("--force", action="store_true", help="write even though the database holds real cases")
+    m.add_argument("--remove", action="store_true", help="remove the demo cases and the unused demo agents")
     return p
 
 
@@ -210,6 +263,7 @@ COMMANDS = {
     "create-token": cmd_create_token,
     "revoke-token": cmd_revoke_token,
     "deactivate-user": cmd_deactivate_user,
+    "demo-data": cmd_demo_data,
 }
 
 

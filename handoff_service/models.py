@@ -12,6 +12,7 @@ from handoff_service.messages.models import Message
 from handoff_service.outages.models import OutageLink, OutageNotice, OutageUpdate
 from handoff_service.review.models import ReviewFeed, ReviewItem, ReviewOccurrence, ReviewReport, ReviewTraffic
 from handoff_service.staff.models import ApiToken, StaffSession, StaffUser
+from handoff_service.staffing.models import StaffingPlanHour
 
 __all__ = [
     "ApiToken",
@@ -33,4 +34,5 @@ __all__ = [
     "ReviewTraffic",
     "StaffSession",
     "StaffUser",
+    "StaffingPlanHour",
 ]

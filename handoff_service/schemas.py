@@ -16,6 +16,8 @@ from handoff_service.outages.views import BODIES as OUTAGE_BODIES
 from handoff_service.outages.views import RESPONSES as OUTAGE_RESPONSES
 from handoff_service.review import states as review_states
 from handoff_service.sla.states import STATES as SLA_STATES
+from handoff_service.staffing.views import BODIES as STAFFING_BODIES
+from handoff_service.staffing.views import RESPONSES as STAFFING_RESPONSES
 
 REPORT_CHARS = 16_000  # an evaluation report's Markdown (bot.training evaluate --publish shortens it to fit)
 TEXT = text(1, 4000, nonblank=True)
@@ -152,6 +154,7 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
         "PhrasingCheck": obj({"text": text(0, 4000)}, ["text"]),
         **OUTAGE_BODIES,
         **BOARD_BODIES,
+        **STAFFING_BODIES,
     }
 
 
@@ -396,4 +399,5 @@ RESPONSES: dict[str, dict[str, Any]] = {
     },
     **OUTAGE_RESPONSES,
     **BOARD_RESPONSES,
+    **STAFFING_RESPONSES,
 }

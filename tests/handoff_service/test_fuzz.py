@@ -149,6 +149,8 @@ def api_schema(live: LiveService) -> Any:
     return schemathesis.openapi.from_dict(doc)
 
 
+PLAN_PUT = ("PUT", "/api/staffing/plan")
+
 # one test per documented operation, listed from the route table (no server needed to collect)
 # (invalid input exists only for operations that take some input)
 OPERATIONS = [
@@ -185,8 +187,9 @@ def test_no_server_errors(api_schema: Any, live: LiveService, method: str, path:
             body = response.json()
             assert set(body) == {"error"} and {"code", "message"} <= set(body["error"]), body
         if mode is GenerationMode.POSITIVE:
-            # a plain HTTP request cannot be a websocket upgrade: its documented 400 is expected
-            excluded = [positive_data_acceptance] if path == "/api/ws" else []
+            # a plain HTTP request cannot be a websocket upgrade: its documented 400 is expected; a staffing
+            # plan giving an hour twice is a 400 that JSON Schema cannot state (unique weekday+hour pairs)
+            excluded = [positive_data_acceptance] if path == "/api/ws" or (method, path) == PLAN_PUT else []
             case.validate_response(response, excluded_checks=excluded)
 
     run()
