@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from handoff_service.board.views import BODIES as BOARD_BODIES
-from handoff_service.board.views import RESPONSES as BOARD_RESPONSES
+from handoff_service.board import views as board_views
 from handoff_service.cases.states import ACTOR_KINDS, STATUSES
 from handoff_service.core.validation import text
 from handoff_service.delivery import states as delivery_states
 from handoff_service.followups import states as follow_up_states
 from handoff_service.messages.service import AGENT, CUSTOMER
-from handoff_service.outages.views import BODIES as OUTAGE_BODIES
-from handoff_service.outages.views import RESPONSES as OUTAGE_RESPONSES
+from handoff_service.outages import views as outage_views
 from handoff_service.review import states as review_states
 from handoff_service.sla.states import STATES as SLA_STATES
-from handoff_service.staffing.views import BODIES as STAFFING_BODIES
-from handoff_service.staffing.views import RESPONSES as STAFFING_RESPONSES
+from handoff_service.staffing import views as staffing_views
+
+# features that keep their request and response schemas beside their routes (BODIES, RESPONSES)
+FEATURE_VIEWS = (outage_views, board_views, staffing_views)
 
 REPORT_CHARS = 16_000  # an evaluation report's Markdown (bot.training evaluate --publish shortens it to fit)
 TEXT = text(1, 4000, nonblank=True)
@@ -152,9 +152,7 @@ def build_bodies(tier_names: list[str]) -> dict[str, dict[str, Any]]:
         "Reply": obj({"text": TEXT}, ["text"]),
         "PrivateNote": obj({"text": TEXT}, ["text"]),
         "PhrasingCheck": obj({"text": text(0, 4000)}, ["text"]),
-        **OUTAGE_BODIES,
-        **BOARD_BODIES,
-        **STAFFING_BODIES,
+        **{name: schema for views in FEATURE_VIEWS for name, schema in views.BODIES.items()},
     }
 
 
@@ -397,7 +395,5 @@ RESPONSES: dict[str, dict[str, Any]] = {
             "suggested_label": {"type": "string", "nullable": True, "description": "an agent's correction"},
         },
     },
-    **OUTAGE_RESPONSES,
-    **BOARD_RESPONSES,
-    **STAFFING_RESPONSES,
+    **{name: schema for views in FEATURE_VIEWS for name, schema in views.RESPONSES.items()},
 }
