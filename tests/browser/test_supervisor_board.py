@@ -6,6 +6,8 @@ by the API."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,3 +122,67 @@ def test_a_supervisor_sees_a_breach_live_and_acknowledges_it(new_page, quick):
     sam.get_by_role("button", name="English").click()
     expect(sam.locator("#tab-board")).to_have_text("Board")
     expect(sam.locator("#tab-audit")).to_have_text("Audit log")
+
+
+def test_the_dashboard_counts_filters_and_exports_what_it_shows(new_page, quick):
+    """High-tier cases exist only here (the board test makes normal and critical ones): two in
+    English, one in Chinese; one English case is accepted, answered and resolved."""
+    english = [quick.queued_case(language="en", tier="high", problem=f"Parcel lost {i}") for i in (1, 2)]
+    quick.queued_case(language="zh", tier="high", problem="包裹丢了")
+    done = english[0]
+    quick.call("POST", f"/api/cases/{done['id']}/accept", quick.sam_token)
+    quick.staff("POST", f"/api/cases/{done['id']}/messages", {"text": "We are checking the parcel now."})
+    quick.staff("POST", f"/api/cases/{done['id']}/resolve", {"result": "Parcel found and re-sent"})
+
+    sam = login(new_page(), quick, "sam")
+    sam.click("#tab-dashboard")
+    expect(sam.locator("#dashboard-view")).to_be_visible()
+    expect(sam.locator("#tab-dashboard")).to_have_attribute("aria-pressed", "true")
+    cards = sam.locator("#dash-cards")
+    expect(cards.locator("[data-key=cases_new] .kpi-label")).to_have_text("新建案件")  # the dictionary's name
+    # every chart is drawn by the vendored Chart.js and has its table
+    expect(sam.locator("#chart-series")).to_be_visible()
+    assert sam.evaluate("typeof window.Chart") == "function"
+    for table in ("series", "buckets", "sla", "csat", "categories", "heatmap", "agents", "teams", "times"):
+        expect(sam.locator(f"#table-{table}")).to_have_count(1)
+
+    sam.select_option("#dash-tier", "high")
+    sam.select_option("#dash-language", "en")
+    sam.click("#dash-filters button[type=submit]")
+    expect(cards.locator("[data-key=cases_new] .kpi-value")).to_have_text("2")
+    expect(cards.locator("[data-key=cases_resolved] .kpi-value")).to_have_text("1")
+    expect(cards.locator("[data-key=handoff_rate] .kpi-value")).to_have_text("100.0%")
+    expect(sam.locator("#table-sla")).to_contain_text("高")
+    expect(sam.locator("#fc-grid")).to_be_visible()  # next week's staffing under the dashboard
+    screenshot(sam, "supervisor-dashboard")
+
+    # the download holds exactly the cases of the view
+    link = sam.locator("#dash-export-cases")
+    assert "tier=high" in (link.get_attribute("href") or "") and "language=en" in (link.get_attribute("href") or "")
+    with sam.expect_download() as download:
+        link.click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text[1:])))
+    assert sorted(r["case"] for r in rows) == sorted(c["number"] for c in english)
+    assert sum(r["created_in_period"] == "true" for r in rows) == 2  # = the "new cases" card
+
+    # the plan entered in the staffing grid is saved (PUT with the session's CSRF token)
+    sam.fill("#fc-0-9", "3")
+    sam.click("#fc-save")
+    expect(sam.locator("#fc-saved")).to_have_text("排班已保存。")
+    plan = quick.staff("GET", "/api/staffing/plan")["hours"]
+    assert [h["agents"] for h in plan if (h["weekday"], h["hour"]) == (0, 9)] == [3]
+
+    sam.get_by_role("button", name="English").click()
+    expect(sam.locator("#tab-dashboard")).to_have_text("Dashboard")
+    expect(cards.locator("[data-key=cases_new] .kpi-label")).to_have_text("New cases")
+
+    # agents do not see the dashboard, and its APIs refuse them
+    alice = login(new_page(), quick, "alice")
+    expect(alice.locator("#tab-dashboard")).to_be_hidden()
+    statuses = alice.evaluate(
+        """async () => Promise.all(["/api/metrics/dashboard", "/api/metrics/export?table=cases",
+            "/api/staffing/forecast"].map(async (p) => (await fetch(p, {credentials: "same-origin"})).status))"""
+    )
+    assert statuses == [403, 403, 403]
