@@ -53,6 +53,8 @@ from handoff_service.live import listeners as live_listeners
 from handoff_service.live import views as live_views
 from handoff_service.live.scheduled import CredentialWatch
 from handoff_service.messages import views as messages_views
+from handoff_service.metrics import listeners as metrics_listeners
+from handoff_service.metrics import views as metrics_views
 from handoff_service.outages import views as outages_views
 from handoff_service.rasa.client import RASA, RasaClient
 from handoff_service.review import views as review_views
@@ -96,6 +98,7 @@ def all_specs() -> list[RouteSpec]:
         review_views.routes,
         follow_up_views.routes,
         outages_views.routes,
+        metrics_views.routes,
         console_views.routes,
         botapi_views.routes,
         live_views.routes,
@@ -163,6 +166,7 @@ def create_app(
         live_listeners.register(deps)
         delivery_listeners.register(deps.bus, worker)
         follow_up_listeners.register(deps.bus, deps.visits)
+        metrics_listeners.register(deps)
         app[DEPS] = deps
         await worker.recover()
         loop = asyncio.get_running_loop()

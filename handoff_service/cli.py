@@ -1,4 +1,4 @@
-"""Command line: python -m handoff_service migrate|serve|create-user|create-token|revoke-token|deactivate-user."""
+"""Command line: python -m handoff_service migrate|serve|create-user|create-token|revoke-token|deactivate-user|metrics-rebuild."""
 
 from __future__ import annotations
 
@@ -171,6 +171,17 @@ def cmd_deactivate_user(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_metrics_rebuild(settings: Settings, args: argparse.Namespace) -> int:
+    import time
+
+    from handoff_service.metrics.service import rebuild
+
+    started = time.monotonic()
+    n = _with_engine(settings, rebuild)
+    print(f"metrics rollups rebuilt from the raw tables: {n} cases in {time.monotonic() - started:.1f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m handoff_service", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -200,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("id", type=int)
     d = sub.add_parser("deactivate-user", help="end a staff account: no login, sessions ended, tokens revoked")
     d.add_argument("username")
+    sub.add_parser("metrics-rebuild", help="rebuild the KPI rollups (metric_*) from cases, timeline and messages")
     return p
 
 
@@ -210,6 +222,7 @@ COMMANDS = {
     "create-token": cmd_create_token,
     "revoke-token": cmd_revoke_token,
     "deactivate-user": cmd_deactivate_user,
+    "metrics-rebuild": cmd_metrics_rebuild,
 }
 
 

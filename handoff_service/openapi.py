@@ -186,6 +186,8 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         content = {
             "application/json": {"schema": {"$ref": _REF + spec.response} if spec.response else {"type": "object"}}
         }
+        if spec.content_type != "application/json":
+            content = {spec.content_type: {"schema": {"type": "string"}}}
         responses[str(spec.status)] = {"description": "Success", "content": content}
         for status, description in spec.also.items():
             responses[str(status)] = {"description": description, "content": content}

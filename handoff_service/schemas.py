@@ -10,6 +10,7 @@ from handoff_service.core.validation import text
 from handoff_service.delivery import states as delivery_states
 from handoff_service.followups import states as follow_up_states
 from handoff_service.messages.service import AGENT, CUSTOMER
+from handoff_service.metrics.views import RESPONSES as METRICS_RESPONSES
 from handoff_service.outages.views import BODIES as OUTAGE_BODIES
 from handoff_service.outages.views import RESPONSES as OUTAGE_RESPONSES
 from handoff_service.review import states as review_states
@@ -392,4 +393,5 @@ RESPONSES: dict[str, dict[str, Any]] = {
         },
     },
     **OUTAGE_RESPONSES,
+    **METRICS_RESPONSES,
 }

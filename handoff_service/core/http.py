@@ -74,6 +74,7 @@ class RouteSpec:
     also: dict[int, str] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
     websocket: bool = False
+    content_type: str = "application/json"  # e.g. text/csv for downloads
 
     @property
     def operation_id(self) -> str:

@@ -1,0 +1,146 @@
+"""Reads of the rollups for a period and filters: the rows behind every figure (`load`), the
+dashboard (`dashboard`), and the staff names and teams the tables show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from handoff_service.core.deps import Deps
+from handoff_service.core.orm import table_of
+from handoff_service.review.models import ReviewTraffic
+
+from . import figures
+from .filters import Filters, Period
+from .models import MetricCase, MetricCycle, MetricWait
+from .states import CARDS
+
+MC, MY, MW = table_of(MetricCase), table_of(MetricCycle), table_of(MetricWait)
+T = table_of(ReviewTraffic)
+S = figures.S
+
+
+@dataclass
+class Data:
+    """The rollup rows of one period under the filters."""
+
+    cases: list[Any] = field(default_factory=list)  # opened in the period
+    resolved: list[Any] = field(default_factory=list)  # cycles ended in the period
+    reopened: list[Any] = field(default_factory=list)  # cycles > 0 started in the period
+    waits: list[Any] = field(default_factory=list)  # waits started in the period
+    backlog: int = 0
+    traffic: tuple[int, int] = (0, 0)  # customer messages, fallbacks
+
+
+def where(f: Filters) -> list[Any]:
+    conds: list[Any] = []
+    for name in ("channel", "language", "tier", "category"):
+        value = getattr(f, name)
+        if value is not None:
+            conds.append(MC.c[name] == value)
+    if f.owner_ids is not None:
+        conds.append(MC.c.owner_id.in_(f.owner_ids))
+    return conds
+
+
+async def load(conn: AsyncConnection, f: Filters, p: Period) -> Data:
+    conds = where(f)
+    d = Data()
+    d.cases = list(
+        await conn.execute(
+            select(MC).where(MC.c.created_at >= p.start, MC.c.created_at < p.end, *conds).order_by(MC.c.created_at)
+        )
+    )
+    joined = MY.join(MC, MY.c.case_id == MC.c.case_id)
+    cycle_cols = (*MY.c, MC.c.number)
+    d.resolved = list(
+        await conn.execute(
+            select(*cycle_cols).select_from(joined).where(MY.c.ended_at >= p.start, MY.c.ended_at < p.end, *conds)
+        )
+    )
+    d.reopened = list(
+        await conn.execute(
+            select(*cycle_cols)
+            .select_from(joined)
+            .where(MY.c.cycle > 0, MY.c.started_at >= p.start, MY.c.started_at < p.end, *conds)
+        )
+    )
+    d.waits = list(
+        await conn.execute(
+            select(*MW.c)
+            .select_from(MW.join(MC, MW.c.case_id == MC.c.case_id))
+            .where(MW.c.started_at >= p.start, MW.c.started_at < p.end, *conds)
+        )
+    )
+    d.backlog = (
+        await conn.execute(
+            select(func.count(func.distinct(MY.c.case_id)))
+            .select_from(joined)
+            .where(MY.c.started_at < p.end, or_(MY.c.ended_at.is_(None), MY.c.ended_at >= p.end), *conds)
+        )
+    ).scalar_one()
+    weeks = figures.weeks(f, p)
+    tq = select(func.coalesce(func.sum(T.c.messages), 0), func.coalesce(func.sum(T.c.fallbacks), 0)).where(
+        T.c.week.in_(weeks)
+    )
+    if f.language is not None:
+        tq = tq.where(T.c.language == f.language)
+    msgs, falls = (await conn.execute(tq)).one()
+    d.traffic = (int(msgs), int(falls))
+    return d
+
+
+async def staff(conn: AsyncConnection, data: list[Data]) -> dict[int, Any]:
+    ids: set[int] = set()
+    for d in data:
+        for c in d.cases:
+            ids.update(x for x in (c.owner_id, c.last_handler_id, c.csat_owner_id, c.csat_handler_id) if x)
+        ids.update(y.handler_id for y in d.resolved if y.handler_id)
+    if not ids:
+        return {}
+    rows = await conn.execute(select(S.c.id, S.c.username, S.c.display_name, S.c.team).where(S.c.id.in_(ids)))
+    return {r.id: r for r in rows}
+
+
+async def period_data(deps: Deps, f: Filters) -> tuple[Data, Data, dict[int, Any]]:
+    async with deps.read_engine.begin() as conn:
+        now, before = await load(conn, f, f.period), await load(conn, f, f.previous)
+        people = await staff(conn, [now])
+    return now, before, people
+
+
+def _change(value: float | None, previous: float | None) -> float | None:
+    if value is None or previous is None or previous == 0:
+        return None
+    return (value - previous) / previous
+
+
+async def dashboard(deps: Deps, f: Filters) -> dict[str, Any]:
+    now, before, people = await period_data(deps, f)
+    cur, prev = figures.cards(now), figures.cards(before)
+    cards = []
+    for key in CARDS:
+        card: dict[str, Any] = {"key": key, "unit": figures.unit(key), "value": cur[key]["value"]}
+        card["previous"] = prev[key]["value"]
+        card["change"] = _change(card["value"], card["previous"])
+        card.update({k: v for k, v in cur[key].items() if k in ("cases", "events")})
+        cards.append(card)
+    return {
+        "filters": f.public(),
+        "period": {"from": f.period.first_day.isoformat(), "to": f.period.last_day.isoformat(), "tz": f.tz.key},
+        "previous": {"from": f.previous.first_day.isoformat(), "to": f.previous.last_day.isoformat()},
+        "cards": cards,
+        "times": figures.times(now),
+        "series": {"granularity": f.granularity, "points": figures.series(now, f)},
+        "first_response_buckets": figures.first_response_buckets(now),
+        "heatmap": figures.heatmap(now, f.tz),
+        "sla": figures.sla(now, deps.sla.names),
+        "csat": figures.csat(now),
+        "agents": figures.agents(now, people),
+        "teams": figures.teams(now, people),
+        "categories": figures.categories(now),
+        "follow_ups": figures.follow_ups(now),
+    }
