@@ -320,7 +320,9 @@ async def test_the_dictionary_names_every_card_and_has_both_languages(h: Any) ->
     assert status == 200
     keys = {m["key"] for m in data["metrics"]}
     assert set(CARDS.values()) <= keys and data["metrics"] == METRICS
-    assert all(m["label"]["zh"] and m["label"]["en"] and m["definition"]["zh"] and m["definition"]["en"] for m in METRICS)
+    assert all(
+        m["label"]["zh"] and m["label"]["en"] and m["definition"]["zh"] and m["definition"]["en"] for m in METRICS
+    )
 
 
 @pytest.mark.parametrize("role", ["agent", "trainer"])
