@@ -11,7 +11,14 @@ from handoff_service.followups.models import FollowUpVisit
 from handoff_service.messages.models import Message
 from handoff_service.metrics.models import MetricCase, MetricCycle, MetricWait
 from handoff_service.outages.models import OutageLink, OutageNotice, OutageUpdate
-from handoff_service.review.models import ReviewFeed, ReviewItem, ReviewOccurrence, ReviewReport, ReviewTraffic
+from handoff_service.review.models import (
+    ReviewContact,
+    ReviewFeed,
+    ReviewItem,
+    ReviewOccurrence,
+    ReviewReport,
+    ReviewTraffic,
+)
 from handoff_service.staff.models import ApiToken, StaffSession, StaffUser
 
 __all__ = [
@@ -30,6 +37,7 @@ __all__ = [
     "OutageLink",
     "OutageNotice",
     "OutageUpdate",
+    "ReviewContact",
     "ReviewFeed",
     "ReviewItem",
     "ReviewOccurrence",

@@ -41,7 +41,6 @@ CASE_COLUMNS = (
     "resolutions",
     "reopens",
     "bot_resolved",
-    "contained",
     "sla_first_response",
     "sla_result",
     "sla_follow_up",

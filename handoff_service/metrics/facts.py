@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from handoff_service.cases.states import IN_PROGRESS, TRANSFERRED
 from handoff_service.followups import states as visits
 from handoff_service.sla.states import BREACHED, DEADLINES, MET
 
-CONTAINMENT_WINDOW = timedelta(hours=24)  # a new case in the conversation within this: not contained
 HELD = (IN_PROGRESS, TRANSFERRED)  # an agent (or a team) holds the case: a customer message waits
 REOPEN_REASON_FOLLOW_UP = "follow-up: not solved"  # cases.service writes it on such a reopen
 
@@ -86,10 +85,8 @@ def case_facts(
     events: Sequence[Any],
     messages: Sequence[Any],
     visit_rows: Sequence[Any],
-    next_case_at: datetime | None,
 ) -> Facts:
-    """`events` and `messages` in id order; `next_case_at`: when the next case of the same
-    conversation was opened (None: none yet)."""
+    """`events` and `messages` in id order."""
     handoff_at = next((e.at for e in events if e.action == "request_handoff"), None)
     accepted_at = next((e.at for e in events if e.action == "accept"), None)
     first_reply = None
@@ -128,9 +125,6 @@ def case_facts(
     for c in cycles:
         c["seconds"] = _seconds(c["started_at"], c["ended_at"])
     bot_resolved = handoff_at is None and bot_resolved_at is not None
-    contained = bot_resolved and (
-        next_case_at is None or bot_resolved_at is None or next_case_at > bot_resolved_at + CONTAINMENT_WINDOW
-    )
     states = [v.state for v in visit_rows]
     row = {
         "case_id": case.id,
@@ -148,7 +142,6 @@ def case_facts(
         "claim_seconds": _seconds(handoff_at, accepted_at),
         "first_response_seconds": _seconds(handoff_at, first_reply),
         "bot_resolved": bot_resolved,
-        "contained": contained,
         "resolutions": resolutions,
         "reopens": reopens,
         **{f"sla_{d}": _sla(case, events, d) for d in DEADLINES},

@@ -91,7 +91,10 @@ def cards(d: Data) -> dict[str, dict[str, Any]]:
         "cases_reopened": {"value": len({y.case_id for y in d.reopened}), "events": len(d.reopened)},
         "backlog": {"value": d.backlog},
         "handoff_rate": {"value": ratio(sum(c.handoff_at is not None for c in d.cases), new), "cases": new},
-        "containment": {"value": ratio(sum(bool(c.contained) for c in d.cases), new), "cases": new},
+        "containment": {
+            "value": ratio(d.contacts[0], d.contacts[1]) if d.contacts else None,
+            "events": d.contacts[1] if d.contacts else 0,
+        },
         "fallback_rate": {"value": ratio(d.traffic[1], d.traffic[0]), "events": d.traffic[0]},
         "reopen_rate": {
             "value": ratio(sum(c.reopens > 0 for c in resolved_once), len(resolved_once)),

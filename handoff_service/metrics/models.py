@@ -37,7 +37,6 @@ class MetricCase(Base):
     claim_seconds: Mapped[float | None] = mapped_column(Float)
     first_response_seconds: Mapped[float | None] = mapped_column(Float)
     bot_resolved: Mapped[bool] = mapped_column(Boolean)  # resolved by the bot, never handed off
-    contained: Mapped[bool] = mapped_column(Boolean)  # bot_resolved and no new case within 24 h
     resolutions: Mapped[int] = mapped_column(Integer)
     reopens: Mapped[int] = mapped_column(Integer)
     # decided SLA outcomes: "met" | "breached" | None (not decided yet)

@@ -4,6 +4,7 @@ dashboard (`dashboard`), and the staff names and teams the tables show."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -11,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff_service.core.deps import Deps
 from handoff_service.core.orm import table_of
-from handoff_service.review.models import ReviewTraffic
+from handoff_service.review.models import ReviewContact, ReviewTraffic
+from handoff_service.review.records import CONTACT_GAP
 
 from . import figures
 from .filters import Filters, Period
@@ -20,6 +22,7 @@ from .states import CARDS
 
 MC, MY, MW = table_of(MetricCase), table_of(MetricCycle), table_of(MetricWait)
 T = table_of(ReviewTraffic)
+RC = table_of(ReviewContact)
 S = figures.S
 
 
@@ -33,6 +36,7 @@ class Data:
     waits: list[Any] = field(default_factory=list)  # waits started in the period
     backlog: int = 0
     traffic: tuple[int, int] = (0, 0)  # customer messages, fallbacks
+    contacts: tuple[int, int] | None = None  # contained, finished contacts (None: filters that contacts lack)
 
 
 def where(f: Filters) -> list[Any]:
@@ -46,7 +50,31 @@ def where(f: Filters) -> list[Any]:
     return conds
 
 
-async def load(conn: AsyncConnection, f: Filters, p: Period) -> Data:
+async def contacts(conn: AsyncConnection, f: Filters, p: Period, now: datetime) -> tuple[int, int] | None:
+    """(contained, finished) customer contacts that started in the period. Finished: no message for
+    CONTACT_GAP (24 h) since its last one. Contained: no case of its conversation was handed off
+    from its start until CONTACT_GAP after its last message. Only channel and language filter
+    contacts; the other filters (owner, tier, category) do not apply to them: None."""
+    if any(getattr(f, name) is not None for name in ("agent", "team", "tier", "category")):
+        return None
+    q = select(RC.c.id, RC.c.last_at).where(RC.c.started_at >= p.start, RC.c.started_at < p.end)
+    for name in ("channel", "language"):
+        if getattr(f, name) is not None:
+            q = q.where(RC.c[name] == getattr(f, name))
+    finished = {r.id: r.last_at for r in await conn.execute(q) if r.last_at + CONTACT_GAP <= now}
+    if not finished:
+        return (0, 0)
+    handed = select(RC.c.id, MC.c.handoff_at).select_from(
+        RC.join(MC, (MC.c.conversation_id == RC.c.conversation_id) & (MC.c.handoff_at >= RC.c.started_at))
+    )
+    handed = handed.where(RC.c.started_at >= p.start, RC.c.started_at < p.end)
+    not_contained = {
+        r.id for r in await conn.execute(handed) if r.id in finished and r.handoff_at < finished[r.id] + CONTACT_GAP
+    }
+    return (len(finished) - len(not_contained), len(finished))
+
+
+async def load(conn: AsyncConnection, f: Filters, p: Period, now: datetime) -> Data:
     conds = where(f)
     d = Data()
     d.cases = list(
@@ -90,6 +118,7 @@ async def load(conn: AsyncConnection, f: Filters, p: Period) -> Data:
         tq = tq.where(T.c.language == f.language)
     msgs, falls = (await conn.execute(tq)).one()
     d.traffic = (int(msgs), int(falls))
+    d.contacts = await contacts(conn, f, p, now)
     return d
 
 
@@ -107,7 +136,8 @@ async def staff(conn: AsyncConnection, data: list[Data]) -> dict[int, Any]:
 
 async def period_data(deps: Deps, f: Filters) -> tuple[Data, Data, dict[int, Any]]:
     async with deps.read_engine.begin() as conn:
-        now, before = await load(conn, f, f.period), await load(conn, f, f.previous)
+        at = deps.clock.now()
+        now, before = await load(conn, f, f.period, at), await load(conn, f, f.previous, at)
         people = await staff(conn, [now])
     return now, before, people
 

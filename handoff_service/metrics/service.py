@@ -5,7 +5,6 @@ Both go through facts.case_facts, so an incremental refresh and a rebuild give t
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
@@ -37,33 +36,12 @@ def _group(rows: Iterable[Any]) -> dict[int, list[Any]]:
     return out
 
 
-async def _next_cases(conn: AsyncConnection, cases: Sequence[Any]) -> dict[int, datetime | None]:
-    """For each case, when the next case of its conversation was opened (by creation time, then id)."""
-    convs = sorted({c.conversation_id for c in cases})
-    rows = (
-        await conn.execute(
-            select(C.c.id, C.c.conversation_id, C.c.created_at)
-            .where(C.c.conversation_id.in_(convs))
-            .order_by(C.c.conversation_id, C.c.created_at, C.c.id)
-        )
-    ).all()
-    following: dict[int, datetime | None] = {}
-    for prev, cur in zip(rows, [*rows[1:], None], strict=True):
-        same = cur is not None and cur.conversation_id == prev.conversation_id
-        following[prev.id] = cur.created_at if same and cur is not None else None
-    return following
-
-
 async def _facts(conn: AsyncConnection, cases: Sequence[Any]) -> list[Facts]:
     ids = [c.id for c in cases]
     events = _group(await conn.execute(select(*_EVENT_COLS).where(E.c.case_id.in_(ids)).order_by(E.c.id)))
     messages = _group(await conn.execute(select(*_MESSAGE_COLS).where(M.c.case_id.in_(ids)).order_by(M.c.id)))
     visits = _group(await conn.execute(select(V.c.case_id, V.c.state).where(V.c.case_id.in_(ids))))
-    following = await _next_cases(conn, cases)
-    return [
-        case_facts(c, events.get(c.id, []), messages.get(c.id, []), visits.get(c.id, []), following.get(c.id))
-        for c in cases
-    ]
+    return [case_facts(c, events.get(c.id, []), messages.get(c.id, []), visits.get(c.id, [])) for c in cases]
 
 
 async def _write(conn: AsyncConnection, ids: Sequence[int], facts: Sequence[Facts]) -> None:
@@ -80,34 +58,10 @@ async def _write(conn: AsyncConnection, ids: Sequence[int], facts: Sequence[Fact
 
 
 async def refresh_in(conn: AsyncConnection, case_ids: Iterable[int]) -> int:
-    """Rewrites the rows of these cases and of the case before each in its conversation (whose
-    containment depends on when the next case was opened). Returns how many cases were written."""
-    wanted = set(case_ids)
-    if not wanted:
-        return 0
-    cases = (await conn.execute(select(C).where(C.c.id.in_(sorted(wanted))))).all()
-    previous = (
-        await conn.execute(
-            select(C)
-            .where(C.c.conversation_id.in_({c.conversation_id for c in cases}), C.c.id.not_in(wanted))
-            .order_by(C.c.created_at.desc(), C.c.id.desc())
-        )
-    ).all()
-    earlier: list[Any] = []
-    for c in cases:
-        before = next(
-            (
-                p
-                for p in previous
-                if p.conversation_id == c.conversation_id and (p.created_at, p.id) < (c.created_at, c.id)
-            ),
-            None,
-        )
-        if before is not None and before.id not in {e.id for e in earlier}:
-            earlier.append(before)
-    rows = [*cases, *earlier]
-    await _write(conn, [r.id for r in rows], await _facts(conn, rows))
-    return len(rows)
+    """Rewrites the rows of these cases; returns how many cases were written."""
+    cases = (await conn.execute(select(C).where(C.c.id.in_(sorted(set(case_ids)))))).all()
+    await _write(conn, [c.id for c in cases], await _facts(conn, cases))
+    return len(cases)
 
 
 async def refresh_cases(deps: Deps, case_ids: Iterable[int]) -> int:

@@ -52,9 +52,9 @@ METRICS: list[dict[str, Any]] = [
         RATIO,
         "机器人独立解决率",
         "Bot containment",
-        "统计期内新建案件中由机器人解决、未转人工且24小时内同一会话无新案件的比例。",
-        "Share of the period's new cases the bot resolved with no handoff and no new case in the same "
-        "conversation within 24 h.",
+        "统计期内开始且已结束的客户接触（同一会话中间隔不足24小时的消息）中，直到最后一条消息后24小时仍未转人工的比例。",
+        "Finished customer contacts (a conversation's messages less than 24 h apart) started in the "
+        "period with no handoff until 24 h after their last message, over all finished contacts.",
     ),
     _m(
         "fallback_rate",

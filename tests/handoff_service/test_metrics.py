@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
+from handoff_service.followups.models import FollowUpVisit
 from handoff_service.metrics import service as metrics
 from handoff_service.metrics.models import MetricCase, MetricCycle, MetricWait
 from handoff_service.metrics.states import CARDS, METRICS
-from handoff_service.review.models import ReviewTraffic
 
 DAY = "from=2026-11-24&to=2026-11-24"  # a Tuesday; Asia/Shanghai, so 2026-11-23 16:00 UTC to 11-24 16:00 UTC
 
@@ -31,7 +31,7 @@ async def step(h: Any, when: datetime, method: str, path: str, headers: dict[str
     return data
 
 
-async def scenario(h: Any) -> dict[str, Any]:
+async def scenario(h: Any, rasa: Any) -> dict[str, Any]:
     """Five cases on 2026-11-24 (times UTC; Shanghai = UTC+8, so 16:00-21:00 local):
     A conv-a refund normal: 08:00 created+handoff, 08:10 alice accepts, 08:20 alice replies, 08:30 customer
       writes, 08:40 alice replies, 08:50 transfer to bob, 09:00 customer writes, 09:30 bob replies,
@@ -83,15 +83,23 @@ async def scenario(h: Any) -> dict[str, Any]:
     await step(h, at(13, 1), "POST", f"/api/bot/cases/{e['number']}/resolve", bot, {"result": "answered"})
     h.clock.set(at(14))
     await h.deps.sla_monitor.run_once()
-    async with h.deps.tx() as conn:  # the review feed's weekly traffic (week of Monday 2026-11-23)
-        await conn.execute(
-            insert(ReviewTraffic),
-            [
-                {"week": "2026-11-23", "language": "zh", "messages": 100, "fallbacks": 7},
-                {"week": "2026-11-23", "language": "en", "messages": 50, "fallbacks": 3},
-            ],
-        )
+    # what Rasa recorded (the review feed): every customer message, with the action that answered it
+    for conv, when, intent, answer, language in [
+        ("conv-a", at(7, 59), "refund", "action_handoff", "zh"),
+        ("conv-a", at(8, 30), "refund", "action_relay_to_agent", "zh"),  # relayed: not the bot's traffic
+        ("conv-a", at(9), "refund", "action_relay_to_agent", "zh"),
+        ("conv-b", at(9, 59), "delivery", "action_handoff", "zh"),
+        ("conv-c", at(11, 59), "nlu_fallback", "utter_default", "zh"),
+        ("conv-c", at(12, 58), "faq", "utter_faq", "zh"),
+        ("conv-d", at(12, 9), "complaint", "action_handoff", "zh"),
+        ("conv-x", at(14), "nlu_fallback", "utter_default", "zh"),  # no case at all
+        ("conv-y", at(14, 30), "greet", "utter_greet", "en"),
+    ]:
+        stamp = when.timestamp()
+        rasa.record(type="user", sender_id=conv, timestamp=stamp, text="…", intent=intent, language=language)
+        rasa.record(type="action", sender_id=conv, timestamp=stamp + 0.01, name=answer)
     h.clock.set(at(15))
+    await h.deps.review_feed.read_rasa()
     return p
 
 
@@ -105,8 +113,8 @@ def cards(data: dict[str, Any]) -> dict[str, Any]:
     return {c["key"]: c for c in data["cards"]}
 
 
-async def test_every_metric_of_the_dictionary_on_a_hand_worked_day(h: Any) -> None:
-    p = await scenario(h)
+async def test_every_metric_of_the_dictionary_on_a_hand_worked_day(h: Any, rasa: Any) -> None:
+    p = await scenario(h, rasa)
     data = await dashboard(h, p["sam"])
     assert data["period"] == {"from": "2026-11-24", "to": "2026-11-24", "tz": "Asia/Shanghai"}
     assert data["previous"] == {"from": "2026-11-23", "to": "2026-11-23"}
@@ -118,8 +126,10 @@ async def test_every_metric_of_the_dictionary_on_a_hand_worked_day(h: Any) -> No
     assert (v["cases_reopened"], k["cases_reopened"]["events"]) == (1, 1)  # B, by its "not solved" follow-up
     assert v["backlog"] == 1  # D: its first cycle never ended
     assert v["handoff_rate"] == pytest.approx(3 / 5)  # A B D
-    assert v["containment"] == pytest.approx(1 / 5)  # E only: C had a new case (E) within 24 h
-    assert v["fallback_rate"] == pytest.approx(10 / 150)  # (7 + 3) / (100 + 50)
+    # contacts: a [07:59-09:00] b d (handed off), c [11:59-12:58] x y; none has ended 24 h later yet
+    assert v["containment"] is None
+    # the bot's own messages: a 07:59, b, c twice, d, x (zh) and y (en); fallbacks: c 11:59, x
+    assert v["fallback_rate"] == pytest.approx(2 / 7)
     # claim: A 600 s, B 1800 s -> nearest rank p50 = 600, p90 = 1800, mean 1200
     assert data["times"]["claim_time"] == {"p50": 600, "p90": 1800, "mean": 1200, "cases": 2, "events": 2}
     # first response (handoff -> first agent reply): A 1200 s, B 3600 s
@@ -150,6 +160,13 @@ async def test_every_metric_of_the_dictionary_on_a_hand_worked_day(h: Any) -> No
         "distribution": {"1": 0, "2": 1, "3": 0, "4": 1, "5": 0},
         "dimensions": {"attitude": 5.0, "speed": 3.0, "solved": 4.0},  # B gave no dimensions
     }
+    h.clock.set(datetime(2026, 11, 26, tzinfo=UTC))  # every contact has ended (24 h without a message)
+    later = cards(await dashboard(h, p["sam"]))
+    assert later["containment"]["value"] == 0.5 and later["containment"]["events"] == 6  # c x y of a b c d x y
+    later = cards(await dashboard(h, p["sam"], DAY + "&language=zh"))
+    assert later["containment"]["value"] == pytest.approx(2 / 5)  # c x of a b c d x
+    assert later["fallback_rate"]["value"] == pytest.approx(2 / 6)
+    assert cards(await dashboard(h, p["sam"], DAY + "&tier=normal"))["containment"]["value"] is None  # n/a
     # 2026-11-23 is empty, except the fallback rate: its week (from Monday 11-23) is the same
     assert all(c["previous"] in (0, None) and c["change"] is None for c in data["cards"] if c["key"] != "fallback_rate")
     assert k["fallback_rate"]["previous"] == v["fallback_rate"] and k["fallback_rate"]["change"] == 0
@@ -206,8 +223,8 @@ async def test_every_metric_of_the_dictionary_on_a_hand_worked_day(h: Any) -> No
     assert agents[None]["sla_first_response_attainment"] == pytest.approx(2 / 3)  # C E met, D breached
 
 
-async def test_agent_rows_sum_to_team_rows_and_to_the_total(h: Any) -> None:
-    p = await scenario(h)
+async def test_agent_rows_sum_to_team_rows_and_to_the_total(h: Any, rasa: Any) -> None:
+    p = await scenario(h, rasa)
     data = await dashboard(h, p["sam"])
     k = cards(data)
     total = {"cases_owned": k["cases_new"]["value"], "cases_handled": k["cases_new"]["value"]}
@@ -221,8 +238,8 @@ async def test_agent_rows_sum_to_team_rows_and_to_the_total(h: Any) -> None:
             assert teams[team][col] == sum(r[col] for r in data["agents"] if r["agent"] in rows), (team, col)
 
 
-async def test_filters_select_the_owners_and_dimensions(h: Any) -> None:
-    p = await scenario(h)
+async def test_filters_select_the_owners_and_dimensions(h: Any, rasa: Any) -> None:
+    p = await scenario(h, rasa)
     k = cards(await dashboard(h, p["sam"], DAY + "&tier=critical"))
     assert (k["cases_new"]["value"], k["backlog"]["value"], k["sla_first_response"]["value"]) == (1, 1, 0.0)
     k = cards(await dashboard(h, p["sam"], DAY + "&agent=carl"))  # cases carl owns: B
@@ -230,8 +247,7 @@ async def test_filters_select_the_owners_and_dimensions(h: Any) -> None:
     k = cards(await dashboard(h, p["sam"], DAY + "&team=t1"))  # owners alice and carl: A B
     assert k["cases_new"]["value"] == 2
     k = cards(await dashboard(h, p["sam"], DAY + "&category=faq&language=zh"))
-    assert (k["cases_new"]["value"], k["containment"]["value"]) == (2, 0.5)
-    assert k["fallback_rate"]["value"] == pytest.approx(0.07)  # zh only: 7 / 100
+    assert (k["cases_new"]["value"], k["containment"]["value"]) == (2, None)  # contacts have no category
     k = cards(await dashboard(h, p["sam"], "from=2026-11-25&to=2026-11-26"))  # after: nothing new, D waits
     assert (k["cases_new"]["value"], k["backlog"]["value"], k["handoff_rate"]["value"]) == (0, 1, None)
     assert k["cases_new"]["previous"] == 5 and k["cases_new"]["change"] == -1.0  # (0 - 5) / 5
@@ -256,8 +272,8 @@ async def export(h: Any, headers: dict[str, str], table: str, query: str = DAY) 
 
 
 @pytest.mark.parametrize("query", [DAY, DAY + "&team=t1", DAY + "&category=refund", DAY + "&tier=normal"])
-async def test_the_csv_of_a_view_sums_to_its_cards(h: Any, query: str) -> None:
-    p = await scenario(h)
+async def test_the_csv_of_a_view_sums_to_its_cards(h: Any, rasa: Any, query: str) -> None:
+    p = await scenario(h, rasa)
     data = await dashboard(h, p["sam"], query)
     k = cards(data)
     rows = await export(h, p["sam"], "cases", query)
@@ -284,8 +300,8 @@ async def test_the_csv_of_a_view_sums_to_its_cards(h: Any, query: str) -> None:
         assert await export(h, p["sam"], table, query) is not None
 
 
-async def test_the_cases_csv_masks_free_text_and_escapes_formulas_and_is_audited(h: Any) -> None:
-    p = await scenario(h)
+async def test_the_cases_csv_masks_free_text_and_escapes_formulas_and_is_audited(h: Any, rasa: Any) -> None:
+    p = await scenario(h, rasa)
     rows = {r["case"]: r for r in await export(h, p["sam"], "cases", DAY + "&category=refund")}
     a = next(r for r in rows.values() if r["result"])
     assert "13812345678" not in a["result"] and a["csat_comment"].startswith("'=")
@@ -305,8 +321,8 @@ async def _rows(h: Any) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
-async def test_the_rollups_kept_after_each_commit_equal_a_rebuild_from_the_raw_tables(h: Any) -> None:
-    await scenario(h)
+async def test_the_rollups_kept_after_each_commit_equal_a_rebuild_from_the_raw_tables(h: Any, rasa: Any) -> None:
+    await scenario(h, rasa)
     incremental = await _rows(h)
     assert len(incremental["metric_cases"]) == 5 and len(incremental["metric_cycles"]) == 6
     assert len(incremental["metric_waits"]) == 2
@@ -356,3 +372,43 @@ async def test_bad_filters_are_400(h: Any, query: str) -> None:
         assert status == 400 and body["error"]["code"] == "invalid_field", (path, query, body)
     status, body = await h.get("/api/metrics/export?table=bogus", sup)
     assert status == 400 and body["error"]["code"] == "invalid_field"
+
+
+async def test_follow_up_completion_counts_answered_over_finished_visits(h: Any, rasa: Any) -> None:
+    p = await scenario(h, rasa)
+    now = at(15)
+    visits = [  # case ids: A=1, B=2, C=3, D=4, E=5
+        (1, 0, "solved"),
+        (2, 0, "not_solved"),
+        (2, 1, "no_answer"),
+        (3, 0, "cancelled"),  # not planned any more
+        (5, 0, "scheduled"),  # planned, not finished
+    ]
+    async with h.deps.tx() as conn:
+        await conn.execute(
+            insert(FollowUpVisit),
+            [
+                {
+                    "case_id": c,
+                    "cycle": n,
+                    "state": s,
+                    "due_at": now,
+                    "attempts": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for c, n, s in visits
+            ],
+        )
+    await metrics.refresh_cases(h.deps, [1, 2, 3, 5])
+    data = await dashboard(h, p["sam"])
+    # planned: 5 visits - 1 cancelled = 4; answered: solved 1 + not solved 1 = 2; finished: 2 + no answer 1 = 3
+    assert data["follow_ups"] == {
+        "planned": 4,
+        "answered": 2,
+        "solved": 1,
+        "not_solved": 1,
+        "no_answer": 1,
+        "completion": pytest.approx(2 / 3),
+    }
+    assert cards(data)["follow_up_completion"]["value"] == pytest.approx(2 / 3)

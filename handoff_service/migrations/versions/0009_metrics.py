@@ -7,6 +7,8 @@ Create Date: 2026-12-07
 metric_cases (one row per case), metric_cycles (one per care cycle) and metric_waits (one per
 customer wait): derived from cases, case_events, messages and follow_up_visits after each commit,
 rebuilt from them by `python -m handoff_service metrics-rebuild` (run it once after this upgrade).
+review_contacts: customers' contacts (a conversation's messages less than 24 h apart), fed by the
+review feed from Rasa's tracker store; bot containment is counted over them.
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ def upgrade() -> None:
         sa.Column("claim_seconds", sa.Float(), nullable=True),
         sa.Column("first_response_seconds", sa.Float(), nullable=True),
         sa.Column("bot_resolved", sa.Boolean(), nullable=False),
-        sa.Column("contained", sa.Boolean(), nullable=False),
         sa.Column("resolutions", sa.Integer(), nullable=False),
         sa.Column("reopens", sa.Integer(), nullable=False),
         sa.Column("sla_first_response", sa.String(10), nullable=True),
@@ -83,9 +84,22 @@ def upgrade() -> None:
         sa.Column("handler_id", BigId, nullable=True),
     )
     op.create_index("ix_metric_waits_started", "metric_waits", ["started_at"])
+    op.create_table(
+        "review_contacts",
+        sa.Column("id", BigId, primary_key=True),
+        sa.Column("conversation_id", sa.String(128), nullable=False),
+        sa.Column("started_at", TS, nullable=False),
+        sa.Column("last_at", TS, nullable=False),
+        sa.Column("language", sa.String(8), nullable=True),
+        sa.Column("channel", sa.String(32), nullable=True),
+        sa.Column("messages", sa.Integer(), nullable=False),
+    )
+    op.create_index("ix_review_contacts_conversation", "review_contacts", ["conversation_id", "last_at"])
+    op.create_index("ix_review_contacts_started", "review_contacts", ["started_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("review_contacts")
     op.drop_table("metric_waits")
     op.drop_table("metric_cycles")
     op.drop_table("metric_cases")
