@@ -63,6 +63,12 @@ def weeks(f: Filters, p: Period) -> list[str]:
 
 
 def times(d: Data) -> dict[str, dict[str, Any]]:
+    if "times" not in d.memo:
+        d.memo["times"] = _times(d)
+    return dict(d.memo["times"])
+
+
+def _times(d: Data) -> dict[str, dict[str, Any]]:
     claim = [c.claim_seconds for c in d.cases if c.claim_seconds is not None]
     first = [c.first_response_seconds for c in d.cases if c.first_response_seconds is not None]
     waits = [w for w in d.waits if w.seconds is not None]
@@ -90,7 +96,7 @@ def cards(d: Data) -> dict[str, dict[str, Any]]:
         "cases_resolved": {"value": len({y.case_id for y in d.resolved}), "events": len(d.resolved)},
         "cases_reopened": {"value": len({y.case_id for y in d.reopened}), "events": len(d.reopened)},
         "backlog": {"value": d.backlog},
-        "handoff_rate": {"value": ratio(sum(c.handoff_at is not None for c in d.cases), new), "cases": new},
+        "handoff_rate": {"value": ratio(sum(bool(c.handed_off) for c in d.cases), new), "cases": new},
         "containment": {
             "value": ratio(d.contacts[0], d.contacts[1]) if d.contacts else None,
             "events": d.contacts[1] if d.contacts else 0,
@@ -116,8 +122,23 @@ def cards(d: Data) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _bucket(at: datetime, tz: ZoneInfo, granularity: str) -> str:
-    local = at.astimezone(tz)
+class _Local:
+    """Local times truncated to the quarter hour, computed once per quarter hour of UTC (zone offsets
+    are whole quarter hours), for hourly and daily buckets."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self.memo: dict[int, datetime] = {}
+
+    def __call__(self, at: datetime) -> datetime:
+        key = int(at.timestamp()) // 900
+        local = self.memo.get(key)
+        if local is None:
+            local = self.memo[key] = datetime.fromtimestamp(key * 900, self.tz)
+        return local
+
+
+def _bucket(local: datetime, granularity: str) -> str:
     return local.date().isoformat() if granularity == "day" else local.strftime("%Y-%m-%dT%H:00")
 
 
@@ -134,17 +155,18 @@ def series(d: Data, f: Filters) -> list[dict[str, Any]]:
         k: {"t": k, "cases_new": 0, "cases_resolved": set(), "cases_reopened": set(), "handoffs": 0, "fr": []}
         for k in keys
     }
+    local = _Local(f.tz)
     for c in d.cases:
-        p = pts.get(_bucket(c.created_at, f.tz, f.granularity))
+        p = pts.get(_bucket(local(c.created_at), f.granularity))
         if p is None:
             continue
         p["cases_new"] += 1
-        p["handoffs"] += c.handoff_at is not None
+        p["handoffs"] += bool(c.handed_off)
         if c.first_response_seconds is not None:
             p["fr"].append(c.first_response_seconds)
     for rows, name, col in ((d.resolved, "cases_resolved", "ended_at"), (d.reopened, "cases_reopened", "started_at")):
         for y in rows:
-            p = pts.get(_bucket(getattr(y, col), f.tz, f.granularity))
+            p = pts.get(_bucket(local(getattr(y, col)), f.granularity))
             if p is not None:
                 p[name].add(y.case_id)
     return [
@@ -172,8 +194,9 @@ def first_response_buckets(d: Data) -> list[dict[str, Any]]:
 
 def heatmap(d: Data, tz: ZoneInfo) -> list[dict[str, Any]]:
     cells = {(w, h): 0 for w in range(7) for h in range(24)}
+    to_local = _Local(tz)
     for c in d.cases:
-        local = c.created_at.astimezone(tz)
+        local = to_local(c.created_at)
         cells[(local.weekday(), local.hour)] += 1
     return [{"weekday": w, "hour": h, "cases": n} for (w, h), n in cells.items()]
 
@@ -231,7 +254,11 @@ def _grouped(d: Data, key: Callable[[int | None], Hashable]) -> dict[Hashable, d
     acc: dict[Hashable, dict[str, list[Any]]] = {}
 
     def at(staff_id: int | None) -> dict[str, list[Any]]:
-        return acc.setdefault(key(staff_id), {n: [] for n in ("owned", "handled", "resolved", "co", "ch")})
+        k = key(staff_id)
+        found = acc.get(k)
+        if found is None:
+            found = acc[k] = {n: [] for n in ("owned", "handled", "resolved", "co", "ch")}
+        return found
 
     for c in d.cases:
         at(c.owner_id)["owned"].append(c)
