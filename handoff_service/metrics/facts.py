@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from handoff_service.cases.states import IN_PROGRESS, TRANSFERRED
+from handoff_service.cases.states import IN_PROGRESS, QUEUED, TRANSFERRED
 from handoff_service.followups import states as visits
 from handoff_service.sla.states import BREACHED, DEADLINES, MET
 
@@ -50,6 +50,11 @@ def _status_at(events: Sequence[Any], at: datetime) -> str | None:
     return status
 
 
+def _hands_off(e: Any) -> bool:
+    """The bot's handoff, or the reopen of a case nobody owns (the bot had resolved it): back to the queue."""
+    return bool(e.action == "request_handoff" or (e.action == "reopen" and e.status_to == QUEUED))
+
+
 def _waits(events: Sequence[Any], messages: Sequence[Any]) -> list[dict[str, Any]]:
     """Each customer message relayed while an agent holds the case opens a wait (unless one is open);
     the next agent reply ends it; a resolution before any reply ends it unanswered."""
@@ -87,7 +92,7 @@ def case_facts(
     visit_rows: Sequence[Any],
 ) -> Facts:
     """`events` and `messages` in id order."""
-    handoff_at = next((e.at for e in events if e.action == "request_handoff"), None)
+    handoff_at = next((e.at for e in events if _hands_off(e)), None)
     accepted_at = next((e.at for e in events if e.action == "accept"), None)
     first_reply = None
     if handoff_at is not None:
