@@ -123,18 +123,17 @@ def cards(d: Data) -> dict[str, dict[str, Any]]:
 
 
 class _Local:
-    """Local times truncated to the quarter hour, computed once per quarter hour of UTC (zone offsets
-    are whole quarter hours), for hourly and daily buckets."""
+    """The local time of a quarter hour of UTC (queries.quarter), computed once per quarter hour
+    (zone offsets are whole quarter hours), for hourly and daily buckets."""
 
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
         self.memo: dict[int, datetime] = {}
 
-    def __call__(self, at: datetime) -> datetime:
-        key = int(at.timestamp()) // 900
-        local = self.memo.get(key)
+    def __call__(self, q: int) -> datetime:
+        local = self.memo.get(q)
         if local is None:
-            local = self.memo[key] = datetime.fromtimestamp(key * 900, self.tz)
+            local = self.memo[q] = datetime.fromtimestamp(q * 900, self.tz)
         return local
 
 
@@ -157,14 +156,14 @@ def series(d: Data, f: Filters) -> list[dict[str, Any]]:
     }
     local = _Local(f.tz)
     for c in d.cases:
-        p = pts.get(_bucket(local(c.created_at), f.granularity))
+        p = pts.get(_bucket(local(c.created_q), f.granularity))
         if p is None:
             continue
         p["cases_new"] += 1
         p["handoffs"] += bool(c.handed_off)
         if c.first_response_seconds is not None:
             p["fr"].append(c.first_response_seconds)
-    for rows, name, col in ((d.resolved, "cases_resolved", "ended_at"), (d.reopened, "cases_reopened", "started_at")):
+    for rows, name, col in ((d.resolved, "cases_resolved", "ended_q"), (d.reopened, "cases_reopened", "started_q")):
         for y in rows:
             p = pts.get(_bucket(local(getattr(y, col)), f.granularity))
             if p is not None:
@@ -196,7 +195,7 @@ def heatmap(d: Data, tz: ZoneInfo) -> list[dict[str, Any]]:
     cells = {(w, h): 0 for w in range(7) for h in range(24)}
     to_local = _Local(tz)
     for c in d.cases:
-        local = to_local(c.created_at)
+        local = to_local(c.created_q)
         cells[(local.weekday(), local.hour)] += 1
     return [{"weekday": w, "hour": h, "cases": n} for (w, h), n in cells.items()]
 

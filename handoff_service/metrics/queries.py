@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff_service.core.deps import Deps
@@ -27,7 +27,6 @@ RC = table_of(ReviewContact)
 # what the figures read of a case (no free text, no unused timestamps: decoding them costs)
 CASE_COLUMNS = (
     MC.c.case_id,
-    MC.c.created_at,
     MC.c.category,
     MC.c.tier,
     MC.c.owner_id,
@@ -76,6 +75,19 @@ async def _rows(conn: AsyncConnection, stmt: Any) -> list[Any]:
     return [shape._make(r) for r in result.all()]
 
 
+QUARTER = 900  # seconds: time buckets are read as quarter hours of UTC (zone offsets are whole quarters)
+
+
+def quarter(conn: AsyncConnection, col: Any, name: str) -> Any:
+    """`col` (a UTC time) as the number of its quarter hour since 1970, computed by the database
+    (decoding each time in Python would cost more than the whole figure)."""
+    if conn.dialect.name == "sqlite":
+        expr = cast(cast(func.strftime("%s", col), Integer) // QUARTER, Integer)
+    else:
+        expr = cast(func.floor(func.extract("epoch", col) / QUARTER), Integer)
+    return expr.label(name)
+
+
 def where(f: Filters) -> list[Any]:
     conds: list[Any] = []
     for name in ("channel", "language", "tier", "category"):
@@ -115,18 +127,21 @@ async def load(conn: AsyncConnection, f: Filters, p: Period, now: datetime) -> D
     conds = where(f)
     d = Data()
     d.cases = await _rows(
-        conn, select(*CASE_COLUMNS).where(MC.c.created_at >= p.start, MC.c.created_at < p.end, *conds)
+        conn,
+        select(*CASE_COLUMNS, quarter(conn, MC.c.created_at, "created_q")).where(
+            MC.c.created_at >= p.start, MC.c.created_at < p.end, *conds
+        ),
     )
     joined = MY.join(MC, MY.c.case_id == MC.c.case_id)
     d.resolved = await _rows(
         conn,
-        select(MY.c.case_id, MY.c.ended_at, MY.c.seconds, MY.c.handler_id)
+        select(MY.c.case_id, quarter(conn, MY.c.ended_at, "ended_q"), MY.c.seconds, MY.c.handler_id)
         .select_from(joined)
         .where(MY.c.ended_at >= p.start, MY.c.ended_at < p.end, *conds),
     )
     d.reopened = await _rows(
         conn,
-        select(MY.c.case_id, MY.c.started_at)
+        select(MY.c.case_id, quarter(conn, MY.c.started_at, "started_q"))
         .select_from(joined)
         .where(MY.c.cycle > 0, MY.c.started_at >= p.start, MY.c.started_at < p.end, *conds),
     )
@@ -136,13 +151,17 @@ async def load(conn: AsyncConnection, f: Filters, p: Period, now: datetime) -> D
         .select_from(MW.join(MC, MW.c.case_id == MC.c.case_id))
         .where(MW.c.started_at >= p.start, MW.c.started_at < p.end, *conds),
     )
-    d.backlog = (
-        await conn.execute(
-            select(func.count(func.distinct(MY.c.case_id)))
-            .select_from(joined)
-            .where(MY.c.started_at < p.end, or_(MY.c.ended_at.is_(None), MY.c.ended_at >= p.end), *conds)
-        )
-    ).scalar_one()
+    # a case has at most one open cycle at a time: counting cycles counts cases. Open at the end:
+    # not ended yet, or ended after it, less those that started after it too. Each count reads a
+    # short range of one index (an OR, or "started before the end", would read every cycle)
+    d.backlog = 0
+    for sign, still_open in (
+        (1, [MY.c.ended_at.is_(None), MY.c.started_at < p.end]),
+        (1, [MY.c.ended_at >= p.end]),
+        (-1, [MY.c.ended_at >= p.end, MY.c.started_at >= p.end]),
+    ):
+        q = select(func.count()).select_from(joined).where(*still_open, *conds)
+        d.backlog += sign * (await conn.execute(q)).scalar_one()
     weeks = figures.weeks(f, p)
     tq = select(func.coalesce(func.sum(T.c.messages), 0), func.coalesce(func.sum(T.c.fallbacks), 0)).where(
         T.c.week.in_(weeks)
@@ -167,10 +186,12 @@ async def staff(conn: AsyncConnection, data: list[Data]) -> dict[int, Any]:
     return {r.id: r for r in rows}
 
 
-async def period_data(deps: Deps, f: Filters) -> tuple[Data, Data, dict[int, Any]]:
+async def period_data(deps: Deps, f: Filters, *, previous: bool = True) -> tuple[Data, Data, dict[int, Any]]:
+    """The rows of the period and (for the cards' changes) of the previous one."""
     async with deps.read_engine.begin() as conn:
         at = deps.clock.now()
-        now, before = await load(conn, f, f.period, at), await load(conn, f, f.previous, at)
+        now = await load(conn, f, f.period, at)
+        before = await load(conn, f, f.previous, at) if previous else Data()
         people = await staff(conn, [now])
     return now, before, people
 
