@@ -19,7 +19,6 @@ from handoff_service.review.records import CONTACT_GAP
 from . import figures
 from .filters import Filters, Period
 from .models import MetricCase, MetricCycle, MetricWait
-from .states import CARDS
 
 MC, MY, MW = table_of(MetricCase), table_of(MetricCycle), table_of(MetricWait)
 T = table_of(ReviewTraffic)
@@ -151,27 +150,39 @@ async def load(conn: AsyncConnection, f: Filters, p: Period, now: datetime) -> D
         .select_from(MW.join(MC, MW.c.case_id == MC.c.case_id))
         .where(MW.c.started_at >= p.start, MW.c.started_at < p.end, *conds),
     )
+    d.backlog = await backlog(conn, f, p)
+    d.traffic = await traffic(conn, f, p)
+    d.contacts = await contacts(conn, f, p, now)
+    return d
+
+
+async def backlog(conn: AsyncConnection, f: Filters, p: Period) -> int:
+    """Cases with a care cycle open at the end of the period."""
+    conds = where(f)
+    joined = MY.join(MC, MY.c.case_id == MC.c.case_id)
     # a case has at most one open cycle at a time: counting cycles counts cases. Open at the end:
     # not ended yet, or ended after it, less those that started after it too. Each count reads a
     # short range of one index (an OR, or "started before the end", would read every cycle)
-    d.backlog = 0
+    n = 0
     for sign, still_open in (
         (1, [MY.c.ended_at.is_(None), MY.c.started_at < p.end]),
         (1, [MY.c.ended_at >= p.end]),
         (-1, [MY.c.ended_at >= p.end, MY.c.started_at >= p.end]),
     ):
         q = select(func.count()).select_from(joined).where(*still_open, *conds)
-        d.backlog += sign * (await conn.execute(q)).scalar_one()
-    weeks = figures.weeks(f, p)
+        n += sign * (await conn.execute(q)).scalar_one()
+    return n
+
+
+async def traffic(conn: AsyncConnection, f: Filters, p: Period) -> tuple[int, int]:
+    """(customer messages, fallbacks) of the review feed in the weeks overlapping the period."""
     tq = select(func.coalesce(func.sum(T.c.messages), 0), func.coalesce(func.sum(T.c.fallbacks), 0)).where(
-        T.c.week.in_(weeks)
+        T.c.week.in_(figures.weeks(f, p))
     )
     if f.language is not None:
         tq = tq.where(T.c.language == f.language)
     msgs, falls = (await conn.execute(tq)).one()
-    d.traffic = (int(msgs), int(falls))
-    d.contacts = await contacts(conn, f, p, now)
-    return d
+    return int(msgs), int(falls)
 
 
 async def staff(conn: AsyncConnection, data: list[Data]) -> dict[int, Any]:
@@ -186,45 +197,9 @@ async def staff(conn: AsyncConnection, data: list[Data]) -> dict[int, Any]:
     return {r.id: r for r in rows}
 
 
-async def period_data(deps: Deps, f: Filters, *, previous: bool = True) -> tuple[Data, Data, dict[int, Any]]:
-    """The rows of the period and (for the cards' changes) of the previous one."""
+async def period_data(deps: Deps, f: Filters) -> tuple[Data, dict[int, Any]]:
+    """The rows of the period and the staff they name."""
     async with deps.read_engine.begin() as conn:
-        at = deps.clock.now()
-        now = await load(conn, f, f.period, at)
-        before = await load(conn, f, f.previous, at) if previous else Data()
+        now = await load(conn, f, f.period, deps.clock.now())
         people = await staff(conn, [now])
-    return now, before, people
-
-
-def _change(value: float | None, previous: float | None) -> float | None:
-    if value is None or previous is None or previous == 0:
-        return None
-    return (value - previous) / previous
-
-
-async def dashboard(deps: Deps, f: Filters) -> dict[str, Any]:
-    now, before, people = await period_data(deps, f)
-    cur, prev = figures.cards(now), figures.cards(before)
-    cards = []
-    for key in CARDS:
-        card: dict[str, Any] = {"key": key, "unit": figures.unit(key), "value": cur[key]["value"]}
-        card["previous"] = prev[key]["value"]
-        card["change"] = _change(card["value"], card["previous"])
-        card.update({k: v for k, v in cur[key].items() if k in ("cases", "events")})
-        cards.append(card)
-    return {
-        "filters": f.public(),
-        "period": {"from": f.period.first_day.isoformat(), "to": f.period.last_day.isoformat(), "tz": f.tz.key},
-        "previous": {"from": f.previous.first_day.isoformat(), "to": f.previous.last_day.isoformat()},
-        "cards": cards,
-        "times": figures.times(now),
-        "series": {"granularity": f.granularity, "points": figures.series(now, f)},
-        "first_response_buckets": figures.first_response_buckets(now),
-        "heatmap": figures.heatmap(now, f.tz),
-        "sla": figures.sla(now, deps.sla.names),
-        "csat": figures.csat(now),
-        "agents": figures.agents(now, people),
-        "teams": figures.teams(now, people),
-        "categories": figures.categories(now),
-        "follow_ups": figures.follow_ups(now),
-    }
+    return now, people

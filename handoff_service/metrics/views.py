@@ -11,7 +11,7 @@ from handoff_service.core import csvfile
 from handoff_service.core.deps import DEPS
 from handoff_service.core.http import SUPERVISOR_ONLY, Param, RouteTable, json_response, principal
 
-from . import export, filters, queries, service, states
+from . import dashboard, export, filters, service, states
 
 routes = RouteTable()
 ERRORS = (400, 401, 403)
@@ -41,7 +41,7 @@ async def metrics_dictionary(request: web.Request) -> web.StreamResponse:
 )
 async def metrics_dashboard(request: web.Request, query: dict[str, Any]) -> web.StreamResponse:
     deps = request.app[DEPS]
-    return json_response(await queries.dashboard(deps, await filters.parse(deps, query)))
+    return json_response(await dashboard.dashboard(deps, await filters.parse(deps, query)))
 
 
 @routes.get(

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from handoff_service.followups.models import FollowUpVisit
+from handoff_service.metrics import figures, filters, queries, summary
 from handoff_service.metrics import service as metrics
 from handoff_service.metrics.models import MetricCase, MetricCycle, MetricWait
 from handoff_service.metrics.states import CARDS, METRICS
@@ -412,3 +413,20 @@ async def test_follow_up_completion_counts_answered_over_finished_visits(h: Any,
         "completion": pytest.approx(2 / 3),
     }
     assert cards(data)["follow_up_completion"]["value"] == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize(
+    "query", [DAY, DAY + "&tier=normal", DAY + "&agent=carl", DAY + "&language=zh", "from=2026-11-20&to=2026-11-26"]
+)
+async def test_the_cards_the_database_computes_equal_those_computed_from_the_rows(
+    h: Any, rasa: Any, query: str
+) -> None:
+    """The previous period's cards come from SQL aggregates (summary.py); the same figures as
+    figures.cards over the rows (queries.load)."""
+    await scenario(h, rasa)
+    h.clock.set(datetime(2026, 11, 26, tzinfo=UTC))  # contacts finished: containment defined
+    f = await filters.parse(h.deps, dict(part.split("=") for part in query.split("&")))
+    async with h.deps.read_engine.begin() as conn:
+        rows = await queries.load(conn, f, f.period, h.deps.clock.now())
+        by_sql = await summary.cards(conn, f, f.period, h.deps.clock.now())
+    assert by_sql == figures.cards(rows)
