@@ -58,8 +58,12 @@ async def _write(conn: AsyncConnection, ids: Sequence[int], facts: Sequence[Fact
 
 
 async def refresh_in(conn: AsyncConnection, case_ids: Iterable[int]) -> int:
-    """Rewrites the rows of these cases; returns how many cases were written."""
-    cases = (await conn.execute(select(C).where(C.c.id.in_(sorted(set(case_ids)))))).all()
+    """Rewrites the rows of these cases; returns how many cases were written. The case rows are
+    locked first (PostgreSQL; SQLite writers queue anyway): two refreshes of one case run one after
+    the other, and the second reads what the first could not see."""
+    ids = sorted(set(case_ids))
+    await conn.execute(select(C.c.id).where(C.c.id.in_(ids)).order_by(C.c.id).with_for_update())
+    cases = (await conn.execute(select(C).where(C.c.id.in_(ids)))).all()
     await _write(conn, [c.id for c in cases], await _facts(conn, cases))
     return len(cases)
 

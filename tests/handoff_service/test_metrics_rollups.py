@@ -113,3 +113,17 @@ async def test_a_day_without_messages_starts_a_new_contact(h: Any, rasa: Any) ->
         (T0, T0 + timedelta(hours=23), 2),
         (T0 + timedelta(hours=48), T0 + timedelta(hours=48), 1),
     ]
+
+
+async def test_concurrent_refreshes_of_one_case_leave_its_rows_whole(h: Any) -> None:
+    """Listeners of several commits may refresh the same case at once (PostgreSQL: the case row is
+    locked first, so the second waits and rewrites; no duplicate key, no lost change)."""
+    import asyncio
+
+    from handoff_service.metrics import service as metrics
+
+    await edge_cases(h)
+    kept = await rows(h)
+    results = await asyncio.gather(*(metrics.refresh_cases(h.deps, [1, 2]) for _ in range(8)))
+    assert results == [2] * 8
+    assert await rows(h) == kept
