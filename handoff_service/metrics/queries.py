@@ -87,6 +87,12 @@ def quarter(conn: AsyncConnection, col: Any, name: str) -> Any:
     return expr.label(name)
 
 
+def scoped(table: Any, conds: list[Any]) -> Any:
+    """`table` joined to its case's row when filters need the case's columns (only then: the join
+    costs a lookup per row)."""
+    return table.join(MC, table.c.case_id == MC.c.case_id) if conds else table
+
+
 def where(f: Filters) -> list[Any]:
     conds: list[Any] = []
     for name in ("channel", "language", "tier", "category"):
@@ -131,7 +137,7 @@ async def load(conn: AsyncConnection, f: Filters, p: Period, now: datetime) -> D
             MC.c.created_at >= p.start, MC.c.created_at < p.end, *conds
         ),
     )
-    joined = MY.join(MC, MY.c.case_id == MC.c.case_id)
+    joined = scoped(MY, conds)
     d.resolved = await _rows(
         conn,
         select(MY.c.case_id, quarter(conn, MY.c.ended_at, "ended_q"), MY.c.seconds, MY.c.handler_id)
@@ -147,7 +153,7 @@ async def load(conn: AsyncConnection, f: Filters, p: Period, now: datetime) -> D
     d.waits = await _rows(
         conn,
         select(MW.c.case_id, MW.c.seconds)
-        .select_from(MW.join(MC, MW.c.case_id == MC.c.case_id))
+        .select_from(scoped(MW, conds))
         .where(MW.c.started_at >= p.start, MW.c.started_at < p.end, *conds),
     )
     d.backlog = await backlog(conn, f, p)
@@ -159,7 +165,7 @@ async def load(conn: AsyncConnection, f: Filters, p: Period, now: datetime) -> D
 async def backlog(conn: AsyncConnection, f: Filters, p: Period) -> int:
     """Cases with a care cycle open at the end of the period."""
     conds = where(f)
-    joined = MY.join(MC, MY.c.case_id == MC.c.case_id)
+    joined = scoped(MY, conds)
     # a case has at most one open cycle at a time: counting cycles counts cases. Open at the end:
     # not ended yet, or ended after it, less those that started after it too. Each count reads a
     # short range of one index (an OR, or "started before the end", would read every cycle)
