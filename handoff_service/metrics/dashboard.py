@@ -3,13 +3,14 @@ the cards' changes, the previous period's cards computed by the database (summar
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from handoff_service.core.deps import Deps
 
 from . import figures, summary
 from .filters import Filters
-from .queries import load, staff
+from .queries import Data, load, staff
 from .states import CARDS
 
 
@@ -20,11 +21,19 @@ def _change(value: float | None, previous: float | None) -> float | None:
 
 
 async def dashboard(deps: Deps, f: Filters) -> dict[str, Any]:
-    async with deps.read_engine.begin() as conn:
-        at = deps.clock.now()
-        now = await load(conn, f, f.period, at)
-        people = await staff(conn, [now])
-        prev = await summary.cards(conn, f, f.previous, at)
+    at = deps.clock.now()
+
+    async def current() -> tuple[Data, dict[int, Any]]:
+        async with deps.read_engine.begin() as conn:
+            now = await load(conn, f, f.period, at)
+            return now, await staff(conn, [now])
+
+    async def previous() -> dict[str, dict[str, Any]]:
+        async with deps.read_engine.begin() as conn:
+            return await summary.cards(conn, f, f.previous, at)
+
+    # two connections: the database works on the previous period while this process reads the current
+    (now, people), prev = await asyncio.gather(current(), previous())
     cur = figures.cards(now)
     cards = []
     for key in CARDS:
