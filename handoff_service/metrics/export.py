@@ -128,7 +128,7 @@ async def _cases(deps: Deps, f: Filters, d: Data) -> tuple[list[str], list[list[
 
 async def table(deps: Deps, f: Filters, name: str) -> tuple[list[str], list[list[Any]], tuple[str, ...]]:
     """(header, rows, free-text columns) of one export table."""
-    d, people = await queries.period_data(deps, f)
+    d, people = await queries.period_data(deps, f, cases=name != "cases")
     if name == "cases":
         header, rows = await _cases(deps, f, d)
         return header, rows, FREE_TEXT

@@ -128,15 +128,18 @@ async def contacts(conn: AsyncConnection, f: Filters, p: Period, now: datetime) 
     return (len(finished) - len(not_contained), len(finished))
 
 
-async def load(conn: AsyncConnection, f: Filters, p: Period, now: datetime) -> Data:
+async def load(conn: AsyncConnection, f: Filters, p: Period, now: datetime, *, cases: bool = True) -> Data:
+    """The rows of the period (`cases=False`: without the opened cases, which the cases export reads
+    with their text itself)."""
     conds = where(f)
     d = Data()
-    d.cases = await _rows(
-        conn,
-        select(*CASE_COLUMNS, quarter(conn, MC.c.created_at, "created_q")).where(
-            MC.c.created_at >= p.start, MC.c.created_at < p.end, *conds
-        ),
-    )
+    if cases:
+        d.cases = await _rows(
+            conn,
+            select(*CASE_COLUMNS, quarter(conn, MC.c.created_at, "created_q")).where(
+                MC.c.created_at >= p.start, MC.c.created_at < p.end, *conds
+            ),
+        )
     joined = scoped(MY, conds)
     d.resolved = await _rows(
         conn,
@@ -203,9 +206,9 @@ async def staff(conn: AsyncConnection, data: list[Data]) -> dict[int, Any]:
     return {r.id: r for r in rows}
 
 
-async def period_data(deps: Deps, f: Filters) -> tuple[Data, dict[int, Any]]:
+async def period_data(deps: Deps, f: Filters, *, cases: bool = True) -> tuple[Data, dict[int, Any]]:
     """The rows of the period and the staff they name."""
     async with deps.read_engine.begin() as conn:
-        now = await load(conn, f, f.period, deps.clock.now())
+        now = await load(conn, f, f.period, deps.clock.now(), cases=cases)
         people = await staff(conn, [now])
     return now, people
