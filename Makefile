@@ -95,6 +95,7 @@ bench: setup train
 	.venv-handoff/bin/python bench/outage_fanout.py
 	.venv-handoff/bin/python bench/handoff_e2e.py
 	.venv-handoff/bin/python bench/pii_eval.py
+	.venv-handoff/bin/python bench/dashboard_scale.py
 
 clean:
 	rm -rf models var/results .pytest_cache

@@ -54,6 +54,8 @@ from handoff_service.live import listeners as live_listeners
 from handoff_service.live import views as live_views
 from handoff_service.live.scheduled import CredentialWatch
 from handoff_service.messages import views as messages_views
+from handoff_service.metrics import listeners as metrics_listeners
+from handoff_service.metrics import views as metrics_views
 from handoff_service.outages import views as outages_views
 from handoff_service.rasa.client import RASA, RasaClient
 from handoff_service.review import views as review_views
@@ -100,6 +102,7 @@ def all_specs() -> list[RouteSpec]:
         outages_views.routes,
         board_views.routes,
         staffing_views.routes,
+        metrics_views.routes,
         console_views.routes,
         botapi_views.routes,
         live_views.routes,
@@ -167,6 +170,7 @@ def create_app(
         live_listeners.register(deps)
         delivery_listeners.register(deps.bus, worker)
         follow_up_listeners.register(deps.bus, deps.visits)
+        metrics_listeners.register(deps)
         app[DEPS] = deps
         await worker.recover()
         loop = asyncio.get_running_loop()

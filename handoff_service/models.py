@@ -9,8 +9,16 @@ from handoff_service.core.orm import Base
 from handoff_service.delivery.models import Delivery
 from handoff_service.followups.models import FollowUpVisit
 from handoff_service.messages.models import Message
+from handoff_service.metrics.models import MetricCase, MetricCycle, MetricWait
 from handoff_service.outages.models import OutageLink, OutageNotice, OutageUpdate
-from handoff_service.review.models import ReviewFeed, ReviewItem, ReviewOccurrence, ReviewReport, ReviewTraffic
+from handoff_service.review.models import (
+    ReviewContact,
+    ReviewFeed,
+    ReviewItem,
+    ReviewOccurrence,
+    ReviewReport,
+    ReviewTraffic,
+)
 from handoff_service.staff.models import ApiToken, StaffSession, StaffUser
 from handoff_service.staffing.models import StaffingPlanHour
 
@@ -24,9 +32,13 @@ __all__ = [
     "Delivery",
     "FollowUpVisit",
     "Message",
+    "MetricCase",
+    "MetricCycle",
+    "MetricWait",
     "OutageLink",
     "OutageNotice",
     "OutageUpdate",
+    "ReviewContact",
     "ReviewFeed",
     "ReviewItem",
     "ReviewOccurrence",

@@ -11,13 +11,14 @@ from handoff_service.core.validation import text
 from handoff_service.delivery import states as delivery_states
 from handoff_service.followups import states as follow_up_states
 from handoff_service.messages.service import AGENT, CUSTOMER
+from handoff_service.metrics import views as metrics_views
 from handoff_service.outages import views as outage_views
 from handoff_service.review import states as review_states
 from handoff_service.sla.states import STATES as SLA_STATES
 from handoff_service.staffing import views as staffing_views
 
 # features that keep their request and response schemas beside their routes (BODIES, RESPONSES)
-FEATURE_VIEWS = (outage_views, board_views, staffing_views)
+FEATURE_VIEWS = (outage_views, board_views, staffing_views, metrics_views)
 
 REPORT_CHARS = 16_000  # an evaluation report's Markdown (bot.training evaluate --publish shortens it to fit)
 TEXT = text(1, 4000, nonblank=True)

@@ -74,6 +74,26 @@ class ReviewTraffic(Base):
     fallbacks: Mapped[int] = mapped_column(Integer)
 
 
+class ReviewContact(Base):
+    """A customer's contact: a conversation's customer messages (as the feed reads them from Rasa's
+    tracker store) with less than `records.CONTACT_GAP` between them; a later message starts a new
+    contact. The KPI dashboard counts bot containment over these (metrics/)."""
+
+    __tablename__ = "review_contacts"
+    __table_args__ = (
+        Index("ix_review_contacts_conversation", "conversation_id", "last_at"),
+        Index("ix_review_contacts_started", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    language: Mapped[str | None] = mapped_column(String(8))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    messages: Mapped[int] = mapped_column(Integer)
+
+
 class ReviewReport(Base):
     """An evaluation report a trainer published: the new model against the previous one."""
 

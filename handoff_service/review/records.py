@@ -31,6 +31,10 @@ class Collected:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+CONTACT_GAP = timedelta(hours=24)  # a customer message this long after the last one starts a new contact
+Contact = tuple[str, datetime, str | None, str | None]  # conversation, time, language, channel
+
+
 def source_of(conversation_id: str, timestamp: float) -> str:
     """One customer message's identity, whoever collects it (the feed, a correction, a rating)."""
     return f"msg:{conversation_id}:{timestamp:.6f}"

@@ -25,7 +25,7 @@ from handoff_service.core.deps import Deps
 from handoff_service.rasa.client import RasaClient, RasaError
 
 from . import queries, service, states
-from .records import Collected, answered, collected, judged, short, tracker_records, week_of
+from .records import Collected, Contact, answered, collected, judged, short, tracker_records, week_of
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class Decision:
     position: int  # every record up to this id is decided
     collected: list[Collected] = field(default_factory=list)
     traffic: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (week, language): [messages, fallbacks]
+    contacts: list[Contact] = field(default_factory=list)  # every customer message, for review_contacts
 
 
 def decide(records: list[dict[str, Any]], next_after: int, now: datetime, settings: Settings) -> Decision:
@@ -59,6 +60,9 @@ def decide(records: list[dict[str, Any]], next_after: int, now: datetime, settin
         if answer is None and now - at < settle:
             decision.position = record["id"] - 1
             break
+        decision.contacts.append(
+            (str(record.get("sender_id"))[:128], at, short(record.get("language"), 8), short(record.get("channel"), 32))
+        )
         verdict = judged(record, answer, settings)
         if verdict is None:
             continue
@@ -112,7 +116,7 @@ class ReviewFeed:
             if decision.position <= after:
                 return total
             total += await service.ingest(
-                self.deps, RASA_FEED, str(decision.position), decision.collected, decision.traffic
+                self.deps, RASA_FEED, str(decision.position), decision.collected, decision.traffic, decision.contacts
             )
             if next_after == decision.position and len(records) < PAGE:
                 return total

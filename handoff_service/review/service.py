@@ -20,14 +20,18 @@ from handoff_service.audit import service as audit
 from handoff_service.cases import queries as cases
 from handoff_service.core.deps import Deps
 from handoff_service.core.errors import Conflict, NotFound, Unavailable, ValidationFailed
+from handoff_service.core.orm import table_of
 from handoff_service.core.pii import mask
 from handoff_service.core.principal import Principal
 from handoff_service.rasa.client import RasaClient, RasaError
 
 from . import states
+from .models import ReviewContact
 from .normalize import group_key
 from .queries import FEED, ITEMS, MAX_TEXT, OCCURRENCES, REPORTS, TRAFFIC, item_json, load_item, report_json
-from .records import Collected, collected, tracker_records
+from .records import CONTACT_GAP, Collected, Contact, collected, tracker_records
+
+CONTACTS = table_of(ReviewContact)
 
 TOP_INTENTS = 3
 
@@ -158,10 +162,13 @@ async def ingest(
     position: str,
     messages: Iterable[Collected],
     traffic: dict[tuple[str, str], list[int]],
+    contacts: Iterable[Contact] = (),
 ) -> int:
     """One page of an importer, in one transaction: its collected messages, the week's traffic
-    (messages and fallbacks per language) and its new position. Returns how many were new."""
+    (messages and fallbacks per language), its customers' contacts and its new position. Returns
+    how many were new."""
     async with deps.tx() as conn:
+        await record_contacts(conn, contacts)
         new = 0
         for message in messages:
             new += int(await collect_in(conn, message) is not None)
@@ -181,6 +188,29 @@ async def ingest(
         if moved.rowcount == 0:
             await conn.execute(insert(FEED), {"name": feed, "position": position, "updated_at": now})
     return new
+
+
+async def record_contacts(conn: AsyncConnection, contacts: Iterable[Contact]) -> None:
+    """Each customer message extends its conversation's contact (the last one, if this message
+    comes less than CONTACT_GAP after it) or starts a new one."""
+    for conversation, at, language, channel in contacts:
+        last = (
+            await conn.execute(
+                select(CONTACTS.c.id, CONTACTS.c.last_at)
+                .where(CONTACTS.c.conversation_id == conversation, CONTACTS.c.last_at > at - CONTACT_GAP)
+                .order_by(CONTACTS.c.last_at.desc())
+                .limit(1)
+            )
+        ).first()
+        if last is None:
+            values = {"conversation_id": conversation, "started_at": at, "last_at": at, "messages": 1}
+            await conn.execute(insert(CONTACTS), {**values, "language": language, "channel": channel})
+        else:
+            await conn.execute(
+                update(CONTACTS)
+                .where(CONTACTS.c.id == last.id)
+                .values(last_at=max(at, last.last_at), messages=CONTACTS.c.messages + 1)
+            )
 
 
 async def review(
