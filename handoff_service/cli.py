@@ -180,7 +180,6 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
     from handoff_service.core.tiers import load_sla
     from handoff_service.demo import service as demo
     from handoff_service.demo.generator import Options
-
     from handoff_service.metrics.service import rebuild
 
     upgrade(settings.database_url)
