@@ -56,12 +56,16 @@ function filterForm() {
   return form;
 }
 
+// A card's metric: "claim_time_p50" is the p50 of the dictionary's "claim_time".
+const cardMetric = (key) => (key.endsWith("_p50") && ds.dictionary[key.slice(0, -4)] ? key.slice(0, -4) : key);
+
 function card(c) {
-  const unit = c.unit || (ds.dictionary[c.key] || {}).unit;
+  const metric = cardMetric(c.key);
+  const unit = c.unit || (ds.dictionary[metric] || {}).unit;
   const sub = [t("dash_previous", { v: fmtValue(unit, c.previous) })];
   if (typeof c.cases === "number" && typeof c.events === "number" && c.cases !== c.events) sub.push(t("dash_cases_events", { c: c.cases, e: c.events }));
-  return el("div", { className: "kpi dash-card", "data-key": c.key, title: metricDefinition(c.key) },
-    el("span", { className: "kpi-label", text: metricLabel(c.key) }),
+  return el("div", { className: "kpi dash-card", "data-key": c.key, title: metricDefinition(metric) },
+    el("span", { className: "kpi-label", text: metricLabel(metric) + (metric === c.key ? "" : " p50") }),
     el("strong", { className: "kpi-value", text: fmtValue(unit, c.value) }),
     el("span", { className: "dash-change", text: fmtChange(c.change) }),
     el("span", { className: "muted", text: sub.join(" · ") }));
@@ -108,7 +112,8 @@ function charts(d) {
 function peopleTable(kind, rows) {
   const head = [t(kind === "agents" ? "dash_agent" : "dash_team"), t("dash_owned"), t("dash_handled"), t("dash_resolved"),
     t("dash_time_first_response") + " p50", t("dash_sla_first"), t("dash_csat_owner"), t("dash_csat_handler")];
-  const body = (rows || []).map((r) => [kind === "agents" ? (r.display_name ? `${r.display_name} (${r.agent})` : r.agent) : (r.team || t("none")),
+  const who = (r) => (kind === "teams" ? r.team || t("dash_no_team") : !r.agent ? t("dash_no_owner") : r.display_name ? `${r.display_name} (${r.agent})` : r.agent);
+  const body = (rows || []).map((r) => [who(r),
     fmtCount(r.cases_owned), fmtCount(r.cases_handled), fmtCount(r.resolved), fmtSeconds(r.first_response_p50),
     fmtRatio(r.sla_first_response_attainment), fmtScore(r.csat_owner_mean), fmtScore(r.csat_handler_mean)]);
   return el("section", { className: "dash-chart wide" }, dataTable(t("dash_" + kind), head, body, "table-" + kind), exportLink(kind));
