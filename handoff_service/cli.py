@@ -189,7 +189,9 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps({"removed": removed}))
         return 0
     try:
-        now = datetime.fromisoformat(args.now) if args.now else datetime.now(timezone.utc)
+        # by default the history ends where today begins (service zone): today holds only real chats
+        today = datetime.now(ZoneInfo(settings.case_number_tz)).replace(hour=0, minute=0, second=0, microsecond=0)
+        now = datetime.fromisoformat(args.now) if args.now else today
     except ValueError:
         raise SystemExit(f"--now: not an ISO 8601 time: {args.now!r}") from None
     if now.tzinfo is None:
@@ -265,7 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--weeks", type=int, default=4, help="weeks of history before --now (default 4)")
     m.add_argument("--seed", type=int, default=42, help="same seed, same data (default 42)")
     m.add_argument("--cases", type=int, help="number of cases (default 400 a week)")
-    m.add_argument("--now", help="end of the history, ISO 8601 (default: now; without an offset: UTC)")
+    m.add_argument(
+        "--now",
+        help="end of the history, ISO 8601 (default: the start of today in the service zone; without an offset: UTC)",
+    )
     m.add_argument("--agents", type=int, default=12, choices=range(2, 201), metavar="2-200", help="demo agents")
     m.add_argument("--force", action="store_true", help="write even though the database holds real cases")
     m.add_argument("--remove", action="store_true", help="remove the demo cases and the unused demo agents")
