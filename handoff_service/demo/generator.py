@@ -75,7 +75,11 @@ def generate(opts: Options, agents: list[Agent]) -> Iterator[DemoCase]:
         try:
             sim.live()
         except Cutoff:
-            pass
+            # a visit the history leaves waiting would be asked by the running service's scheduler:
+            # a demo conversation cannot be reached, so it waits on the phone list instead
+            for visit in sim.case.visits:
+                if visit["state"] in ("scheduled", "sent"):
+                    visit.update(state="to_call", next_attempt_at=None)
         yield sim.case
 
 

@@ -139,6 +139,15 @@ def test_sla_states_agree_with_the_times(cases):
     assert {"met", "breached"} <= states  # night-time handoffs of the 1 h tier are late
 
 
+def test_no_demo_visit_is_left_for_the_scheduler_to_send(cases):
+    """A running service would ask Rasa to reach every visit still scheduled or sent; demo
+    conversations exist nowhere, so visits the history leaves open wait on the phone list."""
+    states = [v["state"] for c in cases for v in c.visits]
+    assert "to_call" in states and not {"scheduled", "sent"} & set(states)
+    waiting = [v for c in cases for v in c.visits if v["state"] == "to_call" and v["answered_at"] is None]
+    assert waiting and all(v["next_attempt_at"] is None for v in waiting)
+
+
 def test_same_seed_same_data_other_seed_other_data():
     a = [(c.row, c.events, c.messages, c.visits) for c in generate(_opts(cases=200), AGENTS)]
     b = [(c.row, c.events, c.messages, c.visits) for c in generate(_opts(cases=200), AGENTS)]
