@@ -66,7 +66,7 @@ class Data:
     memo: dict[str, Any] = field(default_factory=dict)  # figures computed once per request
 
 
-async def _rows(conn: AsyncConnection, stmt: Any) -> list[Any]:
+async def named_rows(conn: AsyncConnection, stmt: Any) -> list[Any]:
     """The rows as named tuples: the figures read each field many times, and a named tuple's
     attribute is several times cheaper than a Row's."""
     result = await conn.execute(stmt)
@@ -134,26 +134,26 @@ async def load(conn: AsyncConnection, f: Filters, p: Period, now: datetime, *, c
     conds = where(f)
     d = Data()
     if cases:
-        d.cases = await _rows(
+        d.cases = await named_rows(
             conn,
             select(*CASE_COLUMNS, quarter(conn, MC.c.created_at, "created_q")).where(
                 MC.c.created_at >= p.start, MC.c.created_at < p.end, *conds
             ),
         )
     joined = scoped(MY, conds)
-    d.resolved = await _rows(
+    d.resolved = await named_rows(
         conn,
         select(MY.c.case_id, quarter(conn, MY.c.ended_at, "ended_q"), MY.c.seconds, MY.c.handler_id)
         .select_from(joined)
         .where(MY.c.ended_at >= p.start, MY.c.ended_at < p.end, *conds),
     )
-    d.reopened = await _rows(
+    d.reopened = await named_rows(
         conn,
         select(MY.c.case_id, quarter(conn, MY.c.started_at, "started_q"))
         .select_from(joined)
         .where(MY.c.cycle > 0, MY.c.started_at >= p.start, MY.c.started_at < p.end, *conds),
     )
-    d.waits = await _rows(
+    d.waits = await named_rows(
         conn,
         select(MW.c.case_id, MW.c.seconds)
         .select_from(scoped(MW, conds))
