@@ -1,8 +1,10 @@
 // The console speaks both languages everywhere: every key of the Chinese strings has an English
 // string and the other way round, groups included (statuses, tiers, actions...), and each
-// string names the same {placeholders} in both. Usage: node strings-parity.mjs <strings.js>
+// string names the same {placeholders} in both; and every key the modules beside it look up
+// with a literal, t("key"), exists. Usage: node strings-parity.mjs <strings.js>
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { resolve } from "node:path";
 
 const file = resolve(process.argv[2]);
 const { STRINGS } = await import(pathToFileURL(file).href);
@@ -22,6 +24,12 @@ function compare(zh, en, path) {
 }
 
 compare(STRINGS.zh, STRINGS.en, "");
+const dir = dirname(file);
+for (const name of readdirSync(dir).filter((n) => n.endsWith(".js"))) {
+  for (const m of readFileSync(join(dir, name), "utf8").matchAll(/\bt\("([A-Za-z0-9_]+)"\s*[,)]/g)) {
+    if (!(m[1] in STRINGS.zh)) problems.push(`${name}: t("${m[1]}") has no string`);
+  }
+}
 if (problems.length) {
   console.error(`strings-parity: ${problems.length} problem(s) in ${process.argv[2]}:\n  ` + problems.join("\n  "));
   process.exit(1);

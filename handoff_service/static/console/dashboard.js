@@ -134,7 +134,7 @@ export function renderDashboard() {
   box.append(el("h2", { id: "dashboard-h", text: t("dash_title") }), filterForm());
   if (ds.failure) { box.append(el("p", { className: "warning", role: "alert", text: ds.failure })); return; }
   const d = ds.data;
-  if (!d) { box.append(el("p", { className: "muted", text: t("loading") })); return; }
+  if (!d) { box.append(el("p", { className: "muted", text: t("dash_loading") })); return; }
   const period = d.period || {};
   const blocks = charts(d);
   box.append(
@@ -151,7 +151,12 @@ export function renderDashboard() {
     .catch(() => box.append(el("p", { className: "warning", text: t("dash_no_charts") })));
 }
 
+// While the figures load, the view says so (aria-busy) and keeps the previous ones on screen.
 export async function refresh() {
+  const view = $("dashboard-view");
+  view.setAttribute("aria-busy", "true");
+  const period = $("dash-period");
+  if (period) period.prepend(el("span", { className: "loading", text: t("dash_loading") + " " }));
   try {
     await loadDictionary();
     await loadDashboard();
@@ -161,6 +166,7 @@ export async function refresh() {
     ds.failure = t("dash_error", { msg: errorText(e) });
   }
   renderDashboard();
+  view.setAttribute("aria-busy", "false");
 }
 
 export async function enterDashboard() {

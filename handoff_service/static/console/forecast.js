@@ -88,9 +88,10 @@ function summary(f) {
 function draw() {
   if (!box) return;
   clear(box);
+  box.setAttribute("aria-busy", String(!forecast && !failure));
   box.append(el("h3", { id: "forecast-h", text: t("fc_title") }));
   if (failure) { box.append(el("p", { className: "warning", role: "alert", text: failure })); return; }
-  if (!forecast) { box.append(el("p", { className: "muted", text: t("loading") })); return; }
+  if (!forecast) { box.append(el("p", { className: "muted", text: t("dash_loading") })); return; }
   box.append(summary(forecast), grid(forecast.hours || []));
 }
 

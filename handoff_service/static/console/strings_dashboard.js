@@ -4,7 +4,7 @@
 
 export const DASHBOARD = {
   zh: {
-    tab_dashboard: "数据看板", dash_title: "服务数据看板", dash_filters: "筛选条件", dash_all: "全部", dash_apply: "应用筛选",
+    tab_dashboard: "数据看板", dash_loading: "正在加载…", dash_title: "服务数据看板", dash_filters: "筛选条件", dash_all: "全部", dash_apply: "应用筛选",
     dash_f_from: "开始日期", dash_f_to: "结束日期", dash_f_granularity: "时间粒度", dash_f_channel: "渠道", dash_f_language: "语言",
     dash_f_tier: "级别", dash_f_category: "类别", dash_f_team: "团队", dash_f_agent: "坐席",
     dash_g_day: "按天", dash_g_hour: "按小时",
@@ -33,7 +33,7 @@ export const DASHBOARD = {
     fc_now: "当前时段：预计 {arrivals} 次转人工，需 {need} 人，排班 {sched} 人，在线 {online} 人。",
   },
   en: {
-    tab_dashboard: "Dashboard", dash_title: "Service dashboard", dash_filters: "Filters", dash_all: "All", dash_apply: "Apply filters",
+    tab_dashboard: "Dashboard", dash_loading: "Loading…", dash_title: "Service dashboard", dash_filters: "Filters", dash_all: "All", dash_apply: "Apply filters",
     dash_f_from: "From", dash_f_to: "To", dash_f_granularity: "Granularity", dash_f_channel: "Channel", dash_f_language: "Language",
     dash_f_tier: "Tier", dash_f_category: "Category", dash_f_team: "Team", dash_f_agent: "Agent",
     dash_g_day: "Per day", dash_g_hour: "Per hour",
