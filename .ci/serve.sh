@@ -67,7 +67,7 @@ pids+=($!)
 [ -f var/bot.token ] || .venv-handoff/bin/python -m handoff_service create-token --bot --out var/bot.token >>var/log/handoff.log 2>&1
 # staff accounts for local use, created once each; a password is shown once and kept in
 # var/<name>.credentials (git-ignored). make_account NAME ROLE DISPLAY_NAME [create-user options]
-# sets account_note to the line printed below.
+# sets account_note to the line printed below; returns 1 when it made no account (under set -e: || true).
 make_account() {
   local name=$1 role=$2 display=$3 file=var/$2.credentials pw
   shift 3
@@ -83,9 +83,9 @@ make_account() {
     return 1
   fi
 }
-make_account agent1 agent "Agent One" --team l1; agent_note=$account_note
+make_account agent1 agent "Agent One" --team l1 || true; agent_note=$account_note
 # the supervisor sees the live board, the dashboard, the staffing forecast and the audit log
-make_account supervisor1 supervisor "Supervisor One"; supervisor_note=$account_note
+make_account supervisor1 supervisor "Supervisor One" || true; supervisor_note=$account_note
 # the trainer's token (var/trainer.token) is what `make review-apply` and `make evaluate` use
 # to read the review list and publish reports
 if make_account trainer1 trainer "Trainer One"; then

@@ -45,6 +45,7 @@ def test_make_run_serves_on_the_chosen_ports_keeps_secrets_private_and_stops_on_
         assert f"Agent console   http://127.0.0.1:{ports['HANDOFF_PORT']}/console" in printed
         assert f"Customer chat   http://127.0.0.1:{ports['HANDOFF_CHAT_PORT']}/chat" in printed
         assert re.search(r"agent login: agent1 / \S{10,}", printed)
+        assert re.search(r"supervisor login: supervisor1 / \S{10,}", printed)
 
         # an order lookup needs the action server, here on a port other than endpoints.yml's (the gateway
         # vouches for the customer who owns 12345, so no phone digits are asked first)
@@ -81,5 +82,19 @@ def test_make_run_serves_on_the_chosen_ports_keeps_secrets_private_and_stops_on_
         run.stop()  # Ctrl-C reaches the whole foreground group
         assert "stopped." in run.log.read_text()
         assert not [name for name, port in ports.items() if port_open(port)]
+    finally:
+        run.stop()
+
+
+def test_make_run_starts_again_with_the_logins_of_the_first_run(checkout):
+    """The second `make run` finds its accounts made (their passwords only in var/) and starts all the same."""
+    run = MakeRun(checkout)
+    try:
+        run.start()
+        run.stop()
+        printed = run.start()
+        for role in ("agent", "supervisor", "trainer"):
+            assert f"{role} login: see var/{role}.credentials" in printed
+        assert http(f"{run.handoff}/api/health")[0] == 200
     finally:
         run.stop()
