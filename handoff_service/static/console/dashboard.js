@@ -119,6 +119,16 @@ function peopleTable(kind, rows) {
   return el("section", { className: "dash-chart wide" }, dataTable(t("dash_" + kind), head, body, "table-" + kind), exportLink(kind));
 }
 
+// Satisfaction beside its distribution: the mean, the share of 4-5, the response rate and each
+// dimension's mean (attitude, speed, solved), named by the dictionary.
+function csatTable(c) {
+  const x = c || {};
+  const dims = x.dimensions || {};
+  const rows = [["csat_mean", fmtScore(x.mean)], ["csat_share_4_5", fmtRatio(x.share_4_5)], ["csat_response_rate", fmtRatio(x.response_rate)],
+    ...["attitude", "speed", "solved"].map((k) => ["csat_" + k, fmtScore(dims[k])])].map(([key, v]) => [metricLabel(key), v]);
+  return el("section", { className: "dash-chart" }, dataTable(t("dash_csat_dims"), [t("dash_metric"), t("dash_value")], rows, "table-csat-dims"));
+}
+
 function followUps(f) {
   if (!f) return null;
   return el("p", { className: "muted", id: "dash-follow-ups" }, t("dash_follow_ups", {
@@ -143,7 +153,7 @@ export function renderDashboard() {
     el("div", { className: "dash-cards", id: "dash-cards" }, (d.cards || []).map(card)),
     followUps(d.follow_ups),
     timesTable(d.times),
-    el("div", { className: "dash-charts" }, blocks.map((b) => b.block), heatmapBlock(d.heatmap)),
+    el("div", { className: "dash-charts" }, blocks.map((b) => b.block), csatTable(d.csat), heatmapBlock(d.heatmap)),
     peopleTable("agents", d.agents), peopleTable("teams", d.teams),
     el("section", { id: "forecast", className: "dash-chart wide", "aria-labelledby": "forecast-h" }));
   renderForecast($("forecast"));
