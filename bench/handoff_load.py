@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,18 +32,14 @@ from aiohttp import web
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from _handoff import free_port, start_service, wait_healthy  # noqa: E402
+
 from handoff_service.core.clock import SystemClock  # noqa: E402
 from handoff_service.core.db import build_engine  # noqa: E402
 from handoff_service.core.migrate import upgrade  # noqa: E402
 from handoff_service.core.pgtemp import temporary_postgres  # noqa: E402
 from handoff_service.core.security import Passwords  # noqa: E402
 from handoff_service.staff.service import create_token, create_user  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pct(values: list[float], p: float) -> float:
@@ -135,40 +130,6 @@ async def start_rasa_stand_in() -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}"
 
 
-def start_service(db_url: str, port: int, rasa_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "HANDOFF_DATABASE_URL": db_url,
-        "HANDOFF_PORT": str(port),
-        "HANDOFF_RASA_URL": rasa_url,
-        "HANDOFF_ACCESS_LOG": "false",
-        "HANDOFF_LOG_LEVEL": "WARNING",
-        "HANDOFF_DB_POOL_SIZE": "10",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "handoff_service", "serve"],
-        cwd=REPO,
-        env=env,
-        stdout=open(log, "wb"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-async def wait_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
-    async with aiohttp.ClientSession() as s:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise RuntimeError("service exited")
-            try:
-                async with s.get(f"{base}/api/health") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("service did not become healthy")
-
-
 # ---------------------------------------------------------------- load
 
 
@@ -202,12 +163,13 @@ async def bench_backend(label: str, db_url: str, args: argparse.Namespace, workd
     rasa_runner, rasa_url = await start_rasa_stand_in()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = start_service(db_url, port, rasa_url, workdir / f"service-{label}.log")
+    log = workdir / f"service-{label}.log"
+    proc = start_service(db_url, port, log, HANDOFF_RASA_URL=rasa_url)
     global SERVICE_PID
     SERVICE_PID = proc.pid
     rows: list[str] = []
     try:
-        await wait_healthy(base, proc)
+        await wait_healthy(base, proc, log)
         conn = aiohttp.TCPConnector(limit=args.clients * 2 + 50)
         async with aiohttp.ClientSession(connector=conn) as s:
             bot, agents, sup = creds["bot"], creds["agents"], creds["sup"]

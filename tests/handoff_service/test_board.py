@@ -4,22 +4,9 @@ moved clock), idempotency, the timeline entry, the live event, and supervisors o
 
 from __future__ import annotations
 
-import json
-
-import aiohttp
 import pytest
 from conftest import PASSWORD
-
-
-async def _next(ws, type_: str, limit: int = 30) -> dict:
-    for _ in range(limit):
-        msg = await ws.receive(timeout=5)
-        assert msg.type == aiohttp.WSMsgType.TEXT, msg
-        data = json.loads(msg.data)
-        if data["type"] == type_:
-            return data
-    raise AssertionError(f"no {type_} event")
-
+from test_ws import _next
 
 OUTAGE = {
     "title": {"zh": "支付异常", "en": "Payment trouble"},

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert
+from test_metrics_rollups import rows as rollup_rows
 
 from handoff_service.followups.models import FollowUpVisit
 from handoff_service.metrics import figures, filters, queries, summary
 from handoff_service.metrics import service as metrics
-from handoff_service.metrics.models import MetricCase, MetricCycle, MetricWait
 from handoff_service.metrics.states import CARDS, METRICS
 
 DAY = "from=2026-11-24&to=2026-11-24"  # a Tuesday; Asia/Shanghai, so 2026-11-23 16:00 UTC to 11-24 16:00 UTC
@@ -313,22 +313,13 @@ async def test_the_cases_csv_masks_free_text_and_escapes_formulas_and_is_audited
     assert entry["details"]["table"] == "cases" and entry["details"]["filters"]["category"] == "refund"
 
 
-async def _rows(h: Any) -> dict[str, list[tuple[Any, ...]]]:
-    out = {}
-    async with h.deps.engine.connect() as conn:
-        for model in (MetricCase, MetricCycle, MetricWait):
-            t = model.__table__
-            out[t.name] = [tuple(r) for r in await conn.execute(select(t).order_by(*t.primary_key.columns))]
-    return out
-
-
 async def test_the_rollups_kept_after_each_commit_equal_a_rebuild_from_the_raw_tables(h: Any, rasa: Any) -> None:
     await scenario(h, rasa)
-    incremental = await _rows(h)
+    incremental = await rollup_rows(h)
     assert len(incremental["metric_cases"]) == 5 and len(incremental["metric_cycles"]) == 6
     assert len(incremental["metric_waits"]) == 2
     assert await metrics.rebuild(h.deps.engine, batch=2) == 5
-    assert await _rows(h) == incremental
+    assert await rollup_rows(h) == incremental
 
 
 async def test_the_dictionary_names_every_card_and_has_both_languages(h: Any) -> None:

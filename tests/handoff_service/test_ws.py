@@ -11,7 +11,7 @@ from conftest import PASSWORD
 ORIGIN = "http://127.0.0.1:8080"
 
 
-async def _next(ws, type_: str, limit: int = 20) -> dict:
+async def _next(ws, type_: str, limit: int = 30) -> dict:
     for _ in range(limit):
         msg = await ws.receive(timeout=5)
         assert msg.type == aiohttp.WSMsgType.TEXT, msg
