@@ -56,6 +56,7 @@ from handoff_service.live.scheduled import CredentialWatch
 from handoff_service.messages import views as messages_views
 from handoff_service.metrics import listeners as metrics_listeners
 from handoff_service.metrics import views as metrics_views
+from handoff_service.metrics.scheduled import BlockPacker
 from handoff_service.outages import views as outages_views
 from handoff_service.rasa.client import RASA, RasaClient
 from handoff_service.review import views as review_views
@@ -181,6 +182,8 @@ def create_app(
             tasks.append(loop.create_task(deps.review_feed.run_forever()))
         if run_background and settings.follow_up_interval_seconds > 0:
             tasks.append(loop.create_task(deps.visits.run_forever()))
+        if run_background and settings.metrics_pack_seconds > 0:
+            tasks.append(loop.create_task(BlockPacker(deps).run_forever()))
         try:
             yield
         finally:

@@ -9,7 +9,7 @@ from handoff_service.core.orm import Base
 from handoff_service.delivery.models import Delivery
 from handoff_service.followups.models import FollowUpVisit
 from handoff_service.messages.models import Message
-from handoff_service.metrics.models import MetricCase, MetricCycle, MetricWait
+from handoff_service.metrics.models import MetricBlock, MetricCase, MetricCycle, MetricStale, MetricWait
 from handoff_service.outages.models import OutageLink, OutageNotice, OutageUpdate
 from handoff_service.review.models import (
     ReviewContact,
@@ -32,8 +32,10 @@ __all__ = [
     "Delivery",
     "FollowUpVisit",
     "Message",
+    "MetricBlock",
     "MetricCase",
     "MetricCycle",
+    "MetricStale",
     "MetricWait",
     "OutageLink",
     "OutageNotice",

@@ -104,6 +104,9 @@ class Settings:
     follow_up_answer_hours: float = 4.0
     follow_up_attempts: int = 2
     follow_up_interval_seconds: float = 10.0
+    # KPI dashboard: how often the days whose rollup rows changed are packed again (0 = never: the
+    # dashboard then reads those days from the rows, correct but slower over long periods)
+    metrics_pack_seconds: float = 60.0
 
     @property
     def origins(self) -> tuple[str, ...]:
@@ -169,6 +172,7 @@ class Settings:
             "FOLLOW_UP_ANSWER_HOURS": ("follow_up_answer_hours", float),
             "FOLLOW_UP_ATTEMPTS": ("follow_up_attempts", int),
             "FOLLOW_UP_INTERVAL_SECONDS": ("follow_up_interval_seconds", float),
+            "METRICS_PACK_SECONDS": ("metrics_pack_seconds", float),
         }
         values: dict[str, Any] = {}
         for suffix, (attr, fn) in conv.items():

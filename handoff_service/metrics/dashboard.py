@@ -1,5 +1,5 @@
 """The dashboard of a period: its figures from its rows (figures.py over queries.load) and, for
-the cards' changes, the previous period's cards computed by the database (summary.py)."""
+the cards' changes, the previous period's cards from its rows."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from handoff_service.core.deps import Deps
 
-from . import figures, summary
+from . import figures
 from .filters import Filters
 from .queries import Data, load, staff
 from .states import CARDS
@@ -30,9 +30,9 @@ async def dashboard(deps: Deps, f: Filters) -> dict[str, Any]:
 
     async def previous() -> dict[str, dict[str, Any]]:
         async with deps.read_engine.begin() as conn:
-            return await summary.cards(conn, f, f.previous, at)
+            return figures.cards(await load(conn, f, f.previous, at))
 
-    # two connections: the database works on the previous period while this process reads the current
+    # two connections: the database reads one period while this process unpacks the other
     (now, people), prev = await asyncio.gather(current(), previous())
     cur = figures.cards(now)
     cards = []

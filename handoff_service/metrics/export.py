@@ -4,6 +4,7 @@ resolved or reopened in it) with every figure of that case; free text is masked 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -82,17 +83,15 @@ async def _cases(deps: Deps, f: Filters, d: Data) -> tuple[list[str], list[list[
     )
     async with deps.read_engine.begin() as conn:
         rows = await queries.named_rows(conn, q)
-        people = await queries.staff(conn, [Data(cases=rows)])
-    resolved: dict[int, list[Any]] = {}
-    for y in d.resolved:
-        resolved.setdefault(y.case_id, []).append(y)
-    reopened: dict[int, int] = {}
-    for y in d.reopened:
-        reopened[y.case_id] = reopened.get(y.case_id, 0) + 1
+        people = await queries.staff_named(conn, _staff_ids(rows))
+    resolved: dict[int, list[float | None]] = {}
+    for case_id, seconds in zip(d.resolved.values("case_id"), d.resolved.values("seconds"), strict=True):
+        resolved.setdefault(case_id, []).append(seconds)
+    reopened = Counter(d.reopened.values("case_id"))
     waits: dict[int, list[float]] = {}
-    for w in d.waits:
-        if w.seconds is not None:
-            waits.setdefault(w.case_id, []).append(w.seconds)
+    for case_id, seconds in zip(d.waits.values("case_id"), d.waits.values("seconds"), strict=True):
+        if seconds is not None:
+            waits.setdefault(case_id, []).append(seconds)
 
     def name(staff_id: int | None) -> str | None:
         person = people.get(staff_id) if staff_id is not None else None
@@ -114,7 +113,7 @@ async def _cases(deps: Deps, f: Filters, d: Data) -> tuple[list[str], list[list[
             "handed_off": r.handoff_at is not None,
             "waits_in_period": len(waits.get(r.case_id, [])),
             "reply_seconds_total": sum(waits.get(r.case_id, [])) if r.case_id in waits else None,
-            "resolution_seconds_in_period": sum(y.seconds for y in cycles if y.seconds is not None) if cycles else None,
+            "resolution_seconds_in_period": sum(y for y in cycles if y is not None) if cycles else None,
             "csat_owner": name(r.csat_owner_id),
             "csat_handler": name(r.csat_handler_id),
         }
@@ -124,7 +123,7 @@ async def _cases(deps: Deps, f: Filters, d: Data) -> tuple[list[str], list[list[
 
 async def table(deps: Deps, f: Filters, name: str) -> tuple[list[str], list[list[Any]], tuple[str, ...]]:
     """(header, rows, free-text columns) of one export table."""
-    d, people = await queries.period_data(deps, f, cases=name != "cases")
+    d, people = await queries.period_data(deps, f)
     if name == "cases":
         header, rows = await _cases(deps, f, d)
         return header, rows, FREE_TEXT
@@ -151,6 +150,11 @@ async def table(deps: Deps, f: Filters, name: str) -> tuple[list[str], list[list
     else:  # categories
         header, rows = _figures_rows(figures.categories(d), ["category", "cases", "share"])
     return header, rows, ("display_name",)
+
+
+def _staff_ids(rows: Sequence[Any]) -> set[int]:
+    ids = (i for r in rows for i in (r.owner_id, r.last_handler_id, r.csat_owner_id, r.csat_handler_id))
+    return {i for i in ids if i is not None}
 
 
 def filename(f: Filters, name: str) -> str:

@@ -1,13 +1,17 @@
-"""The figures of the dashboard, computed from the rows `queries.load` read (pure functions: the
-view and its CSV exports call the same ones, so they cannot disagree)."""
+"""The figures of the dashboard, computed from the rows `queries.load` read, a few NumPy array
+operations each (columns.Table; pure functions: the view and its CSV exports call the same ones, so
+they cannot disagree). Every figure returned is a plain Python value (JSON)."""
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from handoff_service.core.orm import table_of
 from handoff_service.sla.states import BREACHED, DEADLINES, MET
@@ -16,34 +20,39 @@ from handoff_service.staff.models import StaffUser
 from .states import BUCKETS, BY_KEY, CARDS
 
 if TYPE_CHECKING:
+    from .columns import Table
     from .filters import Filters, Period
     from .queries import Data
 
 S = table_of(StaffUser)
+QUARTER = 900  # seconds (a row's `q` is its quarter hour since 1970, UTC)
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Nearest rank: the smallest value with at least q of all values at or below it."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+def ranked(ordered: np.ndarray, q: float) -> float | None:
+    """Nearest rank of sorted values: the smallest value with at least q of all values at or below it."""
+    n = len(ordered)
+    return float(ordered[max(0, math.ceil(q * n) - 1)]) if n else None
 
 
-def mean(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
+def percentile(values: Sequence[float] | np.ndarray, q: float) -> float | None:
+    return ranked(np.sort(np.asarray(values, float)), q)
+
+
+def mean(values: np.ndarray) -> float | None:
+    return float(values.mean()) if len(values) else None
 
 
 def ratio(part: float, whole: float) -> float | None:
-    return part / whole if whole else None
+    return float(part / whole) if whole else None
 
 
-def time_figures(values: Sequence[float], cases: int) -> dict[str, Any]:
+def time_figures(values: np.ndarray, cases: int) -> dict[str, Any]:
+    ordered = np.sort(values)
     return {
-        "p50": percentile(values, 0.5),
-        "p90": percentile(values, 0.9),
+        "p50": ranked(ordered, 0.5),
+        "p90": ranked(ordered, 0.9),
         "mean": mean(values),
-        "cases": cases,
+        "cases": int(cases),
         "events": len(values),
     }
 
@@ -68,77 +77,121 @@ def times(d: Data) -> dict[str, dict[str, Any]]:
     return dict(d.memo["times"])
 
 
+def _present(col: np.ndarray) -> np.ndarray:
+    """The values of a FLOAT column that are not None (NaN)."""
+    values: np.ndarray = col[~np.isnan(col)]
+    return values
+
+
+def _timed(t: Table) -> tuple[np.ndarray, int]:
+    """The seconds of the rows that have them, and how many cases they belong to."""
+    has = ~np.isnan(t["seconds"])
+    seconds: np.ndarray = t["seconds"][has]
+    return seconds, len(np.unique(t["case_id"][has]))
+
+
 def _times(d: Data) -> dict[str, dict[str, Any]]:
-    claim = [c.claim_seconds for c in d.cases if c.claim_seconds is not None]
-    first = [c.first_response_seconds for c in d.cases if c.first_response_seconds is not None]
-    waits = [w for w in d.waits if w.seconds is not None]
-    cycles = [y for y in d.resolved if y.seconds is not None]
+    claim = _present(d.cases["claim_seconds"])
+    first = _present(d.cases["first_response_seconds"])
+    waits, wait_cases = _timed(d.waits)
+    cycles, cycle_cases = _timed(d.resolved)
     return {
         "claim_time": time_figures(claim, len(claim)),
         "first_response": time_figures(first, len(first)),
-        "reply_time": time_figures([w.seconds for w in waits], len({w.case_id for w in waits})),
-        "resolution_time": time_figures([y.seconds for y in cycles], len({y.case_id for y in cycles})),
+        "reply_time": time_figures(waits, wait_cases),
+        "resolution_time": time_figures(cycles, cycle_cases),
     }
 
 
-def _sla_counts(cases: Iterable[Any], deadline: str) -> tuple[int, int]:
-    states = [getattr(c, f"sla_{deadline}") for c in cases]
-    return states.count(MET), states.count(BREACHED)
+def _sla_counts(t: Table, deadline: str, rows: np.ndarray | None = None) -> tuple[int, int]:
+    """(met, breached) of one SLA deadline, over the rows where `rows` is true (default: all)."""
+    col = t[f"sla_{deadline}"] if rows is None else t[f"sla_{deadline}"][rows]
+    return int((col == t.code(f"sla_{deadline}", MET)).sum()), int((col == t.code(f"sla_{deadline}", BREACHED)).sum())
+
+
+def _rated(c: Table) -> np.ndarray:
+    return c["csat_overall"][c["csat_overall"] > 0]
 
 
 def cards(d: Data) -> dict[str, dict[str, Any]]:
-    new = len(d.cases)
-    resolved_once = [c for c in d.cases if c.resolutions > 0]
-    rated = [c.csat_overall for c in d.cases if c.csat_overall is not None]
+    c = d.cases
+    new = len(c)
+    resolved_once = int((c["resolutions"] > 0).sum())
+    reopened = int(((c["resolutions"] > 0) & (c["reopens"] > 0)).sum())
+    rated = _rated(c)
     t = times(d)
     out: dict[str, dict[str, Any]] = {
         "cases_new": {"value": new, "cases": new},
-        "cases_resolved": {"value": len({y.case_id for y in d.resolved}), "events": len(d.resolved)},
-        "cases_reopened": {"value": len({y.case_id for y in d.reopened}), "events": len(d.reopened)},
+        "cases_resolved": {"value": len(np.unique(d.resolved["case_id"])), "events": len(d.resolved)},
+        "cases_reopened": {"value": len(np.unique(d.reopened["case_id"])), "events": len(d.reopened)},
         "backlog": {"value": d.backlog},
-        "handoff_rate": {"value": ratio(sum(bool(c.handed_off) for c in d.cases), new), "cases": new},
+        "handoff_rate": {"value": ratio(int(c["handed_off"].sum()), new), "cases": new},
         "containment": {
             "value": ratio(d.contacts[0], d.contacts[1]) if d.contacts else None,
             "events": d.contacts[1] if d.contacts else 0,
         },
         "fallback_rate": {"value": ratio(d.traffic[1], d.traffic[0]), "events": d.traffic[0]},
-        "reopen_rate": {
-            "value": ratio(sum(c.reopens > 0 for c in resolved_once), len(resolved_once)),
-            "cases": len(resolved_once),
-        },
+        "reopen_rate": {"value": ratio(reopened, resolved_once), "cases": resolved_once},
         "csat_mean": {"value": mean(rated), "cases": len(rated)},
-        "csat_share_4_5": {"value": ratio(sum(r >= 4 for r in rated), len(rated)), "cases": len(rated)},
-        "csat_response_rate": {"value": ratio(len(rated), len(resolved_once)), "cases": len(resolved_once)},
+        "csat_share_4_5": {"value": ratio(int((rated >= 4).sum()), len(rated)), "cases": len(rated)},
+        "csat_response_rate": {"value": ratio(len(rated), resolved_once), "cases": resolved_once},
     }
-    for key, name in (("claim_time_p50", "claim_time"), ("first_response_p50", "first_response")):
-        out[key] = {"value": t[name]["p50"], "cases": t[name]["cases"], "events": t[name]["events"]}
-    for key, name in (("reply_time_p50", "reply_time"), ("resolution_time_p50", "resolution_time")):
+    for key, name in (
+        ("claim_time_p50", "claim_time"),
+        ("first_response_p50", "first_response"),
+        ("reply_time_p50", "reply_time"),
+        ("resolution_time_p50", "resolution_time"),
+    ):
         out[key] = {"value": t[name]["p50"], "cases": t[name]["cases"], "events": t[name]["events"]}
     for deadline in DEADLINES:
-        met, breached = _sla_counts(d.cases, deadline)
+        met, breached = _sla_counts(c, deadline)
         out[f"sla_{deadline}"] = {"value": ratio(met, met + breached), "cases": met + breached}
     fu = follow_ups(d)
     out["follow_up_completion"] = {"value": fu["completion"], "cases": fu["answered"] + fu["no_answer"]}
     return out
 
 
-class _Local:
-    """The local time of a quarter hour of UTC (queries.quarter), computed once per quarter hour
-    (zone offsets are whole quarter hours), for hourly and daily buckets."""
+def _local_of(quarters: np.ndarray, tz: ZoneInfo) -> tuple[np.ndarray, list[datetime]]:
+    """The distinct quarter hours of `quarters` as local times (zone offsets are whole quarter
+    hours: one conversion per distinct quarter hour), and each row's index into them."""
+    distinct, index = np.unique(quarters, return_inverse=True)
+    return index, [_local(q, tz) for q in distinct.tolist()]
 
-    def __init__(self, tz: ZoneInfo) -> None:
-        self.tz = tz
-        self.memo: dict[int, datetime] = {}
 
-    def __call__(self, q: int) -> datetime:
-        local = self.memo.get(q)
-        if local is None:
-            local = self.memo[q] = datetime.fromtimestamp(q * 900, self.tz)
-        return local
+@functools.lru_cache(maxsize=65_536)
+def _local(q: int, tz: ZoneInfo) -> datetime:
+    return datetime.fromtimestamp(q * QUARTER, tz)
+
+
+def _bucket_index(quarters: np.ndarray, f: Filters, keys: dict[str, int]) -> np.ndarray:
+    """Each row's series bucket (-1: outside the series)."""
+    index, local = _local_of(quarters, f.tz)
+    of_distinct = np.array([keys.get(_bucket(t, f.granularity), -1) for t in local] or [0], np.int64)
+    return of_distinct[index] if len(quarters) else np.empty(0, np.int64)
 
 
 def _bucket(local: datetime, granularity: str) -> str:
     return local.date().isoformat() if granularity == "day" else local.strftime("%Y-%m-%dT%H:00")
+
+
+def _grouped_rank(groups: np.ndarray, values: np.ndarray, n: int, q: float) -> list[float | None]:
+    """`ranked(…, q)` of the values of each group 0..n-1 (NaN values left out)."""
+    keep = ~np.isnan(values)
+    groups, values = groups[keep], values[keep]
+    order = np.lexsort((values, groups))
+    counts = np.bincount(groups, minlength=n)
+    starts = np.cumsum(counts) - counts
+    ordered = values[order]
+    return [
+        float(ordered[starts[g] + max(0, math.ceil(q * k) - 1)]) if k else None for g, k in enumerate(counts.tolist())
+    ]
+
+
+def _distinct_cases(groups: np.ndarray, case_ids: np.ndarray, n: int) -> np.ndarray:
+    """How many distinct cases each group 0..n-1 has."""
+    width = int(case_ids.max()) + 1 if len(case_ids) else 1
+    pairs = np.unique(groups * width + case_ids)  # (group, case) as one number
+    return np.bincount(pairs // width, minlength=n)
 
 
 def series(d: Data, f: Filters) -> list[dict[str, Any]]:
@@ -150,62 +203,52 @@ def series(d: Data, f: Filters) -> list[dict[str, Any]]:
         else:
             keys.extend(f"{day.isoformat()}T{h:02d}:00" for h in range(24))
         day += timedelta(days=1)
-    pts: dict[str, dict[str, Any]] = {
-        k: {"t": k, "cases_new": 0, "cases_resolved": set(), "cases_reopened": set(), "handoffs": 0, "fr": []}
-        for k in keys
-    }
-    local = _Local(f.tz)
-    for c in d.cases:
-        p = pts.get(_bucket(local(c.created_q), f.granularity))
-        if p is None:
-            continue
-        p["cases_new"] += 1
-        p["handoffs"] += bool(c.handed_off)
-        if c.first_response_seconds is not None:
-            p["fr"].append(c.first_response_seconds)
-    for rows, name, col in ((d.resolved, "cases_resolved", "ended_q"), (d.reopened, "cases_reopened", "started_q")):
-        for y in rows:
-            p = pts.get(_bucket(local(getattr(y, col)), f.granularity))
-            if p is not None:
-                p[name].add(y.case_id)
+    n = len(keys)
+    slot = {k: i for i, k in enumerate(keys)}
+    c = d.cases
+    b = _bucket_index(c["q"], f, slot)
+    inside = b >= 0
+    new = np.bincount(b[inside], minlength=n)
+    handoffs = np.bincount(b[inside], weights=c["handed_off"][inside], minlength=n)
+    fr = _grouped_rank(b[inside], c["first_response_seconds"][inside], n, 0.5)
+    distinct = []
+    for t in (d.resolved, d.reopened):
+        tb = _bucket_index(t["q"], f, slot)
+        distinct.append(_distinct_cases(tb[tb >= 0], t["case_id"][tb >= 0], n))
     return [
         {
-            "t": p["t"],
-            "cases_new": p["cases_new"],
-            "cases_resolved": len(p["cases_resolved"]),
-            "cases_reopened": len(p["cases_reopened"]),
-            "handoffs": p["handoffs"],
-            "first_response_p50": percentile(p["fr"], 0.5),
+            "t": k,
+            "cases_new": int(new[i]),
+            "cases_resolved": int(distinct[0][i]),
+            "cases_reopened": int(distinct[1][i]),
+            "handoffs": int(handoffs[i]),
+            "first_response_p50": fr[i],
         }
-        for p in pts.values()
+        for i, k in enumerate(keys)
     ]
 
 
 def first_response_buckets(d: Data) -> list[dict[str, Any]]:
-    counts = dict.fromkeys((b for b, _ in BUCKETS), 0)
-    for c in d.cases:
-        s = c.first_response_seconds
-        if s is None:
-            continue
-        counts[next(b for b, upper in BUCKETS if upper is None or s < upper)] += 1
-    return [{"bucket": b, "cases": n} for b, n in counts.items()]
+    fr = _present(d.cases["first_response_seconds"])
+    bounds = [upper for _, upper in BUCKETS if upper is not None]
+    counts = np.bincount(np.searchsorted(bounds, fr, side="right"), minlength=len(BUCKETS))
+    return [{"bucket": b, "cases": int(n)} for (b, _), n in zip(BUCKETS, counts.tolist(), strict=True)]
 
 
 def heatmap(d: Data, tz: ZoneInfo) -> list[dict[str, Any]]:
-    cells = {(w, h): 0 for w in range(7) for h in range(24)}
-    to_local = _Local(tz)
-    for c in d.cases:
-        local = to_local(c.created_q)
-        cells[(local.weekday(), local.hour)] += 1
-    return [{"weekday": w, "hour": h, "cases": n} for (w, h), n in cells.items()]
+    index, local = _local_of(d.cases["q"], tz)
+    cell = np.array([t.weekday() * 24 + t.hour for t in local] or [0], np.int64)
+    counts = np.bincount(cell[index], minlength=7 * 24) if len(index) else np.zeros(7 * 24, np.int64)
+    return [{"weekday": w, "hour": h, "cases": int(counts[w * 24 + h])} for w in range(7) for h in range(24)]
 
 
 def sla(d: Data, tiers: Sequence[str]) -> list[dict[str, Any]]:
+    c = d.cases
     out = []
     for tier in tiers:
-        cases = [c for c in d.cases if c.tier == tier]
+        rows = c["tier"] == c.code("tier", tier)
         for deadline in DEADLINES:
-            met, breached = _sla_counts(cases, deadline)
+            met, breached = _sla_counts(c, deadline, rows)
             out.append(
                 {
                     "tier": tier,
@@ -219,19 +262,22 @@ def sla(d: Data, tiers: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def csat(d: Data) -> dict[str, Any]:
-    rated = [c for c in d.cases if c.csat_overall is not None]
-    overall = [c.csat_overall for c in rated]
-    resolved_once = sum(c.resolutions > 0 for c in d.cases)
+    c = d.cases
+    rated = c["csat_overall"] > 0
+    overall = c["csat_overall"][rated]
+    resolved_once = int((c["resolutions"] > 0).sum())
 
     def dim(name: str) -> float | None:
-        return mean([v for c in rated if (v := getattr(c, f"csat_{name}")) is not None])
+        values = c[f"csat_{name}"][rated]
+        return mean(values[values > 0])
 
+    counts = np.bincount(overall, minlength=6)
     return {
         "mean": mean(overall),
-        "share_4_5": ratio(sum(r >= 4 for r in overall), len(overall)),
+        "share_4_5": ratio(int((overall >= 4).sum()), len(overall)),
         "responses": len(overall),
         "response_rate": ratio(len(overall), resolved_once),
-        "distribution": {str(k): overall.count(k) for k in range(1, 6)},
+        "distribution": {str(k): int(counts[k]) for k in range(1, 6)},
         "dimensions": {name: dim(name) for name in ("attitude", "speed", "solved")},
     }
 
@@ -248,40 +294,51 @@ FIGURE_COLUMNS = (
 
 
 def _grouped(d: Data, key: Callable[[int | None], Hashable]) -> dict[Hashable, dict[str, Any]]:
-    """Per group (of the staff member each figure is credited to): owned figures by owner, handled
-    figures by the last handler, resolutions by the handler who resolved the cycle (None: the bot)."""
-    acc: dict[Hashable, dict[str, list[Any]]] = {}
+    """The figures per group of staff (`key`: a staff id's group; None: nobody, the bot): owned
+    figures by owner, handled figures by the last handler, resolutions by the handler who resolved
+    the cycle, CSAT by the owner and by the handler credited with it."""
+    c = d.cases
+    credited = {
+        "owned": c["owner_id"],
+        "handled": c["last_handler_id"],
+        "resolved": d.resolved["handler_id"],
+        "co": c["csat_owner_id"],
+        "ch": c["csat_handler_id"],
+    }
+    ids = np.unique(np.concatenate(list(credited.values()))).tolist()
+    labels: list[Hashable] = []
+    slot: dict[Hashable, int] = {}
+    of_id = np.array([slot.setdefault(key(i or None), len(slot)) for i in ids] or [0], np.int64)
+    labels = list(slot)
+    n = len(labels)
 
-    def at(staff_id: int | None) -> dict[str, list[Any]]:
-        k = key(staff_id)
-        found = acc.get(k)
-        if found is None:
-            found = acc[k] = {n: [] for n in ("owned", "handled", "resolved", "co", "ch")}
-        return found
+    def group(col: np.ndarray) -> np.ndarray:
+        return of_id[np.searchsorted(ids, col)] if len(col) else np.empty(0, np.int64)
 
-    for c in d.cases:
-        at(c.owner_id)["owned"].append(c)
-        at(c.last_handler_id)["handled"].append(c)
-        if c.csat_overall is not None:
-            at(c.csat_owner_id)["co"].append(c.csat_overall)
-            at(c.csat_handler_id)["ch"].append(c.csat_overall)
-    for y in d.resolved:
-        at(y.handler_id)["resolved"].append(y)
-    out: dict[Hashable, dict[str, Any]] = {}
-    for k, a in acc.items():
-        owned = a["owned"]
-        met, breached = _sla_counts(owned, "first_response")
-        fr = [c.first_response_seconds for c in owned if c.first_response_seconds is not None]
-        out[k] = {
-            "cases_owned": len(owned),
-            "cases_handled": len(a["handled"]),
-            "resolved": len(a["resolved"]),
-            "first_response_p50": percentile(fr, 0.5),
-            "sla_first_response_attainment": ratio(met, met + breached),
-            "csat_owner_mean": mean(a["co"]),
-            "csat_handler_mean": mean(a["ch"]),
+    g = {name: group(col) for name, col in credited.items()}
+    met = g["owned"][c["sla_first_response"] == c.code("sla_first_response", MET)]
+    breached = g["owned"][c["sla_first_response"] == c.code("sla_first_response", BREACHED)]
+    rated = c["csat_overall"] > 0
+    owned, handled, resolved = (np.bincount(g[k], minlength=n) for k in ("owned", "handled", "resolved"))
+    met_n, breached_n = np.bincount(met, minlength=n), np.bincount(breached, minlength=n)
+    fr = _grouped_rank(g["owned"], c["first_response_seconds"], n, 0.5)
+    csat_means = {}
+    for k in ("co", "ch"):
+        counted = np.bincount(g[k][rated], minlength=n)
+        total = np.bincount(g[k][rated], weights=c["csat_overall"][rated], minlength=n)
+        csat_means[k] = [float(total[i] / counted[i]) if counted[i] else None for i in range(n)]
+    return {
+        label: {
+            "cases_owned": int(owned[i]),
+            "cases_handled": int(handled[i]),
+            "resolved": int(resolved[i]),
+            "first_response_p50": fr[i],
+            "sla_first_response_attainment": ratio(int(met_n[i]), int(met_n[i] + breached_n[i])),
+            "csat_owner_mean": csat_means["co"][i],
+            "csat_handler_mean": csat_means["ch"][i],
         }
-    return out
+        for i, label in enumerate(labels)
+    }
 
 
 def _order(rows: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
@@ -313,21 +370,18 @@ def teams(d: Data, people: dict[int, Any]) -> list[dict[str, Any]]:
 
 
 def categories(d: Data) -> list[dict[str, Any]]:
-    counts: dict[str, int] = {}
-    for c in d.cases:
-        counts[c.category] = counts.get(c.category, 0) + 1
-    total = len(d.cases)
+    c = d.cases
+    counts = np.bincount(c["category"], minlength=len(c.vocab["category"])).tolist()
+    named = [(k, n) for k, n in zip(c.vocab["category"], counts, strict=True) if n]
     return [
-        {"category": k, "cases": n, "share": ratio(n, total)}
-        for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        {"category": k, "cases": n, "share": ratio(n, len(c))} for k, n in sorted(named, key=lambda kv: (-kv[1], kv[0]))
     ]
 
 
 def follow_ups(d: Data) -> dict[str, Any]:
-    planned = sum(c.visits_planned for c in d.cases)
-    solved = sum(c.visits_solved for c in d.cases)
-    not_solved = sum(c.visits_not_solved for c in d.cases)
-    no_answer = sum(c.visits_no_answer for c in d.cases)
+    c = d.cases
+    planned, solved = int(c["visits_planned"].sum()), int(c["visits_solved"].sum())
+    not_solved, no_answer = int(c["visits_not_solved"].sum()), int(c["visits_no_answer"].sum())
     answered = solved + not_solved
     return {
         "planned": planned,

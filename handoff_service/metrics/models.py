@@ -1,12 +1,13 @@
 """Rollups of the KPI dashboard, derived only from raw tables (cases, case_events, messages,
-follow_up_visits): one row per case, per care cycle and per customer wait. `service.refresh_cases`
-rewrites a case's rows after each commit that touches it; `service.rebuild` rewrites them all."""
+follow_up_visits): one row per case, per care cycle and per customer wait; and the same rows packed
+per kind and day for fast reading (blocks.py). `service.refresh_cases` rewrites a case's rows
+after each commit that touches it; `service.rebuild` rewrites them all."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, Index, Integer, SmallInteger, String
+from sqlalchemy import Boolean, Float, Index, Integer, LargeBinary, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from handoff_service.core.orm import Base, BigId, UTCDateTime
@@ -86,3 +87,26 @@ class MetricWait(Base):
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     seconds: Mapped[float | None] = mapped_column(Float)
     handler_id: Mapped[int | None] = mapped_column(BigId)  # the agent who answered
+
+
+class MetricBlock(Base):
+    """The rollup rows of one kind (columns.KINDS) whose time falls on one UTC day, packed
+    (columns.pack): what the dashboard reads. Written by blocks.pack_day from the rollup rows."""
+
+    __tablename__ = "metric_blocks"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # days since 1970-01-01
+    rows: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MetricStale(Base):
+    """A day of one kind whose rollup rows changed since its block was packed: read from the rows
+    until it is packed again. `seq` counts the changes since it was marked."""
+
+    __tablename__ = "metric_stale"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)

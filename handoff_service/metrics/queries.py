@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, select
+import numpy as np
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff_service.core.deps import Deps
@@ -16,50 +17,25 @@ from handoff_service.core.orm import table_of
 from handoff_service.review.models import ReviewContact, ReviewTraffic
 from handoff_service.review.records import CONTACT_GAP
 
-from . import figures
+from . import blocks, columns, figures
+from .columns import Table
 from .filters import Filters, Period
 from .models import MetricCase, MetricCycle, MetricWait
 
 MC, MY, MW = table_of(MetricCase), table_of(MetricCycle), table_of(MetricWait)
 T = table_of(ReviewTraffic)
 RC = table_of(ReviewContact)
-# what the figures read of a case (no free text, no unused timestamps: decoding them costs)
-CASE_COLUMNS = (
-    MC.c.case_id,
-    MC.c.category,
-    MC.c.tier,
-    MC.c.owner_id,
-    MC.c.last_handler_id,
-    MC.c.handoff_at.is_not(None).label("handed_off"),
-    MC.c.claim_seconds,
-    MC.c.first_response_seconds,
-    MC.c.resolutions,
-    MC.c.reopens,
-    MC.c.sla_first_response,
-    MC.c.sla_result,
-    MC.c.sla_follow_up,
-    MC.c.csat_overall,
-    MC.c.csat_attitude,
-    MC.c.csat_speed,
-    MC.c.csat_solved,
-    MC.c.csat_owner_id,
-    MC.c.csat_handler_id,
-    MC.c.visits_planned,
-    MC.c.visits_solved,
-    MC.c.visits_not_solved,
-    MC.c.visits_no_answer,
-)
 S = figures.S
 
 
 @dataclass
 class Data:
-    """The rollup rows of one period under the filters."""
+    """The rollup rows of one period under the filters, column by column (columns.Table)."""
 
-    cases: list[Any] = field(default_factory=list)  # opened in the period
-    resolved: list[Any] = field(default_factory=list)  # cycles ended in the period
-    reopened: list[Any] = field(default_factory=list)  # cycles > 0 started in the period
-    waits: list[Any] = field(default_factory=list)  # waits started in the period
+    cases: Table = field(default_factory=lambda: columns.empty("cases"))  # opened in the period
+    resolved: Table = field(default_factory=lambda: columns.empty("resolved"))  # cycles ended in it
+    reopened: Table = field(default_factory=lambda: columns.empty("reopened"))  # cycles > 0 started in it
+    waits: Table = field(default_factory=lambda: columns.empty("waits"))  # waits started in it
     backlog: int = 0
     traffic: tuple[int, int] = (0, 0)  # customer messages, fallbacks
     contacts: tuple[int, int] | None = None  # contained, finished contacts (None: filters that contacts lack)
@@ -67,24 +43,29 @@ class Data:
 
 
 async def named_rows(conn: AsyncConnection, stmt: Any) -> list[Any]:
-    """The rows as named tuples: the figures read each field many times, and a named tuple's
+    """The rows as named tuples: the export reads each field many times, and a named tuple's
     attribute is several times cheaper than a Row's."""
     result = await conn.execute(stmt)
     shape = namedtuple("Row", list(result.keys()))  # type: ignore[misc]  # noqa: PYI024
     return [shape._make(r) for r in result.all()]
 
 
-QUARTER = 900  # seconds: time buckets are read as quarter hours of UTC (zone offsets are whole quarters)
+def span(p: Period) -> tuple[int, int]:
+    """The period as quarter hours since 1970 (UTC), the `q` of the columnar rows."""
+    return int(p.start.timestamp()) // blocks.QUARTER, int(p.end.timestamp()) // blocks.QUARTER
 
 
-def quarter(conn: AsyncConnection, col: Any, name: str) -> Any:
-    """`col` (a UTC time) as the number of its quarter hour since 1970, computed by the database
-    (decoding each time in Python would cost more than the whole figure)."""
-    if conn.dialect.name == "sqlite":
-        expr = cast(cast(func.strftime("%s", col), Integer) // QUARTER, Integer)
-    else:
-        expr = cast(func.floor(func.extract("epoch", col) / QUARTER), Integer)
-    return expr.label(name)
+def matching(t: Table, f: Filters) -> Table:
+    """The rows of `t` under the filters (every kind carries its case's dimensions)."""
+    tests = [(n, v) for n in ("channel", "language", "tier", "category") if (v := getattr(f, n)) is not None]
+    if not tests and f.owner_ids is None:
+        return t
+    keep = np.ones(len(t), bool)
+    for name, value in tests:
+        keep &= t[name] == t.code(name, value)
+    if f.owner_ids is not None:
+        keep &= np.isin(t["owner_id"], np.array(f.owner_ids, np.int64))
+    return t.where(keep)
 
 
 def scoped(table: Any, conds: list[Any]) -> Any:
@@ -128,37 +109,13 @@ async def contacts(conn: AsyncConnection, f: Filters, p: Period, now: datetime) 
     return (len(finished) - len(not_contained), len(finished))
 
 
-async def load(conn: AsyncConnection, f: Filters, p: Period, now: datetime, *, cases: bool = True) -> Data:
-    """The rows of the period (`cases=False`: without the opened cases, which the cases export reads
-    with their text itself)."""
-    conds = where(f)
+async def load(conn: AsyncConnection, f: Filters, p: Period, now: datetime) -> Data:
+    """The rows of the period under the filters, and its backlog, traffic and contacts."""
+    start, end = span(p)
     d = Data()
-    if cases:
-        d.cases = await named_rows(
-            conn,
-            select(*CASE_COLUMNS, quarter(conn, MC.c.created_at, "created_q")).where(
-                MC.c.created_at >= p.start, MC.c.created_at < p.end, *conds
-            ),
-        )
-    joined = scoped(MY, conds)
-    d.resolved = await named_rows(
-        conn,
-        select(MY.c.case_id, quarter(conn, MY.c.ended_at, "ended_q"), MY.c.seconds, MY.c.handler_id)
-        .select_from(joined)
-        .where(MY.c.ended_at >= p.start, MY.c.ended_at < p.end, *conds),
-    )
-    d.reopened = await named_rows(
-        conn,
-        select(MY.c.case_id, quarter(conn, MY.c.started_at, "started_q"))
-        .select_from(joined)
-        .where(MY.c.cycle > 0, MY.c.started_at >= p.start, MY.c.started_at < p.end, *conds),
-    )
-    d.waits = await named_rows(
-        conn,
-        select(MW.c.case_id, MW.c.seconds)
-        .select_from(scoped(MW, conds))
-        .where(MW.c.started_at >= p.start, MW.c.started_at < p.end, *conds),
-    )
+    d.cases, d.resolved, d.reopened, d.waits = [
+        matching(await blocks.read(conn, kind, start, end), f) for kind in ("cases", "resolved", "reopened", "waits")
+    ]
     d.backlog = await backlog(conn, f, p)
     d.traffic = await traffic(conn, f, p)
     d.contacts = await contacts(conn, f, p, now)
@@ -195,20 +152,26 @@ async def traffic(conn: AsyncConnection, f: Filters, p: Period) -> tuple[int, in
 
 
 async def staff(conn: AsyncConnection, data: list[Data]) -> dict[int, Any]:
+    """The staff the rows of these periods name, by id."""
     ids: set[int] = set()
     for d in data:
-        for c in d.cases:
-            ids.update(x for x in (c.owner_id, c.last_handler_id, c.csat_owner_id, c.csat_handler_id) if x)
-        ids.update(y.handler_id for y in d.resolved if y.handler_id)
+        for name in ("owner_id", "last_handler_id", "csat_owner_id", "csat_handler_id"):
+            ids.update(np.unique(d.cases[name]).tolist())
+        ids.update(np.unique(d.resolved["handler_id"]).tolist())
+    ids.discard(0)  # none (columns.ID)
+    return await staff_named(conn, ids)
+
+
+async def staff_named(conn: AsyncConnection, ids: set[int]) -> dict[int, Any]:
     if not ids:
         return {}
     rows = await conn.execute(select(S.c.id, S.c.username, S.c.display_name, S.c.team).where(S.c.id.in_(ids)))
     return {r.id: r for r in rows}
 
 
-async def period_data(deps: Deps, f: Filters, *, cases: bool = True) -> tuple[Data, dict[int, Any]]:
+async def period_data(deps: Deps, f: Filters) -> tuple[Data, dict[int, Any]]:
     """The rows of the period and the staff they name."""
     async with deps.read_engine.begin() as conn:
-        now = await load(conn, f, f.period, deps.clock.now(), cases=cases)
+        now = await load(conn, f, f.period, deps.clock.now())
         people = await staff(conn, [now])
     return now, people

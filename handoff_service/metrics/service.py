@@ -18,12 +18,15 @@ from handoff_service.core.principal import Principal
 from handoff_service.followups.models import FollowUpVisit
 from handoff_service.messages.models import Message
 
+from . import blocks
 from .facts import Facts, case_facts
-from .models import MetricCase, MetricCycle, MetricWait
+from .models import MetricBlock, MetricCase, MetricCycle, MetricStale, MetricWait
 
 C, E, M, V = table_of(Case), table_of(CaseEvent), table_of(Message), table_of(FollowUpVisit)
 MC, MY, MW = table_of(MetricCase), table_of(MetricCycle), table_of(MetricWait)
+MB, MS = table_of(MetricBlock), table_of(MetricStale)
 BATCH = 500
+PACK_BATCH = 200  # marked days read at once
 
 _EVENT_COLS = (E.c.case_id, E.c.at, E.c.actor_kind, E.c.action, E.c.status_to, E.c.handler_id, E.c.details)
 _MESSAGE_COLS = (M.c.case_id, M.c.direction, M.c.author_id, M.c.created_at)
@@ -44,11 +47,19 @@ async def _facts(conn: AsyncConnection, cases: Sequence[Any]) -> list[Facts]:
     return [case_facts(c, events.get(c.id, []), messages.get(c.id, []), visits.get(c.id, [])) for c in cases]
 
 
-async def _write(conn: AsyncConnection, ids: Sequence[int], facts: Sequence[Facts]) -> None:
+async def _write(conn: AsyncConnection, ids: Sequence[int], facts: Sequence[Facts], *, mark: bool = True) -> None:
+    """Rewrites the rows of these cases; `mark`: and marks the days their rows had and have (their
+    packed blocks no longer match)."""
+    days = await blocks.days_of_cases(conn, ids) if mark else set()
     for table in (MW, MY, MC):
         await conn.execute(delete(table).where(table.c.case_id.in_(ids)))
-    if not facts:
-        return
+    if facts:
+        await _insert(conn, facts)
+    if mark:
+        await blocks.mark(conn, days | await blocks.days_of_cases(conn, ids))
+
+
+async def _insert(conn: AsyncConnection, facts: Sequence[Facts]) -> None:
     await conn.execute(insert(MC), [f.case for f in facts])
     cycles = [{"case_id": f.case["case_id"], **c} for f in facts for c in f.cycles]
     await conn.execute(insert(MY), cycles)
@@ -75,10 +86,10 @@ async def refresh_cases(deps: Deps, case_ids: Iterable[int]) -> int:
 
 
 async def rebuild(engine: AsyncEngine, *, batch: int = BATCH) -> int:
-    """Every rollup row again from the raw tables, in batches of cases (one transaction each);
-    returns the number of cases."""
+    """Every rollup row again from the raw tables, in batches of cases (one transaction each), then
+    every day packed again; returns the number of cases."""
     async with engine.begin() as conn:
-        for table in (MW, MY, MC):
+        for table in (MW, MY, MC, MB, MS):
             await conn.execute(delete(table))
         last = (await conn.execute(select(func.max(C.c.id)))).scalar_one() or 0
     done, after = 0, 0
@@ -87,9 +98,13 @@ async def rebuild(engine: AsyncEngine, *, batch: int = BATCH) -> int:
             cases = (await conn.execute(select(C).where(C.c.id > after).order_by(C.c.id).limit(batch))).all()
             if not cases:
                 break
-            await _write(conn, [c.id for c in cases], await _facts(conn, cases))
+            await _write(conn, [c.id for c in cases], await _facts(conn, cases), mark=False)
         done += len(cases)
         after = cases[-1].id
+    async with engine.begin() as conn:
+        await blocks.mark_all(conn)
+    while await blocks.pack_marked(engine.begin, limit=PACK_BATCH):
+        pass
     return done
 
 

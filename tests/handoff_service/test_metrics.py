@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from test_metrics_rollups import rows as rollup_rows
 
 from handoff_service.followups.models import FollowUpVisit
-from handoff_service.metrics import figures, filters, queries, summary
+from handoff_service.metrics import blocks
 from handoff_service.metrics import service as metrics
 from handoff_service.metrics.states import CARDS, METRICS
 
@@ -407,17 +407,27 @@ async def test_follow_up_completion_counts_answered_over_finished_visits(h: Any,
 
 
 @pytest.mark.parametrize(
-    "query", [DAY, DAY + "&tier=normal", DAY + "&agent=carl", DAY + "&language=zh", "from=2026-11-20&to=2026-11-26"]
+    "query",
+    [
+        DAY,
+        DAY + "&tier=normal",
+        DAY + "&agent=carl",
+        DAY + "&language=zh&channel=webchat",
+        DAY + "&granularity=hour&tz=America/New_York",
+        "from=2026-11-20&to=2026-11-26",
+    ],
 )
-async def test_the_cards_the_database_computes_equal_those_computed_from_the_rows(
-    h: Any, rasa: Any, query: str
-) -> None:
-    """The previous period's cards come from SQL aggregates (summary.py); the same figures as
-    figures.cards over the rows (queries.load)."""
-    await scenario(h, rasa)
+async def test_the_dashboard_of_packed_days_equals_the_dashboard_of_their_rows(h: Any, rasa: Any, query: str) -> None:
+    """Each commit marks the days it changed (read from the rows); packing them (blocks.py) changes
+    no figure of any view, whatever its filters, zone and granularity."""
+    p = await scenario(h, rasa)
     h.clock.set(datetime(2026, 11, 26, tzinfo=UTC))  # contacts finished: containment defined
-    f = await filters.parse(h.deps, dict(part.split("=") for part in query.split("&")))
     async with h.deps.read_engine.begin() as conn:
-        rows = await queries.load(conn, f, f.period, h.deps.clock.now())
-        by_sql = await summary.cards(conn, f, f.period, h.deps.clock.now())
-    assert by_sql == figures.cards(rows)
+        marked = (await conn.execute(select(func.count()).select_from(blocks.MS))).scalar_one()
+    assert marked >= 4  # the scenario's day of each kind: cases, resolved, reopened, waits
+    from_rows = await dashboard(h, p["sam"], query)
+    assert await blocks.pack_marked(h.deps.tx, limit=1000) == marked
+    async with h.deps.read_engine.begin() as conn:
+        assert (await conn.execute(select(func.count()).select_from(blocks.MS))).scalar_one() == 0
+        assert (await conn.execute(select(func.count()).select_from(blocks.MB))).scalar_one() == marked
+    assert await dashboard(h, p["sam"], query) == from_rows
