@@ -8,7 +8,6 @@ event bus here, routes of every feature are installed here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -111,6 +110,23 @@ def all_specs() -> list[RouteSpec]:
     return [spec for table in tables for spec in table.specs]
 
 
+async def stop_tasks(tasks: list[asyncio.Task[None]], *, every: float = 0.5) -> None:
+    """Cancels the background tasks and waits until each has ended. A cancellation that arrives
+    while the database driver awaits a reply can be swallowed on the way out of the pool (the
+    task's loop then goes on as if nothing happened, seen on PostgreSQL): such a task is
+    cancelled again at its next wait, every `every` seconds, until it ends."""
+    for task in tasks:
+        task.cancel()
+    pending = set(tasks)
+    while pending:
+        _, pending = await asyncio.wait(pending, timeout=every)
+        for task in pending:
+            task.cancel()
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task ended with an error", exc_info=task.exception())
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -187,10 +203,7 @@ def create_app(
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await stop_tasks(tasks)
             await worker.close()
             await http.close()
             await engine.dispose()

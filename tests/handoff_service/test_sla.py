@@ -186,3 +186,32 @@ async def test_background_task_runs_from_cleanup_ctx(aiohttp_client, settings, c
             break
         await asyncio.sleep(0.05)
     assert state == "breached"
+
+
+async def test_stopping_ends_a_background_task_that_swallowed_its_cancellation():
+    """The database driver can swallow a cancellation that arrives while it awaits a reply (seen on
+    PostgreSQL: the SLA monitor went on looping and the app's shutdown waited forever). Stopping
+    cancels again until the task has ended."""
+    import asyncio
+
+    from handoff_service.app import stop_tasks
+
+    swallowed = []
+
+    async def monitor() -> None:
+        while True:
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                if swallowed:
+                    raise
+                swallowed.append(True)  # as the driver did: the loop goes on
+
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(monitor())
+    await asyncio.sleep(0)
+    stopping = loop.create_task(stop_tasks([task], every=0.05))
+    done, _ = await asyncio.wait({stopping}, timeout=5)  # cancelling once, it would wait forever
+    for t in (stopping, task):
+        t.cancel()
+    assert stopping in done and task.cancelled() and swallowed == [True]
