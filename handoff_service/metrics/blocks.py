@@ -16,7 +16,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, delete, func, insert, select
+from sqlalchemy import Integer, case, cast, delete, func, insert, literal, select, union
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -111,15 +111,13 @@ def _runs(days: list[int]) -> list[tuple[int, int]]:
 
 
 async def days_of_cases(conn: AsyncConnection, case_ids: Iterable[int]) -> set[tuple[str, int]]:
-    """The (kind, day) of every rollup row these cases have now."""
+    """The (kind, day) of every rollup row these cases have now (one query)."""
     ids = list(case_ids)
-    out: set[tuple[str, int]] = set()
+    parts = []
     for kind, (own, time, cond) in SOURCES.items():
-        q = select(epoch_div(conn, time, DAY)).where(own.c.case_id.in_(ids)).distinct()
-        if cond is not None:
-            q = q.where(cond)
-        out.update((kind, d) for d in (await conn.execute(q)).scalars())
-    return out
+        q = select(literal(kind).label("kind"), epoch_div(conn, time, DAY).label("day")).where(own.c.case_id.in_(ids))
+        parts.append(q if cond is None else q.where(cond))
+    return {(k, d) for k, d in await conn.execute(union(*parts))}
 
 
 async def mark(conn: AsyncConnection, days: Iterable[tuple[str, int]]) -> None:
