@@ -28,12 +28,13 @@ _PLAIN: dict[type, Callable[[Any], str]] = {
     float: repr,
     datetime: datetime.isoformat,
 }
+_PLAIN_TEXT = {**_PLAIN, str: lambda v: "'" + v if v.startswith(FORMULA_STARTS) else v}
 
 
 def cell(value: Any, *, free_text: bool = False) -> str:
     """One value as a safe cell. Numbers stay numbers (a negative number is not a formula);
     `free_text` (what customers or staff typed) is masked first."""
-    plain = _PLAIN.get(type(value))
+    plain = (_PLAIN if free_text else _PLAIN_TEXT).get(type(value))
     if plain is not None:
         return plain(value)
     if value is None:
