@@ -6,8 +6,9 @@ cases over the last 120 days with realistic timelines, messages and follow-up vi
 batches through SQLAlchemy Core); the rollups are rebuilt from the raw tables (timed, the same code as
 `python -m handoff_service metrics-rebuild`); PostgreSQL's tables are ANALYZEd (what autovacuum does
 within a minute of a bulk load). Then the real service (`python -m handoff_service serve`) answers a
-supervisor's requests over HTTP, one at a time: the default dashboard (7 days), 30 days, filtered
-views, an hourly view, and CSV exports.
+supervisor's requests over HTTP, one at a time: the default dashboard (7 days), 30, 120 and 365
+days, filtered views, an hourly view, and CSV exports. Today and yesterday are marked as changed
+first, so the dashboard reads them from the rows and the other days packed, as in use.
 
     .venv-handoff/bin/python bench/dashboard_scale.py [--cases 100000] [--rounds 10] [--only sqlite|postgresql]
 
@@ -39,6 +40,7 @@ from handoff_service.core.db import build_engine  # noqa: E402
 from handoff_service.core.migrate import upgrade  # noqa: E402
 from handoff_service.core.pgtemp import temporary_postgres  # noqa: E402
 from handoff_service.core.security import Passwords  # noqa: E402
+from handoff_service.metrics import blocks, columns  # noqa: E402
 from handoff_service.metrics.service import rebuild  # noqa: E402
 from handoff_service.staff.service import create_token, create_user  # noqa: E402
 
@@ -57,10 +59,14 @@ REQUESTS = [
     ("dashboard, 30 days, agent=agent7", "/api/metrics/dashboard?from={d30}&to={today}&agent=agent7"),
     ("dashboard, 7 days hourly", "/api/metrics/dashboard?granularity=hour"),
     ("dashboard, 120 days", "/api/metrics/dashboard?from={d120}&to={today}"),
+    ("dashboard, 120 days, team=team1", "/api/metrics/dashboard?from={d120}&to={today}&team=team1"),
+    ("dashboard, 365 days", "/api/metrics/dashboard?from={d365}&to={today}"),
     ("export cases, 7 days", "/api/metrics/export?table=cases"),
     ("export cases, 30 days, category=refund", "/api/metrics/export?table=cases&from={d30}&to={today}&category=refund"),
     ("export agents, 30 days", "/api/metrics/export?table=agents&from={d30}&to={today}"),
     ("export series, 30 days", "/api/metrics/export?table=series&from={d30}&to={today}"),
+    ("export cases, 30 days", "/api/metrics/export?table=cases&from={d30}&to={today}"),
+    ("export agents, 120 days", "/api/metrics/export?table=agents&from={d120}&to={today}"),
 ]
 
 
@@ -92,10 +98,23 @@ async def prepare(url: str, cases: int, now: datetime) -> tuple[dict[str, int], 
     return counts, load_s, rebuild_s, token
 
 
+async def mark_recent(url: str, now: datetime) -> int:
+    """Marks today and yesterday (UTC) as changed, as a running service leaves them between two
+    rounds of its packer: the dashboard then reads those days from the rows, as it would in use."""
+    engine = build_engine(url, pool_size=1)
+    try:
+        today = blocks.day_of(now)
+        async with engine.begin() as conn:
+            await blocks.mark(conn, [(kind, day) for kind in columns.KINDS for day in (today - 1, today)])
+    finally:
+        await engine.dispose()
+    return 2
+
+
 async def measure(base: str, token: str, rounds: int) -> dict[str, list[float]]:
     today = datetime.now(UTC).date()
     fmt = {"today": today.isoformat()}
-    for days in (30, 120):
+    for days in (30, 120, 365):
         fmt[f"d{days}"] = (today.fromordinal(today.toordinal() - days + 1)).isoformat()
     times: dict[str, list[float]] = {name: [] for name, _ in REQUESTS}
     headers = {"Authorization": f"Bearer {token}"}
@@ -114,6 +133,7 @@ async def measure(base: str, token: str, rounds: int) -> dict[str, list[float]]:
 async def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path) -> None:
     now = datetime.now(UTC)
     counts, load_s, rebuild_s, token = await prepare(url, args.cases, now)
+    await mark_recent(url, now)
     print(
         f"\n{name}: {counts['cases']:,} cases, {counts['events']:,} timeline events, {counts['messages']:,} "
         f"messages, {counts['visits']:,} visits; bulk load {load_s:.0f} s; rollup rebuild {rebuild_s:.1f} s"
@@ -127,6 +147,7 @@ async def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Pa
         HANDOFF_SLA_INTERVAL_SECONDS="0",
         HANDOFF_REVIEW_POLL_SECONDS="0",
         HANDOFF_FOLLOW_UP_INTERVAL_SECONDS="0",
+        HANDOFF_METRICS_PACK_SECONDS="0",
     )
     try:
         base = f"http://127.0.0.1:{port}"

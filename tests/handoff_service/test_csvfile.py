@@ -53,3 +53,20 @@ def test_response_is_a_utf8_download():
     assert r.content_type == "text/csv" and r.charset == "utf-8"
     assert r.headers["Content-Disposition"] == 'attachment; filename="cases-2026-12-07.csv"'
     assert r.body.startswith(BOM.encode("utf-8")) and "张三".encode() in r.body
+
+
+def test_columns_of_one_type_are_written_as_cell_writes_each_value():
+    """to_text writes a column of numbers, booleans or plain text in one pass: the same cells as
+    `cell` (formulas escaped, None empty), and free text is still masked."""
+    header = ["n", "x", "ok", "word", "note", "mixed"]
+    rows = [
+        [1, 0.1 + 0.2, True, "=1+1", "电话13812345678", 5],
+        [None, None, False, "-2", "=A1", "a"],
+        [-3, 2.5, None, "退款", None, None],
+    ]
+    text = to_text(header, rows, free_text=["note"])
+    got = list(csv.reader(io.StringIO(text[len(BOM) :])))
+    want = [[cell(v, free_text=name == "note") for name, v in zip(header, row, strict=True)] for row in rows]
+    assert got == [header, *want]
+    assert got[1][4] == "电话138****5678" and got[2][4] == "'=A1" and got[1][3] == "'=1+1"
+    assert to_text(header, []) == BOM + ",".join(header) + "\r\n"
