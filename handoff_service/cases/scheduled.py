@@ -3,7 +3,6 @@ cases, with a timeline entry, and announces each escalation (DeadlineEscalated).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from handoff_service.core import loops
 from handoff_service.core.bus import record
 from handoff_service.core.deps import Deps
 from handoff_service.sla.states import BREACHED, FIRST_RESPONSE, FOLLOW_UP, OPEN_STATES, PENDING, RESULT, WARNING
@@ -43,15 +43,7 @@ class SLAMonitor:
         self.deps = deps
 
     async def run_forever(self) -> None:
-        interval = self.deps.settings.sla_interval_seconds
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("SLA check failed")
-            await asyncio.sleep(interval)
+        await loops.repeat(self.run_once, lambda: self.deps.settings.sla_interval_seconds, "SLA check")
 
     async def run_once(self) -> list[dict[str, Any]]:
         """One pass; returns the escalations it emitted."""

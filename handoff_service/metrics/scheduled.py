@@ -4,14 +4,10 @@ it changes with nearly every commit, and one day of rows is quick to read."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
+from handoff_service.core import loops
 from handoff_service.core.deps import Deps
 
 from . import blocks
-
-log = logging.getLogger(__name__)
 
 BATCH = 50  # days packed per round before looking at the clock again
 
@@ -31,11 +27,4 @@ class BlockPacker:
                 return done
 
     async def run_forever(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("metrics packer failed")
-            await asyncio.sleep(self.deps.settings.metrics_pack_seconds)
+        await loops.repeat(self.run_once, lambda: self.deps.settings.metrics_pack_seconds, "metrics packer")
