@@ -1,9 +1,10 @@
 """KPI dashboard benchmark (issue 28): dashboard and export response times over 100,000 cases and
 about 1,000,000 timeline events, on SQLite and PostgreSQL, and the time to rebuild the rollups.
 
-For each backend a fresh database is migrated and filled by a seeded generator (bench/_metrics_data.py:
-cases over the last 120 days with realistic timelines, messages and follow-up visits, written in
-batches through SQLAlchemy Core); the rollups are rebuilt from the raw tables (timed, the same code as
+For each backend a fresh database is migrated and filled by the demo-data generator
+(handoff_service/demo, detail "full": cases over the last 120 days with realistic timelines, messages
+and follow-up visits, handed to the benchmark's 40 agents in 5 teams, written in batches through
+SQLAlchemy Core); the rollups are rebuilt from the raw tables (timed, the same code as
 `python -m handoff_service metrics-rebuild`); PostgreSQL's tables are ANALYZEd (what autovacuum does
 within a minute of a bulk load). Then the real service (`python -m handoff_service serve`) answers a
 supervisor's requests over HTTP, one at a time: the default dashboard (7 days), 30, 120 and 365
@@ -33,13 +34,15 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from _handoff import free_port, pct, start_service, wait_healthy  # noqa: E402
-from _metrics_data import Generator, fill  # noqa: E402
 
 from handoff_service.core.clock import SystemClock  # noqa: E402
+from handoff_service.core.config import Settings  # noqa: E402
 from handoff_service.core.db import build_engine  # noqa: E402
 from handoff_service.core.migrate import upgrade  # noqa: E402
 from handoff_service.core.pgtemp import temporary_postgres  # noqa: E402
 from handoff_service.core.security import Passwords  # noqa: E402
+from handoff_service.demo import service as demo  # noqa: E402
+from handoff_service.demo.generator import Agent  # noqa: E402
 from handoff_service.metrics import blocks, columns  # noqa: E402
 from handoff_service.metrics.service import rebuild  # noqa: E402
 from handoff_service.staff.service import create_token, create_user  # noqa: E402
@@ -80,11 +83,12 @@ async def prepare(url: str, cases: int, now: datetime) -> tuple[dict[str, int], 
             u = await create_user(
                 engine, clock, pw, username=f"agent{i}", password="bench password 1", role="agent", team=f"team{i % 5}"
             )
-            staff.append(u["id"])
+            staff.append(Agent(u["id"], u["username"], u["team"]))
         await create_user(engine, clock, pw, username="sup", password="bench password 1", role="supervisor")
         token, _ = await create_token(engine, clock, kind="staff", username="sup", name="bench")
+        opts = demo.options(Settings.from_env(), seed=28, now=now, days=DAYS, cases=cases, detail="full")
         t0 = time.perf_counter()
-        counts = await fill(engine, Generator(28, staff, now, DAYS), cases)
+        counts = await demo.write(engine, opts, agents=staff)
         load_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         await rebuild(engine)

@@ -19,6 +19,7 @@ from handoff_service.core.config import Settings
 from handoff_service.core.errors import DomainError
 from handoff_service.core.principal import ROLES
 from handoff_service.core.security import Passwords
+from handoff_service.demo.patterns import DETAILS as DEMO_DETAILS
 
 
 def _configure_logging(level: str) -> None:
@@ -173,13 +174,12 @@ def cmd_deactivate_user(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timezone
     from zoneinfo import ZoneInfo
 
     from handoff_service.core.migrate import upgrade
-    from handoff_service.core.tiers import load_sla
     from handoff_service.demo import service as demo
-    from handoff_service.demo.generator import Options
+    from handoff_service.demo.patterns import CASES_PER_WEEK
     from handoff_service.metrics.service import rebuild
 
     upgrade(settings.database_url)
@@ -196,23 +196,22 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
         raise SystemExit(f"--now: not an ISO 8601 time: {args.now!r}") from None
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
-    if not 1 <= args.weeks <= 26 or (args.cases is not None and not 1 <= args.cases <= 2_000_000):
-        raise SystemExit("--weeks must be 1-26 and --cases 1-2000000")
-    opts = Options(
-        seed=args.seed,
-        now=now.astimezone(timezone.utc),
-        weeks=args.weeks,
-        cases=args.cases if args.cases is not None else args.weeks * 400,
-        zone=ZoneInfo(settings.case_number_tz),
-        sla=load_sla(settings.sla_file),
-        follow_up_delay=timedelta(hours=settings.follow_up_delay_hours),
-        follow_up_quiet=settings.follow_up_quiet_hours,
-        follow_up_answer=timedelta(hours=settings.follow_up_answer_hours),
-    )
+    days = args.days if args.days is not None else 7 * args.weeks
+    if not 1 <= days <= 182 or (args.cases is not None and not 1 <= args.cases <= 2_000_000):
+        raise SystemExit("--weeks must be 1-26, --days 1-182 and --cases 1-2000000")
+    if args.teams > args.agents:
+        raise SystemExit("--teams: at most one team per agent")
+    cases = args.cases if args.cases is not None else max(1, round(days * CASES_PER_WEEK / 7))
+    opts = demo.options(settings, seed=args.seed, now=now, days=days, cases=cases, detail=args.detail)
     summary = _with_engine(
         settings,
         lambda e: demo.write(
-            e, opts, agents=args.agents, force=args.force, progress=lambda m: print(m, file=sys.stderr, flush=True)
+            e,
+            opts,
+            agents=args.agents,
+            teams=args.teams,
+            force=args.force,
+            progress=lambda m: print(m, file=sys.stderr, flush=True),
         ),
     )
     # the history went into the raw tables in bulk: the dashboard's rollups are rebuilt from them
@@ -265,13 +264,22 @@ def build_parser() -> argparse.ArgumentParser:
         "demo-data", help="fill the database with a seeded, realistic few weeks of demo cases (or remove them)"
     )
     m.add_argument("--weeks", type=int, default=4, help="weeks of history before --now (default 4)")
+    m.add_argument("--days", type=int, help="days of history before --now (instead of --weeks; 1-182)")
     m.add_argument("--seed", type=int, default=42, help="same seed, same data (default 42)")
     m.add_argument("--cases", type=int, help="number of cases (default 400 a week)")
+    m.add_argument(
+        "--detail",
+        choices=DEMO_DETAILS,
+        default=DEMO_DETAILS[0],
+        help="how much a case says: standard (about 9 timeline entries), full (about 11: longer chats, "
+        "agents' notes, the bot's corrections)",
+    )
     m.add_argument(
         "--now",
         help="end of the history, ISO 8601 (default: the start of today in the service zone; without an offset: UTC)",
     )
     m.add_argument("--agents", type=int, default=12, choices=range(2, 201), metavar="2-200", help="demo agents")
+    m.add_argument("--teams", type=int, default=3, choices=range(1, 51), metavar="1-50", help="demo teams (default 3)")
     m.add_argument("--force", action="store_true", help="write even though the database holds real cases")
     m.add_argument("--remove", action="store_true", help="remove the demo cases and the unused demo agents")
     sub.add_parser("metrics-rebuild", help="rebuild the KPI rollups (metric_*) from cases, timeline and messages")

@@ -15,7 +15,12 @@ class AuditEntry(Base):
     """Compliance ledger of staff actions (append-only, like the timeline)."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_actor", "actor_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_log_actor", "actor_id", "id"),
+        # the supervisors' view: one target newest first, a time range
+        Index("ix_audit_log_target", "target_id", "id"),
+        Index("ix_audit_log_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)

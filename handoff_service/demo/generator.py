@@ -20,8 +20,9 @@ __all__ = ["DEMO_PREFIX", "DEMO_SEQUENCE", "Agent", "DemoCase", "Options", "arri
 
 
 def arrival_times(opts: Options, rng: random.Random) -> list[datetime]:
-    """`opts.cases` creation times in the `weeks` before `now`, by the hour and weekday pattern."""
-    start = (opts.now - timedelta(weeks=opts.weeks)).astimezone(opts.zone).replace(minute=0, second=0, microsecond=0)
+    """`opts.cases` creation times in the `days` before `now`, by the hour and weekday pattern."""
+    begin = opts.now - timedelta(days=opts.days)
+    start = begin.astimezone(opts.zone).replace(minute=0, second=0, microsecond=0)
     hours, cum, total = [], [], 0.0
     at = start
     while at < opts.now:
@@ -34,7 +35,7 @@ def arrival_times(opts: Options, rng: random.Random) -> list[datetime]:
     while len(times) < opts.cases:
         h = hours[min(bisect.bisect_left(cum, rng.random() * total), len(hours) - 1)]
         t = h + timedelta(seconds=rng.random() * 3600)
-        if opts.now - timedelta(weeks=opts.weeks) <= t < opts.now:
+        if begin <= t < opts.now:
             times.append(t.astimezone(timezone.utc))
     return sorted(times)
 

@@ -2,14 +2,18 @@
 machine (`cases.states.next_status` refuses anything else) with the timeline entries, detail
 keys and column changes the real use cases make, and is cut at `now` (a case still open then is
 left where it was). The SLA monitor's warnings and breaches are placed at the times it would
-have marked them; follow-up visits are due when `followups.timing` would make them due."""
+have marked them; follow-up visits are due when `followups.timing` would make them due. With
+`detail="full"` a case says more: longer chats with the agent, the agent's private notes, and the
+bot's correction of a first wrong guess of the category (`updated`)."""
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +26,13 @@ from . import patterns as P
 DEMO_PREFIX = "demo-"  # conversation ids of demo cases
 DEMO_SEQUENCE = 900_000  # demo case numbers count from here per day: C20261201-900001
 ACTIVE = (OPEN, QUEUED, IN_PROGRESS, TRANSFERRED)
+# the SLA monitor's deadlines: name, due column, state column, start column, statuses watched
+WATCHED = (
+    ("first_response", "first_response_due", "sla_first_response", "created_at", (QUEUED,)),
+    ("result", "result_due", "sla_result", "created_at", ACTIVE),
+    ("follow_up", "follow_up_due", "sla_follow_up", "resolved_at", (RESOLVED,)),
+)
+FOREVER = datetime.max.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -35,10 +46,11 @@ class Agent:
 class Options:
     seed: int
     now: datetime
-    weeks: int
+    days: int  # of history before `now`
     cases: int
     zone: ZoneInfo
     sla: SLAConfig
+    detail: str = P.STANDARD  # or P.FULL: longer chats, agents' notes, the bot's corrections
     follow_up_delay: timedelta = timedelta(hours=4)
     follow_up_quiet: str = "21:00-09:00"
     follow_up_answer: timedelta = timedelta(hours=4)
@@ -57,7 +69,14 @@ class DemoCase:
 
 
 def pick(rng: random.Random, table: tuple[tuple[str, float], ...]) -> str:
-    return rng.choices([k for k, _ in table], weights=[w for _, w in table])[0]
+    keys, cum = _cumulative(table)
+    return rng.choices(keys, cum_weights=cum)[0]
+
+
+@functools.cache
+def _cumulative(table: tuple[tuple[str, float], ...]) -> tuple[list[str], list[float]]:
+    """Keys and cumulative weights (what `choices(weights=...)` computes on every call)."""
+    return [k for k, _ in table], list(itertools.accumulate(w for _, w in table))
 
 
 class Sim:
@@ -69,27 +88,30 @@ class Sim:
         self.tier: Tier = opts.sla.tier(row["tier"])
         self.lang = row["language"]
         self.by_id = {a.id: a for a in agents}
+        self.quiet_until: datetime | None = None  # no SLA mark before then (None: look again)
 
     # ------------------------------------------------------------ timeline
 
     def _monitor(self, until: datetime) -> None:
         """The SLA monitor's marks between the last step and `until` (it watches the first response
         while queued, the result while active, the follow-up while resolved)."""
+        if self.quiet_until is not None and until < self.quiet_until:
+            return  # nothing to mark before the next warning or deadline (the row has not changed)
         r, frac = self.row, self.o.sla.near_breach_fraction
-        marks = []
-        for name, due_col, state_col, start_col, statuses in (
-            ("first_response", "first_response_due", "sla_first_response", "created_at", (QUEUED,)),
-            ("result", "result_due", "sla_result", "created_at", ACTIVE),
-            ("follow_up", "follow_up_due", "sla_follow_up", "resolved_at", (RESOLVED,)),
-        ):
+        marks, nxt = [], []
+        for name, due_col, state_col, start_col, statuses in WATCHED:
             due, state = r[due_col], r[state_col]
             if r["status"] not in statuses or due is None or state not in ("pending", "warning"):
                 continue
             warn = due - (due - r[start_col]) * frac
-            if state == "pending" and warn <= until:
-                marks.append((max(warn, self.last), "sla_warning", name, due, state_col))
+            if state == "pending":
+                (marks.append((max(warn, self.last), "sla_warning", name, due, state_col)) if warn <= until
+                 else nxt.append(warn))  # fmt: skip
             if due <= until:
                 marks.append((max(due, self.last), "sla_breached", name, due, state_col))
+            else:
+                nxt.append(due)
+        self.quiet_until = None if marks else min(nxt, default=FOREVER)
         for at, action, name, due, state_col in sorted(marks, key=lambda m: m[0]):
             self.row[state_col] = "breached" if action == "sla_breached" else "warning"
             self.row["version"] += 1
@@ -141,6 +163,7 @@ class Sim:
         if values:
             self.row.update(values)
             self.row["version"] += 1
+            self.quiet_until = None
         return self._event(when, kind, actor, action, before if transition else None, details)
 
     def message(self, when: datetime, author: Agent | None, text: str) -> None:
@@ -178,8 +201,9 @@ class Sim:
     def work(self, agent: Agent) -> Agent:
         """Replies and customer messages until resolution; maybe a transfer on the way. Returns
         who handles the case at the end."""
+        full = self.o.detail == P.FULL
         handle = min(self.rng.lognormvariate(math.log(480), 0.6), 3 * 3600)
-        rounds = self.rng.randint(1, 4)
+        rounds = self.rng.randint(*P.ROUNDS[self.o.detail])
         gap = handle / (2 * rounds + 1)
         transfer_at = self.rng.randrange(rounds) if self.rng.random() < 0.17 else -1
         for i in range(rounds):
@@ -187,9 +211,18 @@ class Sim:
             self.message(
                 self.after(gap * self.rng.uniform(0.5, 1.5)), None, self.rng.choice(P.CUSTOMER_LINES[self.lang])
             )
+            if full and self.rng.random() < P.NOTE_SHARE:
+                self.note(agent)
             if i == transfer_at:
                 agent = self.transfer(agent)
         return agent
+
+    def note(self, agent: Agent) -> None:
+        """A private note of the handler (`cases.service.add_note`: a timeline entry, the case row
+        unchanged)."""
+        when, updated = self.at(self.after(self.rng.uniform(20, 90))), self.row["updated_at"]
+        self._event(when, "agent", agent.username, "note", None, {"text": self.rng.choice(P.NOTES[self.lang])})
+        self.row["updated_at"] = updated
 
     def transfer(self, agent: Agent) -> Agent:
         others = [a for a in self.agents if a.id != agent.id]
@@ -291,6 +324,7 @@ class Sim:
                       follow_up_solved=True, sla_follow_up=state)  # fmt: skip
             return False
         r.update(follow_up_at=when, follow_up_solved=False, sla_follow_up=state)
+        self.quiet_until = None
         again = {"reopen_count": r["reopen_count"] + 1, "result_due": when + self.tier.result, "sla_result": "pending",
                  "follow_up_due": None, "sla_follow_up": "pending"}  # fmt: skip
         reason = {"reason": "follow-up: not solved", **details}
@@ -324,8 +358,15 @@ class Sim:
     def live(self) -> None:
         r, rng = self.row, self.rng
         self.last = r["created_at"]
+        category = r["category"]
+        if self.o.detail == P.FULL and rng.random() < P.RECLASSIFIED_SHARE:
+            r["category"] = pick(rng, P.CATEGORIES)  # the bot's first guess, corrected below
         self._event(self.last, "bot", "bot", "created", None,
                     {"channel": r["channel"], "category": r["category"], "tier": r["tier"]})  # fmt: skip
+        if r["category"] != category:  # `cases.intake.bot_update_case`: each changed field as {from, to}
+            when = self.at(self.after(rng.uniform(20, 90)))
+            self.step(when, "bot", "bot", "updated", {"category": {"from": r["category"], "to": category}},
+                      category=category)  # fmt: skip
         if r["category"] == "complain":
             for n, name in enumerate(("listen_accept", "calm", "clarify"), start=1):
                 when = self.at(self.after(rng.uniform(15, 60)))

@@ -13,6 +13,14 @@ HOUR_WEIGHTS = (
 WEEKDAY_WEIGHTS = (1.05, 1.0, 1.0, 1.0, 1.1, 0.7, 0.6)
 CASES_PER_WEEK = 400  # default volume (--cases overrides)
 
+# how much a case says (--detail): "standard" ≈ 9 timeline entries and 3.6 messages a case,
+# "full" ≈ 11 and 5 (longer chats, the agents' private notes, the bot's corrections)
+STANDARD, FULL = "standard", "full"
+DETAILS = (STANDARD, FULL)
+ROUNDS = {STANDARD: (1, 4), FULL: (2, 5)}  # agent reply + customer answer, per stretch of work
+NOTE_SHARE = 0.45  # full: chance of a private note after each round
+RECLASSIFIED_SHARE = 0.25  # full: the bot's first category was wrong and it corrects it
+
 CHANNELS = (("socketio", 0.75), ("callback", 0.25))
 LANGUAGES = (("zh", 0.75), ("en", 0.25))
 TIERS = (("critical", 0.05), ("high", 0.2), ("normal", 0.75))
@@ -30,7 +38,7 @@ CATEGORIES = (
 )
 HANDOFF_SHARE = {"complain": 0.85, "payment_issue": 0.7, "refund": 0.65}
 DEFAULT_HANDOFF_SHARE = 0.5
-TEAMS = ("demo-aftersales", "demo-billing", "demo-general")
+TEAMS = ("demo-aftersales", "demo-billing", "demo-general")  # more teams: demo-team-4, ...
 AGENTS = 12
 SHIFT = (8, 23)  # local hours agents are on the queue (demo assumption)
 
@@ -76,6 +84,12 @@ RESULTS = {
     "zh": ("已为您办理退款，预计 1-3 个工作日到账", "已补发商品并提供快递单号", "已重置账户验证", "已开具发票并发送至邮箱", "已解答产品问题"),
     "en": ("Refund issued, 1-3 working days", "Replacement sent with tracking number", "Account verification reset",
            "Invoice issued and e-mailed", "Product question answered"),
+}  # fmt: skip
+NOTES = {
+    "zh": ("客户情绪较激动，已安抚", "已联系仓库核实库存", "等待财务确认退款流水", "客户要求电话回访",
+           "物流单号已核对，包裹在转运中", "已申请补偿优惠券"),
+    "en": ("Customer upset, calmed down", "Asked the warehouse to check the stock", "Waiting for finance to confirm the refund",
+           "Customer asks for a phone call back", "Tracking number checked, parcel in transit", "Coupon requested as a goodwill gesture"),
 }  # fmt: skip
 BOT_RESULTS = {"zh": "机器人已解答", "en": "Answered by the assistant"}
 CSAT_COMMENTS = {"zh": ("服务很好", "处理太慢了", "谢谢客服"), "en": ("Great service", "Too slow", "Thanks")}

@@ -24,6 +24,7 @@ from handoff_service.demo import service as demo
 from handoff_service.demo.generator import Agent, Options, generate
 from handoff_service.followups.models import FollowUpVisit
 from handoff_service.messages.models import Message
+from handoff_service.staff.models import StaffUser
 
 ROOT = Path(__file__).resolve().parents[2]
 SLA = load_sla(ROOT / "handoff_service" / "sla.yml")
@@ -31,10 +32,11 @@ ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)  # Monday 14:00 in Shanghai
 AGENTS = [Agent(i, f"demo-agent-{i}", ("demo-aftersales", "demo-billing", "demo-general")[i % 3]) for i in range(1, 9)]
 C, EV, M, V = table_of(Case), table_of(CaseEvent), table_of(Message), table_of(FollowUpVisit)
+U = table_of(StaffUser)
 
 
-def _opts(seed=42, cases=1500, weeks=2, now=NOW):
-    return Options(seed=seed, now=now, weeks=weeks, cases=cases, zone=ZONE, sla=SLA)
+def _opts(seed=42, cases=1500, weeks=2, now=NOW, detail="standard"):
+    return Options(seed=seed, now=now, days=7 * weeks, cases=cases, zone=ZONE, sla=SLA, detail=detail)
 
 
 def _transition(ev):
@@ -50,9 +52,9 @@ def _transition(ev):
     return action
 
 
-@pytest.fixture(scope="module")
-def cases():
-    return list(generate(_opts(), AGENTS))
+@pytest.fixture(scope="module", params=["standard", "full"])
+def cases(request):
+    return list(generate(_opts(detail=request.param), AGENTS))
 
 
 def test_every_sequence_is_valid_under_the_state_machine(cases):
@@ -156,6 +158,29 @@ def test_same_seed_same_data_other_seed_other_data():
     assert [x[:2] for x in a] != other
 
 
+def test_full_detail_says_more():
+    """--detail full (the KPI benchmark's): more than 10 timeline entries a case over a long
+    history, with the agents' private notes and the bot's corrections of its first category."""
+    opts = {"cases": 3000, "weeks": 17}
+    standard = list(generate(_opts(**opts), AGENTS))
+    full = list(generate(_opts(**opts, detail="full"), AGENTS))
+    per_case = {name: sum(len(c.events) for c in cs) / len(cs) for name, cs in (("s", standard), ("f", full))}
+    assert 9 < per_case["s"] < 10 and per_case["f"] > 10.3, per_case
+    assert sum(len(c.messages) for c in full) > 1.2 * sum(len(c.messages) for c in standard)
+    names = {a.username: a.id for a in AGENTS}
+    notes = [e for c in full for e in c.events if e["action"] == "note"]
+    assert len(notes) > 0.8 * len(full) and not any(e["action"] == "note" for c in standard for e in c.events)
+    for ev in notes:  # by the case's handler, text only, no change of status
+        assert ev["actor_kind"] == "agent" and names[ev["actor_id"]] == ev["handler_id"]
+        assert ev["status_from"] is None and set(ev["details"]) == {"text"}
+    updated = [c for c in full if any(e["action"] == "updated" for e in c.events)]
+    assert 0.15 * len(full) < len(updated) < 0.3 * len(full)
+    for c in updated:
+        created, ev = c.events[0], next(e for e in c.events if e["action"] == "updated")
+        assert ev["details"] == {"category": {"from": created["details"]["category"], "to": c.row["category"]}}
+        assert ev["details"]["category"]["from"] != c.row["category"]
+
+
 def test_arrival_pattern_busy_evenings_quiet_weekends():
     rows = [c.row for c in generate(_opts(cases=6000, weeks=4), AGENTS)]
     local = [r["created_at"].astimezone(ZONE) for r in rows]
@@ -216,6 +241,57 @@ async def test_write_refuse_force_remove(h):
             await conn.execute(delete(EV))
 
 
+async def test_written_rows_read_back_as_generated(h):
+    """The bulk write (ids reserved, values bound by the columns' own processors, the driver's
+    executemany) stores what the generator made, handed to existing staff (the benchmark's way)."""
+    staff = []
+    for i, team in enumerate(("team0", "team1", "team0")):
+        await h.user(f"agent{i}", "agent", team=team)
+        staff.append(Agent(h.ids[f"agent{i}"], f"agent{i}", team))
+    opts = _opts(cases=150, weeks=1, detail="full")
+    summary = await demo.write(h.deps.engine, opts, agents=staff)
+    made = list(generate(opts, staff))
+    assert summary["agents"] == ["agent0", "agent1", "agent2"]
+    assert summary["visits"] == sum(len(c.visits) for c in made) == await _count(h.deps.engine, V)
+    async with h.deps.engine.begin() as conn:
+        rows = (await conn.execute(select(C).order_by(C.c.id))).mappings().all()
+        events = (await conn.execute(select(EV).order_by(EV.c.id))).mappings().all()
+        messages = (await conn.execute(select(M).order_by(M.c.id))).mappings().all()
+        visits = (await conn.execute(select(V).order_by(V.c.id))).mappings().all()
+        demo_users = (await conn.execute(select(func.count()).where(U.c.username.like("demo-agent-%")))).scalar()
+    assert demo_users == 0
+    assert [r["number"] for r in rows] == [c.row["number"] for c in made]
+    for r, c in zip(rows, made, strict=True):
+        assert {k: r[k] for k in c.row if k != "id"} == {k: v for k, v in c.row.items() if k != "id"}, r["number"]
+    visit_id = {}  # (case id, the visit's place in its case) -> visit id
+    for v in visits:
+        visit_id[(v["case_id"], sum(1 for k in visit_id if k[0] == v["case_id"]))] = v["id"]
+
+    def details(case_id, e):
+        return e["details"] if "_visit" not in e else {**e["details"], "visit": visit_id[(case_id, e["_visit"])]}
+
+    assert [(e["case_id"], e["at"], e["action"], e["status_to"], e["owner_id"], e["details"]) for e in events] == [
+        (r["id"], e["at"], e["action"], e["status_to"], e["owner_id"], details(r["id"], e))
+        for r, c in zip(rows, made, strict=True)
+        for e in c.events
+    ]
+    assert [(m["case_id"], m["created_at"], m["author_id"], m["text"]) for m in messages] == [
+        (r["id"], m["created_at"], m["author_id"], m["text"])
+        for r, c in zip(rows, made, strict=True)
+        for m in c.messages
+    ]
+    assert [(v["case_id"], v["cycle"], v["state"], v["due_at"]) for v in visits] == [
+        (r["id"], v["cycle"], v["state"], v["due_at"]) for r, c in zip(rows, made, strict=True) for v in c.visits
+    ]
+    # demo agents in more teams than the three named ones
+    await demo.remove(h.deps.engine)
+    await demo.write(h.deps.engine, _opts(cases=20, weeks=1), agents=6, teams=5)
+    async with h.deps.engine.begin() as conn:
+        teams = dict((await conn.execute(select(U.c.username, U.c.team).where(U.c.username.like("demo-%")))).all())
+    assert demo.team_names(5)[3:] == ["demo-team-4", "demo-team-5"]
+    assert [teams[f"demo-agent-{i}"] for i in range(1, 7)] == [*demo.team_names(5), "demo-aftersales"]
+
+
 async def test_forecast_over_demo_history(h):
     sup = await h.user("sam", "supervisor")
     await demo.write(h.deps.engine, _opts(cases=2000, weeks=4), agents=6)
@@ -257,7 +333,11 @@ def test_cli_refuses_a_real_database_without_force(db_url, tmp_path):
     refused = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2
     assert "not demo cases" in refused.stderr and "--force" in refused.stderr
-    forced = subprocess.run([*run, "--force"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    more = ["--days", "10", "--detail", "full", "--teams", "2"]
+    forced = subprocess.run([*run, "--force", *more], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert forced.returncode == 0, forced.stderr
+    assert '"visits": ' in forced.stdout
+    too_many = subprocess.run([*run, "--teams", "4"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert too_many.returncode != 0 and "--teams" in too_many.stderr
     removed = subprocess.run([*run[:4], "--remove"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert removed.returncode == 0 and '"cases": 30' in removed.stdout
