@@ -1,7 +1,8 @@
 """The rollup rows packed per kind and UTC day (metric_blocks), and the days whose rows changed
 since they were packed (metric_stale).
 
-- `mark` (in the refresh's transaction) marks the days a case's rows had and have.
+- `mark` (in the refresh's transaction) marks the days a case's rows had and have
+  (`days_of_rows`: of the rows it deleted and those it inserts, with no query).
 - `pack_day` (the packer, scheduled.py; and the rebuild, after `mark_all`) packs a marked day from
   the rows and unmarks it; the mark is locked meanwhile, so a change committed at the same time
   marks the day again after it.
@@ -11,12 +12,12 @@ since they were packed (metric_stale).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, delete, func, insert, literal, select, union
+from sqlalchemy import Integer, case, cast, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,6 +39,15 @@ SOURCES: dict[str, tuple[Any, Any, Any]] = {
     "reopened": (MY, MY.c.started_at, MY.c.cycle > 0),
     "waits": (MW, MW.c.started_at, None),
 }
+# the same conditions on a row's values (rows deleted or about to be inserted: no query)
+_KEEPS: dict[str, Callable[[Mapping[Any, Any]], bool]] = {
+    "cases": lambda r: True,
+    "resolved": lambda r: r["ended_at"] is not None,
+    "reopened": lambda r: r["cycle"] > 0,
+    "waits": lambda r: True,
+}
+# what `days_of_rows` reads of a row, per table
+DAY_COLUMNS = {MC: (MC.c.created_at,), MY: (MY.c.cycle, MY.c.started_at, MY.c.ended_at), MW: (MW.c.started_at,)}
 _EXTRA = {"resolved": (MY.c.seconds, MY.c.handler_id), "reopened": (), "waits": (MW.c.seconds,)}
 _ORDER = {MC: (MC.c.case_id,), MY: (MY.c.case_id, MY.c.cycle), MW: (MW.c.case_id, MW.c.seq)}
 
@@ -110,14 +120,15 @@ def _runs(days: list[int]) -> list[tuple[int, int]]:
     return out
 
 
-async def days_of_cases(conn: AsyncConnection, case_ids: Iterable[int]) -> set[tuple[str, int]]:
-    """The (kind, day) of every rollup row these cases have now (one query)."""
-    ids = list(case_ids)
-    parts = []
-    for kind, (own, time, cond) in SOURCES.items():
-        q = select(literal(kind).label("kind"), epoch_div(conn, time, DAY).label("day")).where(own.c.case_id.in_(ids))
-        parts.append(q if cond is None else q.where(cond))
-    return {(k, d) for k, d in await conn.execute(union(*parts))}
+def days_of_rows(table: Any, rows: Iterable[Mapping[Any, Any]]) -> set[tuple[str, int]]:
+    """The (kind, day) of these rows of one rollup table (MC, MY or MW; each row has at least the
+    table's DAY_COLUMNS)."""
+    out: set[tuple[str, int]] = set()
+    for kind, (own, time, _) in SOURCES.items():
+        if own is table:
+            keeps = _KEEPS[kind]
+            out.update((kind, day_of(r[time.name])) for r in rows if keeps(r))
+    return out
 
 
 async def mark(conn: AsyncConnection, days: Iterable[tuple[str, int]]) -> None:

@@ -49,23 +49,32 @@ async def _facts(conn: AsyncConnection, cases: Sequence[Any]) -> list[Facts]:
 
 async def _write(conn: AsyncConnection, ids: Sequence[int], facts: Sequence[Facts], *, mark: bool = True) -> None:
     """Rewrites the rows of these cases; `mark`: and marks the days their rows had and have (their
-    packed blocks no longer match)."""
-    days = await blocks.days_of_cases(conn, ids) if mark else set()
+    packed blocks no longer match), read from the rows deleted and inserted."""
+    days: set[tuple[str, int]] = set()
     for table in (MW, MY, MC):
-        await conn.execute(delete(table).where(table.c.case_id.in_(ids)))
-    if facts:
-        await _insert(conn, facts)
+        gone = delete(table).where(table.c.case_id.in_(ids))
+        if mark:
+            deleted = (await conn.execute(gone.returning(*blocks.DAY_COLUMNS[table]))).mappings().all()
+            days |= blocks.days_of_rows(table, deleted)
+        else:
+            await conn.execute(gone)
+    inserted = await _insert(conn, facts) if facts else []
     if mark:
-        await blocks.mark(conn, days | await blocks.days_of_cases(conn, ids))
+        for table, rows in inserted:
+            days |= blocks.days_of_rows(table, rows)
+        await blocks.mark(conn, days)
 
 
-async def _insert(conn: AsyncConnection, facts: Sequence[Facts]) -> None:
-    await conn.execute(insert(MC), [f.case for f in facts])
+async def _insert(conn: AsyncConnection, facts: Sequence[Facts]) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """Inserts the rows of these facts; returns them per table."""
+    cases = [f.case for f in facts]
+    await conn.execute(insert(MC), cases)
     cycles = [{"case_id": f.case["case_id"], **c} for f in facts for c in f.cycles]
     await conn.execute(insert(MY), cycles)
     waits = [{"case_id": f.case["case_id"], **w} for f in facts for w in f.waits]
     if waits:
         await conn.execute(insert(MW), waits)
+    return [(MC, cases), (MY, cycles), (MW, waits)]
 
 
 async def refresh_in(conn: AsyncConnection, case_ids: Iterable[int]) -> int:
