@@ -25,6 +25,7 @@ from handoff_service.cases.scheduled import SLAMonitor
 from handoff_service.chat import views as chat_views
 from handoff_service.console import views as console_views
 from handoff_service.console.phrasing import STYLE_GUIDE, StyleGuide
+from handoff_service.core import loops
 from handoff_service.core.bus import EventBus
 from handoff_service.core.clock import Clock, SystemClock
 from handoff_service.core.config import Settings
@@ -110,23 +111,6 @@ def all_specs() -> list[RouteSpec]:
     return [spec for table in tables for spec in table.specs]
 
 
-async def stop_tasks(tasks: list[asyncio.Task[None]], *, every: float = 0.5) -> None:
-    """Cancels the background tasks and waits until each has ended. A cancellation that arrives
-    while the database driver awaits a reply can be swallowed on the way out of the pool (the
-    task's loop then goes on as if nothing happened, seen on PostgreSQL): such a task is
-    cancelled again at its next wait, every `every` seconds, until it ends."""
-    for task in tasks:
-        task.cancel()
-    pending = set(tasks)
-    while pending:
-        _, pending = await asyncio.wait(pending, timeout=every)
-        for task in pending:
-            task.cancel()
-    for task in tasks:
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background task ended with an error", exc_info=task.exception())
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -203,7 +187,7 @@ def create_app(
         try:
             yield
         finally:
-            await stop_tasks(tasks)
+            await loops.stop_tasks(tasks)
             await worker.close()
             await http.close()
             await engine.dispose()

@@ -55,8 +55,8 @@ def cell(value: Any, *, free_text: bool = False) -> str:
 
 def to_text(header: Sequence[str], rows: Iterable[Sequence[Any]], *, free_text: Iterable[str] = ()) -> str:
     """The whole file as text, BOM first; the columns named in `free_text` are masked. Column by
-    column: a column of numbers (or text that is not free text) is written in one pass, without
-    asking `cell` about each value; any other column goes through `cell`."""
+    column: a column of one common type is written in one pass with that type's converter (the
+    ones `cell` uses first); any other column goes through `cell`."""
     masked = set(free_text)
     columns = list(zip(*rows, strict=True)) or [() for _ in header]
     out = io.StringIO()
@@ -70,15 +70,10 @@ def to_text(header: Sequence[str], rows: Iterable[Sequence[Any]], *, free_text: 
 
 def _column(values: Sequence[Any], *, free_text: bool) -> list[str]:
     kinds = set(map(type, values)) - {type(None)}
-    if kinds == {int}:
-        return ["" if v is None else str(v) for v in values]
-    if kinds == {float}:
-        return ["" if v is None else repr(v) for v in values]
-    if kinds == {bool}:
-        return ["" if v is None else "true" if v else "false" for v in values]
-    if kinds == {str} and not free_text:
-        return ["" if v is None else "'" + v if v.startswith(FORMULA_STARTS) else v for v in values]
-    return [cell(v, free_text=free_text) for v in values]
+    plain = (_PLAIN if free_text else _PLAIN_TEXT).get(kinds.pop()) if len(kinds) == 1 else None
+    if plain is None:
+        return [cell(v, free_text=free_text) for v in values]
+    return ["" if v is None else plain(v) for v in values]
 
 
 def response(

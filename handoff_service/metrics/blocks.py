@@ -25,12 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from handoff_service.core.orm import table_of
 
 from . import columns
-from .columns import KINDS, QUARTERS_PER_DAY, Table
+from .columns import KINDS, QUARTER, QUARTERS_PER_DAY, Table
 from .models import MetricBlock, MetricCase, MetricCycle, MetricStale, MetricWait
 
 MB, MS = table_of(MetricBlock), table_of(MetricStale)
 MC, MY, MW = table_of(MetricCase), table_of(MetricCycle), table_of(MetricWait)
-QUARTER = 900  # seconds
 DAY = 86_400
 # kind -> (its own table, its time column, the condition of its rows)
 SOURCES: dict[str, tuple[Any, Any, Any]] = {

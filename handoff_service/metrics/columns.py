@@ -67,6 +67,7 @@ KINDS: dict[str, tuple[tuple[str, str], ...]] = {
     # customer waits, by their start
     "waits": (("case_id", INT), ("q", INT), *DIMS, ("seconds", FLOAT)),
 }
+QUARTER = 900  # seconds: the unit of `q`
 QUARTERS_PER_DAY = 96
 
 

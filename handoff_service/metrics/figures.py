@@ -17,25 +17,20 @@ from handoff_service.core.orm import table_of
 from handoff_service.sla.states import BREACHED, DEADLINES, MET
 from handoff_service.staff.models import StaffUser
 
+from .columns import QUARTER, Table
 from .states import BUCKETS, BY_KEY, CARDS
 
 if TYPE_CHECKING:
-    from .columns import Table
     from .filters import Filters, Period
     from .queries import Data
 
 S = table_of(StaffUser)
-QUARTER = 900  # seconds (a row's `q` is its quarter hour since 1970, UTC)
 
 
 def ranked(ordered: np.ndarray, q: float) -> float | None:
     """Nearest rank of sorted values: the smallest value with at least q of all values at or below it."""
     n = len(ordered)
     return float(ordered[max(0, math.ceil(q * n) - 1)]) if n else None
-
-
-def percentile(values: Sequence[float] | np.ndarray, q: float) -> float | None:
-    return ranked(np.sort(np.asarray(values, float)), q)
 
 
 def mean(values: np.ndarray) -> float | None:
@@ -306,10 +301,9 @@ def _grouped(d: Data, key: Callable[[int | None], Hashable]) -> dict[Hashable, d
         "ch": c["csat_handler_id"],
     }
     ids = np.unique(np.concatenate(list(credited.values()))).tolist()
-    labels: list[Hashable] = []
     slot: dict[Hashable, int] = {}
     of_id = np.array([slot.setdefault(key(i or None), len(slot)) for i in ids] or [0], np.int64)
-    labels = list(slot)
+    labels: list[Hashable] = list(slot)
     n = len(labels)
 
     def group(col: np.ndarray) -> np.ndarray:

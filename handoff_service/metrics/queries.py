@@ -52,7 +52,7 @@ async def named_rows(conn: AsyncConnection, stmt: Any) -> list[Any]:
 
 def span(p: Period) -> tuple[int, int]:
     """The period as quarter hours since 1970 (UTC), the `q` of the columnar rows."""
-    return int(p.start.timestamp()) // blocks.QUARTER, int(p.end.timestamp()) // blocks.QUARTER
+    return int(p.start.timestamp()) // columns.QUARTER, int(p.end.timestamp()) // columns.QUARTER
 
 
 def matching(t: Table, f: Filters) -> Table:

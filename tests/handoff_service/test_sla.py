@@ -194,7 +194,7 @@ async def test_stopping_ends_a_background_task_that_swallowed_its_cancellation()
     cancels again until the task has ended."""
     import asyncio
 
-    from handoff_service.app import stop_tasks
+    from handoff_service.core.loops import stop_tasks
 
     swallowed = []
 
