@@ -78,4 +78,4 @@ async def audit_export(request: web.Request, query: dict[str, Any]) -> web.Strea
     deps = request.app[DEPS]
     rows = await audit.export(deps, principal(request), _filters(query), EXPORT_MAX)
     name = f"audit-log-{deps.clock.now().strftime('%Y%m%d-%H%M%S')}.csv"
-    return csvfile.response(name, audit.EXPORT_HEADER, rows, free_text=("details", "target_id"))
+    return csvfile.response(name, csvfile.to_text(audit.EXPORT_HEADER, rows, free_text=("details", "target_id")))

@@ -28,7 +28,13 @@ _PLAIN: dict[type, Callable[[Any], str]] = {
     float: repr,
     datetime: datetime.isoformat,
 }
-_PLAIN_TEXT = {**_PLAIN, str: lambda v: "'" + v if v.startswith(FORMULA_STARTS) else v}
+
+
+def _escaped(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+_PLAIN_TEXT = {**_PLAIN, str: _escaped}
 
 
 def cell(value: Any, *, free_text: bool = False) -> str:
@@ -46,19 +52,21 @@ def cell(value: Any, *, free_text: bool = False) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     text = str(value)
-    if free_text:
-        text = mask(text)
-    if text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
+    return _escaped(mask(text) if free_text else text)
 
 
 def to_text(header: Sequence[str], rows: Iterable[Sequence[Any]], *, free_text: Iterable[str] = ()) -> str:
-    """The whole file as text, BOM first; the columns named in `free_text` are masked. Column by
-    column: a column of one common type is written in one pass with that type's converter (the
-    ones `cell` uses first); any other column goes through `cell`."""
+    """The whole file as text, BOM first; the columns named in `free_text` are masked."""
+    return columns_text(header, list(zip(*rows, strict=True)) or [() for _ in header], free_text=free_text)
+
+
+def columns_text(header: Sequence[str], columns: Sequence[Sequence[Any]], *, free_text: Iterable[str] = ()) -> str:
+    """`to_text` of the table given column by column (the export of a large period builds its
+    columns directly). A column of numbers, or of text none of whose values needs escaping, goes
+    to the writer as it is (the writer writes None as an empty cell and a number as `str`, which
+    is `repr` for a float); a column of another common type is converted in one pass with that
+    type's converter (the ones `cell` uses first); any other column goes through `cell`."""
     masked = set(free_text)
-    columns = list(zip(*rows, strict=True)) or [() for _ in header]
     out = io.StringIO()
     out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
@@ -68,21 +76,25 @@ def to_text(header: Sequence[str], rows: Iterable[Sequence[Any]], *, free_text: 
     return out.getvalue()
 
 
-def _column(values: Sequence[Any], *, free_text: bool) -> list[str]:
+def _column(values: Sequence[Any], *, free_text: bool) -> Sequence[Any]:
     kinds = set(map(type, values)) - {type(None)}
+    if free_text and kinds == {str}:
+        return [v if v is None else _escaped(mask(v)) for v in values]
+    if not free_text and kinds <= {int, float}:
+        return values
+    if not free_text and kinds == {str} and not any(v.startswith(FORMULA_STARTS) for v in set(values) - {None}):
+        return values
     plain = (_PLAIN if free_text else _PLAIN_TEXT).get(kinds.pop()) if len(kinds) == 1 else None
     if plain is None:
         return [cell(v, free_text=free_text) for v in values]
     return ["" if v is None else plain(v) for v in values]
 
 
-def response(
-    filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]], *, free_text: Iterable[str] = ()
-) -> web.Response:
-    """A download: `filename` is ASCII (the caller builds it from fixed words and dates)."""
-    body = to_text(header, rows, free_text=free_text).encode("utf-8")
+def response(filename: str, text: str) -> web.Response:
+    """A download of the CSV `text` (to_text, columns_text); `filename` is ASCII (the caller
+    builds it from fixed words and dates)."""
     return web.Response(
-        body=body,
+        body=text.encode("utf-8"),
         content_type="text/csv",
         charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},

@@ -37,6 +37,11 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})")
 # a chain of digit groups joined by single spaces or dashes; X may end a resident ID
 _CHAIN = re.compile(r"[0-9]+(?:[ -][0-9]+)*[Xx]?")
 _WORD = re.compile(r"[A-Za-z0-9]")
+# what every finding needs, on the raw text: an @ or 11 digits (the shortest number masked is a
+# mobile) chained by single separators, ASCII or full-width. Most texts have neither and are
+# returned after this one search (an export masks tens of thousands of cells)
+_DIGIT = "0-9\uff10-\uff19"
+_MAYBE = re.compile(rf"[@\uff20]|[{_DIGIT}](?:[ \-\u3000\u00a0\uff0d]?[{_DIGIT}]){{10}}")
 
 _ID18 = re.compile(r"[0-9]{17}[0-9Xx]|[0-9]{6}([ -])[0-9]{8}\1[0-9]{3}[0-9Xx]")
 _ID15 = re.compile(r"[0-9]{15}|[0-9]{6}([ -])[0-9]{6}\1[0-9]{3}")
@@ -211,6 +216,8 @@ def _classify(t: _Text, start: int, end: int, cut: bool) -> tuple[int, str] | No
 
 def mask(text: str) -> str:
     """`text` with every mobile number, resident ID, bank card and e-mail address masked."""
+    if not _MAYBE.search(text):
+        return text
     t = _Text(text)
     candidates = [
         (_EMAIL_RANK, m.start(), m.end(), f"{text[m.start()]}***@{text[m.start(1) : m.end(1)]}")

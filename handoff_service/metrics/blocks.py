@@ -58,7 +58,7 @@ def epoch_div(conn: AsyncConnection, col: Any, seconds: int) -> Any:
     return cast(func.floor(func.extract("epoch", col) / seconds), Integer)
 
 
-def _columns(conn: AsyncConnection, kind: str) -> list[Any]:
+def select_columns(conn: AsyncConnection, kind: str) -> list[Any]:
     """The kind's columns (columns.KINDS), in order, from its table and its case's row."""
     own, time, _ = SOURCES[kind]
     out = [own.c.case_id, epoch_div(conn, time, QUARTER), *(MC.c[name] for name, _ in columns.DIMS)]
@@ -73,7 +73,7 @@ async def rows_between(conn: AsyncConnection, kind: str, start: datetime, end: d
     """The rollup rows of `kind` whose time is in [start, end), in a fixed order."""
     own, time, cond = SOURCES[kind]
     source = own if own is MC else own.join(MC, own.c.case_id == MC.c.case_id)
-    q = select(*_columns(conn, kind)).select_from(source).where(time >= start, time < end)
+    q = select(*select_columns(conn, kind)).select_from(source).where(time >= start, time < end)
     if cond is not None:
         q = q.where(cond)
     rows = (await conn.execute(q.order_by(time, *_ORDER[own]))).all()

@@ -110,6 +110,10 @@ class Table:
         """The rows whose `keep` (a boolean array) is true."""
         return Table(self.kind, {k: v[keep] for k, v in self.columns.items()}, self.vocab)
 
+    def take(self, at: np.ndarray) -> Table:
+        """The rows at the positions `at`, in that order."""
+        return Table(self.kind, {k: v[at] for k, v in self.columns.items()}, self.vocab)
+
     def rows(self) -> list[dict[str, Any]]:
         """As dicts of Python values (tests and small tables)."""
         names = [name for name, _ in KINDS[self.kind]]

@@ -57,9 +57,10 @@ async def metrics_dashboard(request: web.Request, query: dict[str, Any]) -> web.
 async def metrics_export(request: web.Request, query: dict[str, Any]) -> web.StreamResponse:
     deps = request.app[DEPS]
     f = await filters.parse(deps, query)
-    header, rows, free_text = await export.table(deps, f, query["table"])
+    header, columns, free_text = await export.table(deps, f, query["table"])
     await service.record_export(deps, principal(request), query["table"], f.public())
-    return csvfile.response(export.filename(f, query["table"]), header, rows, free_text=free_text)
+    text = csvfile.columns_text(header, columns, free_text=free_text)
+    return csvfile.response(export.filename(f, query["table"]), text)
 
 
 _NUM = {"type": "number", "nullable": True}

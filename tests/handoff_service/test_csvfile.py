@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from handoff_service.core.csvfile import BOM, cell, response, to_text
+from handoff_service.core.csvfile import BOM, cell, columns_text, response, to_text
 
 
 @pytest.mark.parametrize(
@@ -49,20 +49,21 @@ def test_file_has_bom_masks_free_text_and_round_trips():
 
 
 def test_response_is_a_utf8_download():
-    r = response("cases-2026-12-07.csv", ["客户", "n"], [["张三", 1]])
+    r = response("cases-2026-12-07.csv", to_text(["客户", "n"], [["张三", 1]]))
     assert r.content_type == "text/csv" and r.charset == "utf-8"
     assert r.headers["Content-Disposition"] == 'attachment; filename="cases-2026-12-07.csv"'
     assert r.body.startswith(BOM.encode("utf-8")) and "张三".encode() in r.body
 
 
 def test_columns_of_one_type_are_written_as_cell_writes_each_value():
-    """to_text writes a column of numbers, booleans or plain text in one pass: the same cells as
-    `cell` (formulas escaped, None empty), and free text is still masked."""
-    header = ["n", "x", "ok", "word", "note", "mixed"]
+    """to_text writes a column of numbers, booleans or plain text in one pass (or hands it to the
+    writer as it is): the same cells as `cell` (formulas escaped, None empty), and free text is
+    still masked; columns_text of the same columns is the same file."""
+    header = ["n", "x", "ok", "word", "note", "mixed", "plain", "none", "num"]
     rows = [
-        [1, 0.1 + 0.2, True, "=1+1", "电话13812345678", 5],
-        [None, None, False, "-2", "=A1", "a"],
-        [-3, 2.5, None, "退款", None, None],
+        [1, 0.1 + 0.2, True, "=1+1", "电话13812345678", 5, "退款", None, 1],
+        [None, None, False, "-2", "=A1", "a", None, None, 2.5e-7],
+        [-3, 2.5, None, "退款", None, None, "refund", None, float("nan")],
     ]
     text = to_text(header, rows, free_text=["note"])
     got = list(csv.reader(io.StringIO(text[len(BOM) :])))
@@ -70,3 +71,4 @@ def test_columns_of_one_type_are_written_as_cell_writes_each_value():
     assert got == [header, *want]
     assert got[1][4] == "电话138****5678" and got[2][4] == "'=A1" and got[1][3] == "'=1+1"
     assert to_text(header, []) == BOM + ",".join(header) + "\r\n"
+    assert columns_text(header, list(zip(*rows, strict=True)), free_text=["note"]) == text
