@@ -13,7 +13,9 @@ first, so the dashboard reads them from the rows and the other days packed, as i
 
     .venv-handoff/bin/python bench/dashboard_scale.py [--cases 100000] [--rounds 10] [--only sqlite|postgresql]
 
-Target (issue 28, not asserted): p95 <= 1 s for the dashboard and the exports.
+Target (issue 28, not asserted): p95 <= 1 s for the dashboard and the exports. The per-case
+export streams page by page: "first byte" is when its first bytes arrived, the p95 columns when
+the whole file had.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ REQUESTS = [
     ("export series, 30 days", "/api/metrics/export?table=series&from={d30}&to={today}"),
     ("export cases, 30 days", "/api/metrics/export?table=cases&from={d30}&to={today}"),
     ("export agents, 120 days", "/api/metrics/export?table=agents&from={d120}&to={today}"),
+    ("export cases, 120 days (every case)", "/api/metrics/export?table=cases&from={d120}&to={today}"),
 ]
 
 
@@ -115,22 +118,26 @@ async def mark_recent(url: str, now: datetime) -> int:
     return 2
 
 
-async def measure(base: str, token: str, rounds: int) -> dict[str, list[float]]:
+async def measure(base: str, token: str, rounds: int) -> dict[str, tuple[list[float], list[float]]]:
+    """(whole response, first byte of the body) times in ms per request."""
     today = datetime.now(UTC).date()
     fmt = {"today": today.isoformat()}
     for days in (30, 120, 365):
         fmt[f"d{days}"] = (today.fromordinal(today.toordinal() - days + 1)).isoformat()
-    times: dict[str, list[float]] = {name: [] for name, _ in REQUESTS}
+    times: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name, _ in REQUESTS}
     headers = {"Authorization": f"Bearer {token}"}
     async with aiohttp.ClientSession(headers=headers) as s:
         for round_ in range(rounds + 1):  # one unmeasured round first
             for name, path in REQUESTS:
                 t0 = time.perf_counter()
                 async with s.get(base + path.format(**fmt)) as r:
+                    await r.content.readany()
+                    first = time.perf_counter()
                     await r.read()
                     assert r.status == 200, (path, r.status, await r.text())
                 if round_:
-                    times[name].append((time.perf_counter() - t0) * 1000)
+                    times[name][0].append((time.perf_counter() - t0) * 1000)
+                    times[name][1].append((first - t0) * 1000)
     return times
 
 
@@ -160,17 +167,19 @@ async def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Pa
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    print(f"  {'request':48} {'p50 ms':>8} {'p95 ms':>8}")
-    worst = 0.0
-    for req, values in times.items():
+    print(f"  {'request':48} {'p50 ms':>8} {'p95 ms':>8} {'first byte p95':>15}")
+    over = []
+    for req, (values, firsts) in times.items():
         p95 = pct(values, 95)
-        worst = max(worst, p95)
-        print(f"  {req:48} {pct(values, 50):8.0f} {p95:8.0f}")
-    every = [v for values in times.values() for v in values]
+        if p95 > TARGET_P95_MS:
+            over.append(f"{req} {p95:.0f} ms (first byte {pct(firsts, 95):.0f} ms)")
+        print(f"  {req:48} {pct(values, 50):8.0f} {p95:8.0f} {pct(firsts, 95):15.0f}")
+    every = [v for values, _ in times.values() for v in values]
     print(f"  {'all requests':48} {pct(every, 50):8.0f} {pct(every, 95):8.0f}")
-    print(
-        f"  target p95 <= {TARGET_P95_MS:.0f} ms: {'met' if worst <= TARGET_P95_MS else 'NOT met'} (worst {worst:.0f})"
-    )
+    met = len(times) - len(over)
+    print(f"  target p95 <= {TARGET_P95_MS:.0f} ms: met by {met} of {len(times)} requests")
+    for line in over:
+        print(f"    not met: {line}")
 
 
 async def main() -> None:

@@ -16,8 +16,8 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_log"
     __table_args__ = (
-        Index("ix_audit_log_actor", "actor_id", "id"),
-        # the supervisors' view: one target newest first, a time range
+        # the supervisors' view: one actor or one target newest first, a time range
+        Index("ix_audit_log_actor_name", "actor_name", "id"),
         Index("ix_audit_log_target", "target_id", "id"),
         Index("ix_audit_log_at", "at"),
     )

@@ -11,7 +11,7 @@ from handoff_service.core import csvfile
 from handoff_service.core.deps import DEPS
 from handoff_service.core.http import SUPERVISOR_ONLY, Param, RouteTable, json_response, principal
 
-from . import dashboard, export, filters, service, states
+from . import casefile, dashboard, export, filters, service, states
 
 routes = RouteTable()
 ERRORS = (400, 401, 403)
@@ -57,10 +57,16 @@ async def metrics_dashboard(request: web.Request, query: dict[str, Any]) -> web.
 async def metrics_export(request: web.Request, query: dict[str, Any]) -> web.StreamResponse:
     deps = request.app[DEPS]
     f = await filters.parse(deps, query)
-    header, columns, free_text = await export.table(deps, f, query["table"])
-    await service.record_export(deps, principal(request), query["table"], f.public())
-    text = csvfile.columns_text(header, columns, free_text=free_text)
-    return csvfile.response(export.filename(f, query["table"]), text)
+    name = query["table"]
+    if name == "cases":  # up to a year of cases: streamed page by page
+        await service.record_export(deps, principal(request), name, f.public())
+        pages = casefile.pages(deps, f)
+        return await csvfile.stream(
+            request, export.filename(f, name), casefile.CASE_COLUMNS, pages, free_text=casefile.FREE_TEXT
+        )
+    header, columns, free_text = await export.table(deps, f, name)
+    await service.record_export(deps, principal(request), name, f.public())
+    return csvfile.response(export.filename(f, name), csvfile.columns_text(header, columns, free_text=free_text))
 
 
 _NUM = {"type": "number", "nullable": True}

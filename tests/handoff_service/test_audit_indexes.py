@@ -1,8 +1,8 @@
-"""The audit log view's target and time filters have indexes the query uses (the query exactly as
-the console's list sends it, captured from `audit.list_entries`): SQLite's plan searches
-ix_audit_log_target / ix_audit_log_at instead of scanning the table; PostgreSQL's planner can use
-them (with sequential scans priced out, as they are on a large table); and both return the
-right entries."""
+"""The audit log view's actor, target and time filters have indexes the query uses (the query
+exactly as the console's list sends it, captured from `audit.list_entries`): SQLite's plan searches
+ix_audit_log_actor_name / _target / _at instead of scanning the table; PostgreSQL's planner can use
+them (with sequential scans priced out, as they are on a large table); and both return the right
+entries."""
 
 from __future__ import annotations
 
@@ -47,13 +47,14 @@ async def _plan(engine: Any, statement: str, parameters: Any) -> str:
         return " | ".join(str(r[0]) for r in rows)
 
 
-async def test_target_and_time_filters_use_their_indexes(h):
+async def test_actor_target_and_time_filters_use_their_indexes(h):
     engine = h.deps.engine
     rows = _entries(2880)  # 30 days, every 15 minutes, 40 targets a day
     async with engine.begin() as conn:
         await conn.execute(insert(T), rows)
     day = START + timedelta(days=12)
     queries = [
+        (audit.Filters(actor="agent3"), "ix_audit_log_actor_name"),
         (audit.Filters(target="C20261113-0007"), "ix_audit_log_target"),
         (audit.Filters(since=day, until=day + timedelta(hours=6)), "ix_audit_log_at"),
         (audit.Filters(target="C20261113-0007", since=day, until=day + timedelta(days=1)), "ix_audit_log_target"),
@@ -71,7 +72,8 @@ async def test_target_and_time_filters_use_their_indexes(h):
             want = [
                 (r["target_id"], r["at"].isoformat())
                 for r in reversed(rows)
-                if (filters.target is None or r["target_id"] == filters.target)
+                if (filters.actor is None or r["actor_name"] == filters.actor)
+                and (filters.target is None or r["target_id"] == filters.target)
                 and (filters.since is None or r["at"] >= filters.since)
                 and (filters.until is None or r["at"] < filters.until)
             ][:50]

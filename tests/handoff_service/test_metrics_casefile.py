@@ -1,4 +1,4 @@
-"""The per-case export (metrics/export.py) builds its columns from the period's rollup rows (mostly
+"""The per-case export (metrics/casefile.py) builds its columns from the period's rollup rows (mostly
 packed) and a narrow read of the cases: here it is checked against a plain row-by-row reading of
 the rollup tables, over cases opened before the period and resolved or reopened in it, with
 filters, from packed days and from rows, and with the earlier cases read in several batches."""
@@ -19,7 +19,7 @@ from test_metrics_rollups import go
 from handoff_service.cases.models import Case
 from handoff_service.core.csvfile import cell
 from handoff_service.core.orm import table_of
-from handoff_service.metrics import blocks, export
+from handoff_service.metrics import blocks, casefile
 from handoff_service.metrics.models import MetricCase, MetricCycle, MetricWait
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -106,7 +106,7 @@ async def expected(h: Any, **only: Any) -> list[dict[str, str]]:
             "result": t.result,
             "csat_comment": t.csat_comment,
         }
-        out.append({c: cell(values[c], free_text=c in export.FREE_TEXT) for c in export.CASE_COLUMNS})
+        out.append({c: cell(values[c], free_text=c in casefile.FREE_TEXT) for c in casefile.CASE_COLUMNS})
     return out
 
 
@@ -125,7 +125,7 @@ async def exported(h: Any, headers: dict[str, str], query: str) -> list[dict[str
 async def test_the_cases_export_equals_a_row_by_row_reading_of_the_rollups(
     h: Any, monkeypatch: Any, packed: bool, query: str, only: dict[str, Any]
 ) -> None:
-    monkeypatch.setattr(export, "ID_BATCH", 1)  # each earlier case in its own batch
+    monkeypatch.setattr(casefile, "PAGE", 1)  # a page per case
     s = await cases_across_days(h)
     if packed:
         assert await blocks.pack_marked(h.deps.tx, limit=1000) > 0
@@ -151,7 +151,7 @@ async def test_an_empty_period_exports_only_the_header(h: Any) -> None:
         "/api/metrics/export?table=cases&from=2026-10-01&to=2026-10-02", headers=s["people"]["sam"]
     )
     body = await resp.text()
-    assert resp.status == 200 and body == "\ufeff" + ",".join(export.CASE_COLUMNS) + "\r\n"
+    assert resp.status == 200 and body == "\ufeff" + ",".join(casefile.CASE_COLUMNS) + "\r\n"
 
 
 @pytest.mark.parametrize("zone", ["Asia/Shanghai", "UTC", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"])
@@ -163,15 +163,15 @@ def test_local_times_are_the_zones_own_to_the_second(zone: str) -> None:
     moments.append(datetime(2026, 11, 24, 8, 0, 10, 999_999, tzinfo=UTC))  # microseconds are cut, not rounded
     seconds = np.array([int(m.timestamp()) for m in moments], np.int64)
     want = [m.astimezone(tz).replace(microsecond=0).isoformat() for m in moments]
-    assert export.local_times(seconds, tz) == want
-    assert export.local_times(np.empty(0, np.int64), tz) == []
+    assert casefile.local_times(seconds, tz) == want
+    assert casefile.local_times(np.empty(0, np.int64), tz) == []
 
 
 async def test_a_case_opened_while_the_export_reads_is_left_out_like_from_the_view(h: Any, monkeypatch: Any) -> None:
     """The figures come from the period's rows read first; a case committed between that read and
     the read of the cases has no figures in it and is not exported half-filled."""
     s = await cases_across_days(h)
-    read = export.queries.period_data
+    read = casefile.queries.period_data
     late: list[dict[str, Any]] = []
 
     async def then_a_new_case(deps: Any, f: Any) -> Any:
@@ -180,7 +180,7 @@ async def test_a_case_opened_while_the_export_reads_is_left_out_like_from_the_vi
         late.append(await h.new_case(conversation_id="conv-late"))
         return out
 
-    monkeypatch.setattr(export.queries, "period_data", then_a_new_case)
+    monkeypatch.setattr(casefile.queries, "period_data", then_a_new_case)
     numbers = [r["case"] for r in await exported(h, s["people"]["sam"], DAY)]
     c = s["cases"]
     assert numbers == [c["H"]["number"], c["F"]["number"], c["G"]["number"]] and late
