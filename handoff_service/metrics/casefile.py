@@ -24,7 +24,7 @@ from handoff_service.cases.models import Case
 from handoff_service.core.deps import Deps
 from handoff_service.core.orm import table_of
 
-from . import blocks, columns, queries
+from . import blocks, columns, figures, queries
 from .columns import QUARTER, Table
 from .filters import Filters
 from .queries import MC, Data
@@ -91,10 +91,9 @@ async def pages(deps: Deps, f: Filters) -> AsyncGenerator[list[Sequence[Any]], N
         named = {i for name in STAFF for i in earlier.values(name)} - {None} - set(people)
         people = {**people, **await queries.staff_named(conn, named)}
     for i in range(0, len(earlier), PAGE):
-        part = np.arange(i, min(i + PAGE, len(earlier)))
-        yield _page(f, tallies, people, earlier.take(part), earlier_info[i : i + PAGE])
+        yield _page(f, tallies, people, earlier.where(slice(i, i + PAGE)), earlier_info[i : i + PAGE])
     for i in range(0, len(d.cases), PAGE):
-        t = d.cases.take(np.arange(i, min(i + PAGE, len(d.cases))))
+        t = d.cases.where(slice(i, i + PAGE))
         async with deps.read_engine.begin() as conn:
             t, info = await _with_info(conn, f, t)
         yield _page(f, tallies, people, t, info)
@@ -193,8 +192,7 @@ class _Tallies:
 def local_times(seconds: np.ndarray, tz: ZoneInfo) -> list[str]:
     """These times (seconds since 1970, UTC) in the zone, as ISO 8601 to the second with the
     offset ("2026-11-24T16:05:09+08:00"); one zone lookup per quarter hour, as in the figures."""
-    quarters, index = np.unique(seconds // QUARTER, return_inverse=True)
-    moments = [datetime.fromtimestamp(q * QUARTER, tz) for q in quarters.tolist()]
+    index, moments = figures.local_of(seconds // QUARTER, tz)
     shift = np.array([int(m.utcoffset().total_seconds()) for m in moments], np.int64)  # type: ignore[union-attr]
     local = np.datetime_as_string((seconds + shift[index]).astype("datetime64[s]"), unit="s").tolist()
     offsets = [m.isoformat()[19:] for m in moments]  # "+08:00"

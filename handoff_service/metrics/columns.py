@@ -106,13 +106,9 @@ class Table:
             return [v or None for v in col.tolist()]
         return list(col.tolist())
 
-    def where(self, keep: np.ndarray) -> Table:
-        """The rows whose `keep` (a boolean array) is true."""
+    def where(self, keep: np.ndarray | slice) -> Table:
+        """The rows `keep` selects: a boolean array, positions (in the order wanted) or a slice."""
         return Table(self.kind, {k: v[keep] for k, v in self.columns.items()}, self.vocab)
-
-    def take(self, at: np.ndarray) -> Table:
-        """The rows at the positions `at`, in that order."""
-        return Table(self.kind, {k: v[at] for k, v in self.columns.items()}, self.vocab)
 
     def rows(self) -> list[dict[str, Any]]:
         """As dicts of Python values (tests and small tables)."""

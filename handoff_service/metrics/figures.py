@@ -146,9 +146,9 @@ def cards(d: Data) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _local_of(quarters: np.ndarray, tz: ZoneInfo) -> tuple[np.ndarray, list[datetime]]:
-    """The distinct quarter hours of `quarters` as local times (zone offsets are whole quarter
-    hours: one conversion per distinct quarter hour), and each row's index into them."""
+def local_of(quarters: np.ndarray, tz: ZoneInfo) -> tuple[np.ndarray, list[datetime]]:
+    """Each row's index into the distinct quarter hours of `quarters`, and those as local times
+    (zone offsets are whole quarter hours: one conversion per distinct quarter hour)."""
     distinct, index = np.unique(quarters, return_inverse=True)
     return index, [_local(q, tz) for q in distinct.tolist()]
 
@@ -160,7 +160,7 @@ def _local(q: int, tz: ZoneInfo) -> datetime:
 
 def _bucket_index(quarters: np.ndarray, f: Filters, keys: dict[str, int]) -> np.ndarray:
     """Each row's series bucket (-1: outside the series)."""
-    index, local = _local_of(quarters, f.tz)
+    index, local = local_of(quarters, f.tz)
     of_distinct = np.array([keys.get(_bucket(t, f.granularity), -1) for t in local] or [0], np.int64)
     return of_distinct[index] if len(quarters) else np.empty(0, np.int64)
 
@@ -231,7 +231,7 @@ def first_response_buckets(d: Data) -> list[dict[str, Any]]:
 
 
 def heatmap(d: Data, tz: ZoneInfo) -> list[dict[str, Any]]:
-    index, local = _local_of(d.cases["q"], tz)
+    index, local = local_of(d.cases["q"], tz)
     cell = np.array([t.weekday() * 24 + t.hour for t in local] or [0], np.int64)
     counts = np.bincount(cell[index], minlength=7 * 24) if len(index) else np.zeros(7 * 24, np.int64)
     return [{"weekday": w, "hour": h, "cases": int(counts[w * 24 + h])} for w in range(7) for h in range(24)]

@@ -3,7 +3,6 @@ dashboard (`dashboard`), and the staff names and teams the tables show."""
 
 from __future__ import annotations
 
-from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -40,14 +39,6 @@ class Data:
     traffic: tuple[int, int] = (0, 0)  # customer messages, fallbacks
     contacts: tuple[int, int] | None = None  # contained, finished contacts (None: filters that contacts lack)
     memo: dict[str, Any] = field(default_factory=dict)  # figures computed once per request
-
-
-async def named_rows(conn: AsyncConnection, stmt: Any) -> list[Any]:
-    """The rows as named tuples: the export reads each field many times, and a named tuple's
-    attribute is several times cheaper than a Row's."""
-    result = await conn.execute(stmt)
-    shape = namedtuple("Row", list(result.keys()))  # type: ignore[misc]  # noqa: PYI024
-    return [shape._make(r) for r in result.all()]
 
 
 def span(p: Period) -> tuple[int, int]:
